@@ -1,0 +1,58 @@
+// Decision: the outcome of evaluating a policy for one device and one
+// environment: every knob's value and the trace of how it was reached (which
+// overrides were looked at, which rules were tried, what decided). The trace
+// is raw; explain.h renders it. Values a rule read are recovered from the
+// slots, which never change after they are computed.
+//
+// A Decision points at the Policy it came from: keep the Policy alive.
+// Thread-safety: value type.
+#ifndef KPOLICY_DECISION_H_
+#define KPOLICY_DECISION_H_
+
+#include <string>
+#include <vector>
+
+#include "kpolicy/device.h"
+#include "kpolicy/policy.h"
+#include "kpolicy/value.h"
+
+namespace kpolicy {
+
+// What happened to one environment override of a knob.
+struct EnvCheck {
+  enum Outcome {
+    kNotSet,          // the variable is not set
+    kConditionFalse,  // set, but its `when` does not hold
+    kApplied,         // decided the knob
+    kIgnored,         // set and matching, but its value was unusable (detail)
+    kShadowed,        // set, but an earlier override already decided the knob
+  } outcome = kNotSet;
+  std::string detail;  // kIgnored: why
+};
+
+struct KnobTrace {
+  enum DecidedBy { kEnv, kRule, kDefault } decided_by = kDefault;
+  int index = -1;              // kEnv: override index; kRule: rule index
+  std::vector<EnvCheck> env;   // one per override of the knob
+  // Rules tried before the deciding one (kRule), or all of them (kDefault);
+  // none when an override decided.
+  int rules_tried() const;
+  const Knob* knob = nullptr;
+};
+
+struct Decision {
+  const Policy* policy = nullptr;
+  DeviceFacts device;
+  std::vector<Value> slots;
+  std::vector<bool> env_set;       // per policy->env_slots entry
+  std::vector<KnobTrace> knobs;    // per policy->knobs entry
+  std::vector<std::string> warnings;
+
+  const Value& value(const Knob& knob) const { return slots[knob.slot]; }
+  // The knob's value as text (FormatValue).
+  std::string ValueText(const Knob& knob) const;
+};
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_DECISION_H_

@@ -1,0 +1,64 @@
+// Diagnostic: one finding about a policy file (error or warning) with the
+// place it refers to, printed as `FILE:LINE:COL: error: MESSAGE` as compilers
+// do, so editors and CI logs can jump to it. Diagnostics is an ordered list
+// that loaders fill so a single run reports every problem it can find.
+//
+// Thread-safety: value types.
+#ifndef KPOLICY_DIAGNOSTIC_H_
+#define KPOLICY_DIAGNOSTIC_H_
+
+#include <string>
+#include <vector>
+
+#include "kpolicy/expected.h"
+
+namespace kpolicy {
+
+// A place in a source file; line and column count from 1, 0 means unknown.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+
+  // "FILE:LINE:COL", or fewer parts where they are unknown.
+  std::string ToString() const;
+};
+
+enum class Severity { kError, kWarning, kNote };
+
+struct Diagnostic {
+  Severity severity = Severity::kError;
+  SourceLocation location;
+  std::string message;
+
+  // "FILE:LINE:COL: error: MESSAGE".
+  std::string ToString() const;
+};
+
+class Diagnostics {
+ public:
+  void Error(SourceLocation where, std::string message);
+  void Warning(SourceLocation where, std::string message);
+  void Note(SourceLocation where, std::string message);
+  void Append(const Diagnostics& other);
+
+  bool has_errors() const { return error_count_ > 0; }
+  int error_count() const { return error_count_; }
+  const std::vector<Diagnostic>& all() const { return items_; }
+  bool empty() const { return items_.empty(); }
+
+  // Every diagnostic on its own line.
+  std::string ToString() const;
+
+ private:
+  std::vector<Diagnostic> items_;
+  int error_count_ = 0;
+};
+
+// The result of loading or checking something that reports to a file.
+template <typename T>
+using Checked = Expected<T, Diagnostics>;
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_DIAGNOSTIC_H_

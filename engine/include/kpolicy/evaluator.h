@@ -1,0 +1,41 @@
+// Evaluation: a compiled Policy + device facts + environment -> Decision.
+//
+// Order: derived facts and knobs in dependency order; per knob, its env
+// overrides in order (first that applies wins), then its rules in order
+// (first whose `when` holds wins), then its default. Only the variables the
+// policy declares are read from the Environment.
+//
+// Cost: one pass over the compiled expressions; no allocation beyond the
+// Decision itself and string values. Thread-safety: pure function.
+#ifndef KPOLICY_EVALUATOR_H_
+#define KPOLICY_EVALUATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "kpolicy/decision.h"
+#include "kpolicy/environment.h"
+#include "kpolicy/expected.h"
+
+namespace kpolicy {
+
+// A rule, fact or default that could not be computed (division by zero, a
+// value outside the knob's range): the policy is wrong for this device, and
+// no decision is made rather than a guess.
+struct EvaluationError {
+  SourceLocation where;
+  std::string message;
+
+  std::string ToString() const;  // "FILE:LINE:COL: error: MESSAGE"
+};
+
+Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceFacts& device,
+                                             const Environment& env);
+
+// Set variables the policy does not read but that look like misspellings of
+// ones it does (HW_DP4A_Q4 for HW_DP4A_Q4K), as warnings.
+std::vector<std::string> FindMisspeltVariables(const Policy& policy, const Environment& env);
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_EVALUATOR_H_

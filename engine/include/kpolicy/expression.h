@@ -1,0 +1,97 @@
+// Expression: the small typed language of `when:` conditions, `value:` and
+// `default:` entries and derived facts.
+//
+//   literals     42  true  false  "sm_90"
+//   names        device.cc  has_dp4a  q4k  (facts, knobs, and inside an env
+//                override the variable's own text: MWV_WARPS)
+//   enum members bare, where the other side or the expected type is that
+//                enum: q4k == HwDp4a, value: Mwv
+//   operators    ! - (unary)  * / %  + -  < <= > >= == !=  &&  ||
+//                (+ also joins strings; comparisons do not chain)
+//   functions    str(int) -> string, int(string) -> int (fails on non-digits)
+//
+// Compile() parses, resolves every name to a slot and checks types once;
+// Evaluate() then touches no names. Errors carry the column where they are.
+//
+// Thread-safety: a compiled Expression is immutable; Evaluate is const.
+#ifndef KPOLICY_EXPRESSION_H_
+#define KPOLICY_EXPRESSION_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kpolicy/diagnostic.h"
+#include "kpolicy/value.h"
+
+namespace kpolicy {
+
+// What a name in an expression refers to: a slot of the evaluation's value
+// array and the type of what is stored there.
+struct Symbol {
+  int slot = -1;
+  const Type* type = nullptr;
+};
+
+class SymbolTable {
+ public:
+  virtual ~SymbolTable() = default;
+  virtual std::optional<Symbol> Find(std::string_view name) const = 0;
+  // Every name in scope, for "did you mean" suggestions.
+  virtual std::vector<std::string> Names() const = 0;
+};
+
+class Expression {
+ public:
+  Expression() = default;
+
+  // Compiles `text`, whose first character stands at `where` in its file.
+  // With `expected`, the result must have that type, and a bare name that is
+  // one of an expected enum's members is that member.
+  static Checked<Expression> Compile(std::string_view text, const SourceLocation& where,
+                                     const SymbolTable& symbols, const Type* expected);
+
+  // Evaluates over `slots` (indexed as the SymbolTable said). Fails only on
+  // int() of a non-number, division by zero or overflow, saying which.
+  // Cost: one pass over the compiled nodes, no name lookups.
+  Expected<Value, std::string> Evaluate(const std::vector<Value>& slots) const;
+
+  const std::string& text() const { return text_; }
+  const Type& type() const { return type_; }
+  // The slots this expression reads, each once, in order of first use.
+  const std::vector<int>& reads() const { return reads_; }
+  // The value, when the expression reads nothing and evaluates.
+  const std::optional<Value>& constant() const { return constant_; }
+
+ private:
+  friend class ExpressionCompiler;
+
+  enum class Op : uint8_t {
+    kLiteral, kSlot, kNot, kNegate, kAnd, kOr,
+    kEqual, kNotEqual, kLess, kLessEqual, kGreater, kGreaterEqual,
+    kTextEqual, kTextNotEqual,
+    kAdd, kSubtract, kMultiply, kDivide, kModulo, kConcat,
+    kToString, kToInt,
+  };
+  struct Node {
+    Op op = Op::kLiteral;
+    int left = -1;   // child node index
+    int right = -1;
+    int slot = -1;   // kSlot
+    Value literal;   // kLiteral
+  };
+
+  Expected<Value, std::string> EvaluateNode(int index, const std::vector<Value>& slots) const;
+
+  std::string text_;
+  std::vector<Node> nodes_;
+  int root_ = -1;
+  Type type_;
+  std::vector<int> reads_;
+  std::optional<Value> constant_;
+};
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_EXPRESSION_H_

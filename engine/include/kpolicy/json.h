@@ -1,0 +1,67 @@
+// JSON: a small writer for policyctl's machine-readable output and the
+// runtime's log line, and a reader for batch input lines. Only what those
+// need: no comments, no duplicate-key merging, numbers kept as their text.
+//
+// Thread-safety: JsonWriter is a value owned by one thread; ParseJson is pure.
+#ifndef KPOLICY_JSON_H_
+#define KPOLICY_JSON_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kpolicy/expected.h"
+
+namespace kpolicy {
+
+// `text` as a JSON string literal, quotes included.
+std::string JsonQuote(std::string_view text);
+
+// Builds JSON text in order. With indent > 0, pretty-prints.
+class JsonWriter {
+ public:
+  explicit JsonWriter(int indent = 0) : indent_(indent) {}
+
+  JsonWriter& BeginObject();
+  JsonWriter& EndObject();
+  JsonWriter& BeginArray();
+  JsonWriter& EndArray();
+  JsonWriter& Key(std::string_view key);
+  JsonWriter& String(std::string_view value);
+  JsonWriter& Int(int64_t value);
+  JsonWriter& Double(double value);
+  JsonWriter& Bool(bool value);
+  JsonWriter& Null();
+
+  const std::string& text() const { return out_; }
+
+ private:
+  void BeforeValue();
+  void Open(char c);
+  void Close(char c);
+
+  int indent_;
+  std::string out_;
+  std::vector<int> counts_;  // values written so far at each open level
+  bool after_key_ = false;
+};
+
+struct JsonValue {
+  enum Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = kNull;
+  bool boolean = false;
+  std::string text;  // kString: the decoded string; kNumber: its source text
+  std::vector<JsonValue> items;                             // kArray
+  std::vector<std::pair<std::string, JsonValue>> members;   // kObject, in order
+
+  // The member named `key`, or nullptr.
+  const JsonValue* Find(std::string_view key) const;
+};
+
+// Parses one JSON document; the error names the column (1-based).
+Expected<JsonValue, std::string> ParseJson(std::string_view text);
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_JSON_H_

@@ -1,0 +1,104 @@
+// Policy: a compiled policy, ready to evaluate. Produced only by the loader
+// (policy_loader.h) after every check has passed, so holding a Policy means
+// the file was valid: names resolved, types checked, knobs ordered by
+// dependency. Every element keeps the place in its file it came from.
+//
+// Evaluation reads and writes an array of values ("slots"): the device facts
+// first, then the declared environment variables, then derived facts and
+// knobs. Expressions hold slot indices, never names.
+//
+// Thread-safety: immutable after loading; share freely between threads.
+#ifndef KPOLICY_POLICY_H_
+#define KPOLICY_POLICY_H_
+
+#include <string>
+#include <vector>
+
+#include "kpolicy/diagnostic.h"
+#include "kpolicy/expression.h"
+#include "kpolicy/value.h"
+
+namespace kpolicy {
+
+// An environment override: when `var` is set (and `when`, if any, holds),
+// the knob takes `value`. If `value` cannot be computed or is out of the
+// knob's range, the override is ignored with a warning and the next one is
+// tried, so a bad MWV_WARPS never becomes a guess.
+struct EnvOverride {
+  std::string var;
+  int var_slot = -1;
+  bool has_condition = false;  // false: fires on presence alone ("set")
+  Expression when;             // only if has_condition
+  Expression value;
+  SourceLocation location;
+
+  // Fires on presence alone and ignores the text: "0" and "" select too.
+  bool presence_only() const;
+};
+
+struct Rule {
+  std::string id;
+  Expression when;
+  Expression value;
+  std::string why;
+  std::vector<std::string> refs;
+  SourceLocation location;
+};
+
+struct Knob {
+  std::string name;
+  Type type;
+  std::string doc;
+  std::vector<EnvOverride> env;  // first match wins, before the rules
+  std::vector<Rule> rules;       // first match wins
+  Expression default_value;
+  SourceLocation location;
+  int slot = -1;
+};
+
+struct DerivedFact {
+  std::string name;
+  Expression expr;
+  SourceLocation location;
+  int slot = -1;
+};
+
+struct SlotInfo {
+  std::string name;  // "device.cc", "MWV_WARPS", "has_dp4a", "q4k"
+  Type type;
+};
+
+struct EvaluationStep {
+  enum Kind { kFact, kKnob } kind;
+  int index;  // into facts or knobs
+};
+
+struct Policy {
+  int schema = 1;
+  std::string name;
+  std::string version;
+  std::string description;
+  std::string file;                // the file loaded
+  std::vector<std::string> bases;  // files it extends, nearest first
+
+  std::vector<SlotInfo> slots;
+  std::vector<int> env_slots;  // declared environment variables, first use order
+  std::vector<DerivedFact> facts;
+  std::vector<Knob> knobs;     // declaration order: the order of every output
+  std::vector<EvaluationStep> order;  // dependency order
+  Diagnostics warnings;        // findings that do not stop the policy loading
+
+  const Knob* FindKnob(std::string_view name) const;
+  // Names of the declared environment variables, first use order.
+  std::vector<std::string> EnvironmentVariables() const;
+};
+
+// The device facts every policy can read, in slot order.
+enum DeviceSlot {
+  kSlotCc, kSlotCcMajor, kSlotCcMinor, kSlotNumSms, kSlotName, kSlotMemoryMib,
+  kSlotBandwidthGbps, kDeviceSlotCount
+};
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_POLICY_H_

@@ -1,0 +1,64 @@
+// Type and Value: the typed values that knobs, facts and expressions carry.
+// A knob's type is declared in the policy (bool, int with a range, string,
+// enum with its members) and checked once at load, so evaluation never meets
+// a value of the wrong kind.
+//
+// Thread-safety: value types.
+#ifndef KPOLICY_VALUE_H_
+#define KPOLICY_VALUE_H_
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kpolicy {
+
+enum class TypeKind { kBool, kInt, kString, kEnum };
+
+struct Type {
+  TypeKind kind = TypeKind::kBool;
+  std::vector<std::string> members;  // kEnum only, in declaration order
+  int64_t min = std::numeric_limits<int64_t>::min();  // kInt only, inclusive
+  int64_t max = std::numeric_limits<int64_t>::max();
+
+  static Type Bool() { return {TypeKind::kBool, {}}; }
+  static Type Int() { return {TypeKind::kInt, {}}; }
+  static Type String() { return {TypeKind::kString, {}}; }
+
+  bool has_range() const {
+    return min != std::numeric_limits<int64_t>::min() || max != std::numeric_limits<int64_t>::max();
+  }
+  // The index of `name` among an enum's members.
+  std::optional<int> MemberIndex(std::string_view name) const;
+  // Same kind and, for enums, the same members: the values can be compared.
+  bool ComparableWith(const Type& other) const;
+  // "bool", "int", "int 1..32", "string", "enum {Legacy, Wide}".
+  std::string ToString() const;
+};
+
+// A value whose kind its Type gives: bool and enum (the member's index) live
+// in `number`, strings in `text`.
+struct Value {
+  int64_t number = 0;
+  std::string text;
+
+  static Value Bool(bool b) { return {b ? 1 : 0, {}}; }
+  static Value Int(int64_t n) { return {n, {}}; }
+  static Value String(std::string s) { return {0, std::move(s)}; }
+  static Value Enum(int index) { return {index, {}}; }
+
+  bool operator==(const Value& other) const = default;
+};
+
+// The value as a person reads it: HwDp4a, true, 3, sm_90.
+std::string FormatValue(const Type& type, const Value& value);
+
+// Whether `value` lies in an int type's range (always true for other kinds).
+bool InRange(const Type& type, const Value& value);
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_VALUE_H_

@@ -1,0 +1,213 @@
+#include "kpolicy/evaluator.h"
+
+#include <algorithm>
+
+#include "kpolicy/spelling.h"
+
+namespace kpolicy {
+
+int KnobTrace::rules_tried() const {
+  if (decided_by == kRule) return index;
+  if (decided_by == kDefault && knob) return static_cast<int>(knob->rules.size());
+  return 0;
+}
+
+std::string Decision::ValueText(const Knob& knob) const {
+  return FormatValue(knob.type, value(knob));
+}
+
+std::string EvaluationError::ToString() const {
+  return where.ToString() + ": error: " + message;
+}
+
+namespace {
+
+void FillDeviceSlots(const DeviceFacts& d, std::vector<Value>& slots) {
+  slots[kSlotCc] = Value::Int(d.cc());
+  slots[kSlotCcMajor] = Value::Int(d.cc_major);
+  slots[kSlotCcMinor] = Value::Int(d.cc_minor);
+  slots[kSlotNumSms] = Value::Int(d.num_sms);
+  slots[kSlotName] = Value::String(d.name);
+  slots[kSlotMemoryMib] = Value::Int(d.memory_mib);
+  slots[kSlotBandwidthGbps] = Value::Int(d.bandwidth_gbps);
+}
+
+// Values that people write meaning "off"; a presence-only variable set to
+// one of them still fires, which is the seed's behaviour and a classic trap.
+bool LooksLikeOff(const std::string& v) {
+  return v.empty() || v == "0" || v == "false" || v == "no" || v == "off";
+}
+
+class KnobEvaluator {
+ public:
+  KnobEvaluator(const Policy& p, Decision& d) : p_(p), d_(d) {}
+
+  // Decides `knob` into its slot, recording the trace.
+  std::optional<EvaluationError> Decide(const Knob& knob, KnobTrace& trace) {
+    trace.knob = &knob;
+    trace.env.assign(knob.env.size(), EnvCheck{});
+    if (TryOverrides(knob, trace)) return std::nullopt;
+    for (size_t i = 0; i < knob.rules.size(); ++i) {
+      const Rule& rule = knob.rules[i];
+      auto fires = rule.when.Evaluate(d_.slots);
+      if (!fires.ok()) return Error(rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "': " + fires.error());
+      if (!fires->number) continue;
+      trace.decided_by = KnobTrace::kRule;
+      trace.index = static_cast<int>(i);
+      return Store(knob, rule.value, rule.location, "rule '" + rule.id + "'");
+    }
+    trace.decided_by = KnobTrace::kDefault;
+    return Store(knob, knob.default_value, knob.location, "the default");
+  }
+
+ private:
+  static EvaluationError Error(const SourceLocation& where, std::string message) {
+    return {where, std::move(message)};
+  }
+
+  std::optional<EvaluationError> Store(const Knob& knob, const Expression& e,
+                                       const SourceLocation& where, const std::string& what) {
+    auto v = e.Evaluate(d_.slots);
+    if (!v.ok()) return Error(where, "knob '" + knob.name + "', " + what + ": " + v.error());
+    if (!InRange(knob.type, *v)) {
+      return Error(where, "knob '" + knob.name + "', " + what + ": " + FormatValue(knob.type, *v) +
+                              " is outside " + knob.type.ToString());
+    }
+    d_.slots[knob.slot] = std::move(v).value();
+    return std::nullopt;
+  }
+
+  bool TryOverrides(const Knob& knob, KnobTrace& trace) {
+    int applied = -1;
+    for (size_t i = 0; i < knob.env.size(); ++i) {
+      const EnvOverride& e = knob.env[i];
+      EnvCheck& check = trace.env[i];
+      if (!IsSet(e.var_slot)) continue;  // kNotSet
+      if (applied >= 0) {
+        check.outcome = EnvCheck::kShadowed;
+        continue;
+      }
+      if (e.has_condition) {
+        auto holds = e.when.Evaluate(d_.slots);
+        if (!holds.ok()) {
+          Ignore(knob, e, check, holds.error());
+          continue;
+        }
+        if (!holds->number) {
+          check.outcome = EnvCheck::kConditionFalse;
+          continue;
+        }
+      }
+      auto v = e.value.Evaluate(d_.slots);
+      if (!v.ok()) {
+        Ignore(knob, e, check, v.error());
+        continue;
+      }
+      if (!InRange(knob.type, *v)) {
+        Ignore(knob, e, check, FormatValue(knob.type, *v) + " is outside " + knob.type.ToString());
+        continue;
+      }
+      d_.slots[knob.slot] = std::move(v).value();
+      check.outcome = EnvCheck::kApplied;
+      applied = static_cast<int>(i);
+      if (e.presence_only() && LooksLikeOff(Text(e.var_slot))) {
+        d_.warnings.push_back(e.var + "=\"" + Text(e.var_slot) + "\" counts as set: " + e.var +
+                              " acts on presence alone, so " + knob.name + " = " +
+                              d_.ValueText(knob) + "; unset it to turn it off");
+      }
+    }
+    WarnAboutUnusedSettings(knob, trace, applied);
+    if (applied < 0) return false;
+    trace.decided_by = KnobTrace::kEnv;
+    trace.index = applied;
+    return true;
+  }
+
+  void Ignore(const Knob& knob, const EnvOverride& e, EnvCheck& check, std::string why) {
+    check.outcome = EnvCheck::kIgnored;
+    check.detail = why;
+    d_.warnings.push_back(e.var + "=\"" + Text(e.var_slot) + "\" ignored for " + knob.name + ": " + why);
+  }
+
+  // A set variable that decided nothing: shadowed by an earlier one, or
+  // matching none of its conditions (FP8_PREFILL=yes).
+  void WarnAboutUnusedSettings(const Knob& knob, const KnobTrace& trace, int applied) {
+    for (size_t i = 0; i < knob.env.size(); ++i) {
+      const std::string& var = knob.env[i].var;
+      bool first_of_var = true, any_effect = false, shadowed = false;
+      for (size_t j = 0; j < knob.env.size(); ++j) {
+        if (knob.env[j].var != var) continue;
+        if (j < i) first_of_var = false;
+        const auto outcome = trace.env[j].outcome;
+        any_effect |= outcome == EnvCheck::kApplied || outcome == EnvCheck::kIgnored;
+        shadowed |= outcome == EnvCheck::kShadowed;
+      }
+      if (!first_of_var || !IsSet(knob.env[i].var_slot) || any_effect) continue;
+      if (shadowed && applied >= 0) {
+        d_.warnings.push_back(var + " is set but has no effect on " + knob.name + ": " +
+                              knob.env[applied].var + ", checked first, decided it");
+      } else if (!shadowed) {
+        d_.warnings.push_back(var + "=\"" + Text(knob.env[i].var_slot) +
+                              "\" matches none of the values " + knob.name +
+                              " reads it for, so it has no effect");
+      }
+    }
+  }
+
+  bool IsSet(int slot) const {
+    auto it = std::find(p_.env_slots.begin(), p_.env_slots.end(), slot);
+    return it != p_.env_slots.end() && d_.env_set[it - p_.env_slots.begin()];
+  }
+  const std::string& Text(int slot) const { return d_.slots[slot].text; }
+
+  const Policy& p_;
+  Decision& d_;
+};
+
+}  // namespace
+
+Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceFacts& device,
+                                             const Environment& env) {
+  Decision d;
+  d.policy = &policy;
+  d.device = device;
+  d.slots.resize(policy.slots.size());
+  FillDeviceSlots(device, d.slots);
+  d.env_set.resize(policy.env_slots.size());
+  for (size_t i = 0; i < policy.env_slots.size(); ++i) {
+    const int slot = policy.env_slots[i];
+    if (const std::string* v = env.Find(policy.slots[slot].name)) {
+      d.env_set[i] = true;
+      d.slots[slot] = Value::String(*v);
+    }
+  }
+  d.knobs.resize(policy.knobs.size());
+  KnobEvaluator knobs(policy, d);
+  for (const EvaluationStep& step : policy.order) {
+    if (step.kind == EvaluationStep::kFact) {
+      const DerivedFact& f = policy.facts[step.index];
+      auto v = f.expr.Evaluate(d.slots);
+      if (!v.ok()) return Fail(EvaluationError{f.location, "fact '" + f.name + "': " + v.error()});
+      d.slots[f.slot] = std::move(v).value();
+      continue;
+    }
+    if (auto error = knobs.Decide(policy.knobs[step.index], d.knobs[step.index])) {
+      return Fail(std::move(*error));
+    }
+  }
+  return d;
+}
+
+std::vector<std::string> FindMisspeltVariables(const Policy& policy, const Environment& env) {
+  const std::vector<std::string> declared = policy.EnvironmentVariables();
+  std::vector<std::string> warnings;
+  for (const auto& [name, value] : env.variables()) {
+    if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
+    if (auto match = ClosestMatch(name, declared)) {
+      warnings.push_back(name + " is set but the policy does not read it; did you mean " + *match + "?");
+    }
+  }
+  return warnings;
+}
+
+}  // namespace kpolicy

@@ -1,0 +1,619 @@
+#include "kpolicy/expression.h"
+
+#include <cctype>
+#include <limits>
+
+#include "kpolicy/spelling.h"
+
+namespace kpolicy {
+namespace {
+
+// ---- Lexing -----------------------------------------------------------------
+
+enum class Tok { kEnd, kInt, kString, kName, kTrue, kFalse, kLParen, kRParen, kComma, kOp };
+
+struct Token {
+  Tok kind = Tok::kEnd;
+  std::string text;  // operator spelling, name, or decoded string literal
+  int64_t number = 0;
+  int column = 0;    // 0-based offset into the expression text
+};
+
+bool IsNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+struct SyntaxError {
+  int column;
+  std::string message;
+};
+
+Expected<std::vector<Token>, SyntaxError> Lex(std::string_view s) {
+  std::vector<Token> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { ++i; continue; }
+    Token t;
+    t.column = static_cast<int>(i);
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      int64_t n = 0;
+      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+        const int digit = s[i] - '0';
+        if (n > (std::numeric_limits<int64_t>::max() - digit) / 10) {
+          return Fail(SyntaxError{t.column, "integer literal is too large"});
+        }
+        n = n * 10 + digit;
+        ++i;
+      }
+      if (i < s.size() && (IsNameStart(s[i]) || s[i] == '.')) {
+        return Fail(SyntaxError{static_cast<int>(i), "unexpected '" + std::string(1, s[i]) +
+                                                         "' after a number"});
+      }
+      t.kind = Tok::kInt;
+      t.number = n;
+    } else if (c == '"') {
+      ++i;
+      std::string text;
+      bool closed = false;
+      while (i < s.size()) {
+        if (s[i] == '"') { closed = true; ++i; break; }
+        if (s[i] == '\\') {
+          if (i + 1 >= s.size()) break;
+          const char e = s[i + 1];
+          if (e == '"' || e == '\\') text += e;
+          else if (e == 'n') text += '\n';
+          else if (e == 't') text += '\t';
+          else return Fail(SyntaxError{static_cast<int>(i), std::string("unknown escape '\\") + e + "'"});
+          i += 2;
+          continue;
+        }
+        text += s[i++];
+      }
+      if (!closed) return Fail(SyntaxError{t.column, "string literal is not closed"});
+      t.kind = Tok::kString;
+      t.text = std::move(text);
+    } else if (IsNameStart(c)) {
+      size_t start = i;
+      while (true) {
+        while (i < s.size() && IsNameChar(s[i])) ++i;
+        if (i + 1 < s.size() && s[i] == '.' && IsNameStart(s[i + 1])) { ++i; continue; }
+        break;
+      }
+      t.text = std::string(s.substr(start, i - start));
+      t.kind = t.text == "true" ? Tok::kTrue : t.text == "false" ? Tok::kFalse : Tok::kName;
+    } else if (c == '(') { t.kind = Tok::kLParen; ++i; }
+    else if (c == ')') { t.kind = Tok::kRParen; ++i; }
+    else if (c == ',') { t.kind = Tok::kComma; ++i; }
+    else {
+      static constexpr std::string_view kTwo[] = {"&&", "||", "==", "!=", "<=", ">="};
+      static constexpr std::string_view kOne = "!<>+-*/%";
+      t.kind = Tok::kOp;
+      for (std::string_view op : kTwo) {
+        if (s.substr(i, 2) == op) { t.text = std::string(op); break; }
+      }
+      if (t.text.empty() && kOne.find(c) != std::string_view::npos) t.text = std::string(1, c);
+      if (t.text.empty()) {
+        std::string hint;
+        if (c == '=') hint = " (comparison is '==')";
+        if (c == '&') hint = " (logical and is '&&')";
+        if (c == '|') hint = " (logical or is '||')";
+        if (c == '\'') hint = " (strings take double quotes)";
+        return Fail(SyntaxError{t.column, "unexpected character '" + std::string(1, c) + "'" + hint});
+      }
+      i += t.text.size();
+    }
+    out.push_back(std::move(t));
+  }
+  Token end;
+  end.column = static_cast<int>(s.size());
+  out.push_back(end);
+  return out;
+}
+
+// ---- Parsing into a syntax tree -------------------------------------------
+
+struct Syntax {
+  enum Kind { kInt, kString, kBool, kName, kUnary, kBinary, kCall } kind;
+  std::string text;  // operator, name, function, or string literal
+  int64_t number = 0;
+  int column = 0;
+  std::vector<int> kids;
+};
+
+constexpr int kMaxDepth = 64;  // hostile-input guard for nested parentheses
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+  Expected<int, SyntaxError> ParseAll() {
+    auto root = ParseOr(0);
+    if (!root.ok()) return root;
+    if (Peek().kind != Tok::kEnd) {
+      return Fail(SyntaxError{Peek().column, "unexpected " + Describe(Peek()) + " after the expression"});
+    }
+    return root;
+  }
+  std::vector<Syntax> TakeTree() { return std::move(tree_); }
+
+ private:
+  using Result = Expected<int, SyntaxError>;
+
+  const Token& Peek() const { return tokens_[pos_]; }
+  bool PeekOp(std::string_view op) const { return Peek().kind == Tok::kOp && Peek().text == op; }
+
+  static std::string Describe(const Token& t) {
+    switch (t.kind) {
+      case Tok::kEnd: return "end of expression";
+      case Tok::kInt: return "number " + std::to_string(t.number);
+      case Tok::kString: return "string \"" + t.text + "\"";
+      case Tok::kName: return "name '" + t.text + "'";
+      case Tok::kTrue: return "'true'";
+      case Tok::kFalse: return "'false'";
+      case Tok::kLParen: return "'('";
+      case Tok::kRParen: return "')'";
+      case Tok::kComma: return "','";
+      case Tok::kOp: return "'" + t.text + "'";
+    }
+    return "token";
+  }
+
+  int Add(Syntax s) {
+    tree_.push_back(std::move(s));
+    return static_cast<int>(tree_.size()) - 1;
+  }
+  int Binary(const Token& op, int left, int right) {
+    return Add({Syntax::kBinary, op.text, 0, op.column, {left, right}});
+  }
+
+  Result ParseOr(int depth) {
+    auto left = ParseAnd(depth);
+    while (left.ok() && PeekOp("||")) {
+      Token op = tokens_[pos_++];
+      auto right = ParseAnd(depth);
+      if (!right.ok()) return right;
+      left = Binary(op, *left, *right);
+    }
+    return left;
+  }
+  Result ParseAnd(int depth) {
+    auto left = ParseComparison(depth);
+    while (left.ok() && PeekOp("&&")) {
+      Token op = tokens_[pos_++];
+      auto right = ParseComparison(depth);
+      if (!right.ok()) return right;
+      left = Binary(op, *left, *right);
+    }
+    return left;
+  }
+  static bool IsComparison(const Token& t) {
+    return t.kind == Tok::kOp && (t.text == "==" || t.text == "!=" || t.text == "<" ||
+                                  t.text == "<=" || t.text == ">" || t.text == ">=");
+  }
+  Result ParseComparison(int depth) {
+    auto left = ParseSum(depth);
+    if (!left.ok() || !IsComparison(Peek())) return left;
+    Token op = tokens_[pos_++];
+    auto right = ParseSum(depth);
+    if (!right.ok()) return right;
+    if (IsComparison(Peek())) {
+      return Fail(SyntaxError{Peek().column, "comparisons do not chain: use '&&' between them"});
+    }
+    return Binary(op, *left, *right);
+  }
+  Result ParseSum(int depth) {
+    auto left = ParseProduct(depth);
+    while (left.ok() && (PeekOp("+") || PeekOp("-"))) {
+      Token op = tokens_[pos_++];
+      auto right = ParseProduct(depth);
+      if (!right.ok()) return right;
+      left = Binary(op, *left, *right);
+    }
+    return left;
+  }
+  Result ParseProduct(int depth) {
+    auto left = ParseUnary(depth);
+    while (left.ok() && (PeekOp("*") || PeekOp("/") || PeekOp("%"))) {
+      Token op = tokens_[pos_++];
+      auto right = ParseUnary(depth);
+      if (!right.ok()) return right;
+      left = Binary(op, *left, *right);
+    }
+    return left;
+  }
+  Result ParseUnary(int depth) {
+    if (depth > kMaxDepth) {
+      return Fail(SyntaxError{Peek().column, "expression nests deeper than " +
+                                                 std::to_string(kMaxDepth) + " levels"});
+    }
+    if (PeekOp("!") || PeekOp("-")) {
+      Token op = tokens_[pos_++];
+      auto operand = ParseUnary(depth + 1);
+      if (!operand.ok()) return operand;
+      return Add({Syntax::kUnary, op.text, 0, op.column, {*operand}});
+    }
+    return ParsePrimary(depth);
+  }
+  Result ParsePrimary(int depth) {
+    Token t = tokens_[pos_];
+    switch (t.kind) {
+      case Tok::kInt: ++pos_; return Add({Syntax::kInt, "", t.number, t.column, {}});
+      case Tok::kString: ++pos_; return Add({Syntax::kString, t.text, 0, t.column, {}});
+      case Tok::kTrue: ++pos_; return Add({Syntax::kBool, "", 1, t.column, {}});
+      case Tok::kFalse: ++pos_; return Add({Syntax::kBool, "", 0, t.column, {}});
+      case Tok::kName: {
+        ++pos_;
+        if (Peek().kind != Tok::kLParen) return Add({Syntax::kName, t.text, 0, t.column, {}});
+        ++pos_;
+        Syntax call{Syntax::kCall, t.text, 0, t.column, {}};
+        if (Peek().kind != Tok::kRParen) {
+          while (true) {
+            auto arg = ParseOr(depth + 1);
+            if (!arg.ok()) return arg;
+            call.kids.push_back(*arg);
+            if (Peek().kind != Tok::kComma) break;
+            ++pos_;
+          }
+        }
+        if (Peek().kind != Tok::kRParen) {
+          return Fail(SyntaxError{Peek().column, "expected ')' to close the call of " + t.text +
+                                                     "(), found " + Describe(Peek())});
+        }
+        ++pos_;
+        return Add(std::move(call));
+      }
+      case Tok::kLParen: {
+        ++pos_;
+        auto inner = ParseOr(depth + 1);
+        if (!inner.ok()) return inner;
+        if (Peek().kind != Tok::kRParen) {
+          return Fail(SyntaxError{Peek().column, "expected ')', found " + Describe(Peek())});
+        }
+        ++pos_;
+        return inner;
+      }
+      default:
+        return Fail(SyntaxError{t.column, t.kind == Tok::kEnd ? "expression is incomplete"
+                                                              : "unexpected " + Describe(t)});
+    }
+  }
+
+  std::vector<Token> tokens_;
+  size_t pos_ = 0;
+  std::vector<Syntax> tree_;
+};
+
+}  // namespace
+
+// ---- Type checking into the compiled form ----------------------------------
+
+class ExpressionCompiler {
+ public:
+  ExpressionCompiler(const std::vector<Syntax>& tree, const SourceLocation& where,
+                     const SymbolTable& symbols, Expression& out)
+      : tree_(tree), where_(where), symbols_(symbols), out_(out) {}
+
+  // Compiles syntax node `i`; `hint` is the type the context wants, used to
+  // read bare names as enum members. Returns the compiled node index.
+  std::optional<int> Compile(int i, const Type* hint, Type& type) {
+    const Syntax& s = tree_[i];
+    switch (s.kind) {
+      case Syntax::kInt: type = Type::Int(); return Literal(Value::Int(s.number));
+      case Syntax::kBool: type = Type::Bool(); return Literal(Value::Bool(s.number != 0));
+      case Syntax::kString: type = Type::String(); return Literal(Value::String(s.text));
+      case Syntax::kName: return CompileName(s, hint, type);
+      case Syntax::kUnary: return CompileUnary(s, type);
+      case Syntax::kBinary: return CompileBinary(s, type);
+      case Syntax::kCall: return CompileCall(s, type);
+    }
+    return std::nullopt;
+  }
+
+  Diagnostics& diagnostics() { return diagnostics_; }
+
+ private:
+  using Op = Expression::Op;
+
+  void Error(int column, std::string message) {
+    SourceLocation at = where_;
+    if (at.column > 0) at.column += column;
+    diagnostics_.Error(at, std::move(message));
+  }
+
+  int Emit(Expression::Node node) {
+    out_.nodes_.push_back(std::move(node));
+    return static_cast<int>(out_.nodes_.size()) - 1;
+  }
+  int Literal(Value v) {
+    Expression::Node n;
+    n.op = Op::kLiteral;
+    n.literal = std::move(v);
+    return Emit(std::move(n));
+  }
+
+  std::optional<int> CompileName(const Syntax& s, const Type* hint, Type& type) {
+    if (hint && hint->kind == TypeKind::kEnum) {
+      if (auto member = hint->MemberIndex(s.text)) {
+        type = *hint;
+        return Literal(Value::Enum(*member));
+      }
+    }
+    std::optional<Symbol> symbol = symbols_.Find(s.text);
+    if (!symbol) {
+      std::vector<std::string> names = symbols_.Names();
+      if (hint && hint->kind == TypeKind::kEnum) {
+        names.insert(names.end(), hint->members.begin(), hint->members.end());
+        Error(s.column, "'" + s.text + "' is neither a name in scope nor a member of " +
+                            hint->ToString() + DidYouMean(s.text, names));
+      } else {
+        Error(s.column, "unknown name '" + s.text + "'" + DidYouMean(s.text, names));
+      }
+      return std::nullopt;
+    }
+    type = *symbol->type;
+    bool seen = false;
+    for (int r : out_.reads_) seen |= (r == symbol->slot);
+    if (!seen) out_.reads_.push_back(symbol->slot);
+    Expression::Node n;
+    n.op = Op::kSlot;
+    n.slot = symbol->slot;
+    return Emit(std::move(n));
+  }
+
+  std::optional<int> CompileUnary(const Syntax& s, Type& type) {
+    Type operand_type;
+    auto operand = Compile(s.kids[0], nullptr, operand_type);
+    if (!operand) return std::nullopt;
+    const bool is_not = s.text == "!";
+    const TypeKind want = is_not ? TypeKind::kBool : TypeKind::kInt;
+    if (operand_type.kind != want) {
+      Error(s.column, "'" + s.text + "' needs " + (is_not ? "a bool" : "an int") + ", got " +
+                          operand_type.ToString());
+      return std::nullopt;
+    }
+    type = is_not ? Type::Bool() : Type::Int();
+    Expression::Node n;
+    n.op = is_not ? Op::kNot : Op::kNegate;
+    n.left = *operand;
+    return Emit(std::move(n));
+  }
+
+  bool IsUnknownName(int i) const {
+    return tree_[i].kind == Syntax::kName && !symbols_.Find(tree_[i].text);
+  }
+
+  std::optional<int> CompileBinary(const Syntax& s, Type& type) {
+    const std::string& op = s.text;
+    Type lt, rt;
+    std::optional<int> l, r;
+    // A bare name on one side of == or != may be a member of the other
+    // side's enum, so compile the known side first and pass its type on.
+    if (IsUnknownName(s.kids[0]) && !IsUnknownName(s.kids[1])) {
+      r = Compile(s.kids[1], nullptr, rt);
+      l = Compile(s.kids[0], r ? &rt : nullptr, lt);
+    } else {
+      l = Compile(s.kids[0], nullptr, lt);
+      r = Compile(s.kids[1], l ? &lt : nullptr, rt);
+    }
+    if (!l || !r) return std::nullopt;
+
+    Expression::Node n;
+    n.left = *l;
+    n.right = *r;
+    auto need = [&](TypeKind kind, const char* what) {
+      if (lt.kind == kind && rt.kind == kind) return true;
+      Error(s.column, "'" + op + "' needs " + what + " operands, got " + lt.ToString() + " and " +
+                          rt.ToString());
+      return false;
+    };
+    if (op == "&&" || op == "||") {
+      if (!need(TypeKind::kBool, "bool")) return std::nullopt;
+      n.op = op == "&&" ? Op::kAnd : Op::kOr;
+      type = Type::Bool();
+    } else if (op == "==" || op == "!=") {
+      if (!lt.ComparableWith(rt)) {
+        Error(s.column, "'" + op + "' compares values of one type, got " + lt.ToString() +
+                            " and " + rt.ToString());
+        return std::nullopt;
+      }
+      const bool text = lt.kind == TypeKind::kString;
+      n.op = op == "==" ? (text ? Op::kTextEqual : Op::kEqual)
+                        : (text ? Op::kTextNotEqual : Op::kNotEqual);
+      type = Type::Bool();
+    } else if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+      if (!need(TypeKind::kInt, "int")) return std::nullopt;
+      n.op = op == "<" ? Op::kLess : op == "<=" ? Op::kLessEqual : op == ">" ? Op::kGreater
+                                                                             : Op::kGreaterEqual;
+      type = Type::Bool();
+    } else if (op == "+" && lt.kind == TypeKind::kString && rt.kind == TypeKind::kString) {
+      n.op = Op::kConcat;
+      type = Type::String();
+    } else {
+      if (op == "+" && (lt.kind == TypeKind::kString || rt.kind == TypeKind::kString)) {
+        Error(s.column, "'+' joins two strings or adds two ints, got " + lt.ToString() + " and " +
+                            rt.ToString() + " (str() turns an int into a string)");
+        return std::nullopt;
+      }
+      if (!need(TypeKind::kInt, "int")) return std::nullopt;
+      n.op = op == "+" ? Op::kAdd : op == "-" ? Op::kSubtract : op == "*" ? Op::kMultiply
+             : op == "/" ? Op::kDivide : Op::kModulo;
+      type = Type::Int();
+    }
+    return Emit(std::move(n));
+  }
+
+  std::optional<int> CompileCall(const Syntax& s, Type& type) {
+    struct Function { const char* name; TypeKind argument; TypeKind result; Op op; };
+    static constexpr Function kFunctions[] = {
+        {"str", TypeKind::kInt, TypeKind::kString, Op::kToString},
+        {"int", TypeKind::kString, TypeKind::kInt, Op::kToInt},
+    };
+    const Function* f = nullptr;
+    for (const Function& candidate : kFunctions) {
+      if (s.text == candidate.name) f = &candidate;
+    }
+    if (!f) {
+      Error(s.column, "unknown function '" + s.text + "'" + DidYouMean(s.text, {"str", "int"}) +
+                          "; the functions are str(int) and int(string)");
+      return std::nullopt;
+    }
+    if (s.kids.size() != 1) {
+      Error(s.column, std::string(f->name) + "() takes 1 argument, got " +
+                          std::to_string(s.kids.size()));
+      return std::nullopt;
+    }
+    Type arg_type;
+    auto arg = Compile(s.kids[0], nullptr, arg_type);
+    if (!arg) return std::nullopt;
+    if (arg_type.kind != f->argument) {
+      Error(tree_[s.kids[0]].column, std::string(f->name) + "() takes " +
+                                         (f->argument == TypeKind::kInt ? "an int" : "a string") +
+                                         ", got " + arg_type.ToString());
+      return std::nullopt;
+    }
+    type = f->result == TypeKind::kInt ? Type::Int() : Type::String();
+    Expression::Node n;
+    n.op = f->op;
+    n.left = *arg;
+    return Emit(std::move(n));
+  }
+
+  const std::vector<Syntax>& tree_;
+  const SourceLocation& where_;
+  const SymbolTable& symbols_;
+  Expression& out_;
+  Diagnostics diagnostics_;
+};
+
+Checked<Expression> Expression::Compile(std::string_view text, const SourceLocation& where,
+                                        const SymbolTable& symbols, const Type* expected) {
+  auto error_at = [&](int column, std::string message) {
+    Diagnostics d;
+    SourceLocation at = where;
+    if (at.column > 0) at.column += column;
+    d.Error(at, std::move(message));
+    return d;
+  };
+  auto tokens = Lex(text);
+  if (!tokens.ok()) return Fail(error_at(tokens.error().column, tokens.error().message));
+  if (tokens->size() == 1) return Fail(error_at(0, "expression is empty"));
+  Parser parser(std::move(tokens).value());
+  auto root = parser.ParseAll();
+  if (!root.ok()) return Fail(error_at(root.error().column, root.error().message));
+  std::vector<Syntax> tree = parser.TakeTree();
+
+  Expression expr;
+  expr.text_ = std::string(text);
+  ExpressionCompiler compiler(tree, where, symbols, expr);
+  Type type;
+  std::optional<int> compiled = compiler.Compile(*root, expected, type);
+  if (!compiled) return Fail(std::move(compiler.diagnostics()));
+  if (expected && !type.ComparableWith(*expected)) {
+    return Fail(error_at(0, "expected " + expected->ToString() + ", but '" + expr.text_ +
+                                "' is " + type.ToString()));
+  }
+  expr.root_ = *compiled;
+  expr.type_ = expected ? *expected : type;
+  if (expr.reads_.empty()) {
+    auto folded = expr.Evaluate({});
+    if (folded.ok()) expr.constant_ = std::move(folded).value();
+  }
+  return expr;
+}
+
+// ---- Evaluation -------------------------------------------------------------
+
+static Expected<int64_t, std::string> ParseDecimal(const std::string& text) {
+  // Decimal digits with an optional sign, nothing else: "+5" and "05" are 5,
+  // " 5" and "5x" are not numbers.
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  if (i == text.size()) return Fail("int(\"" + text + "\"): not a decimal integer");
+  int64_t n = 0;
+  for (; i < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+      return Fail("int(\"" + text + "\"): not a decimal integer");
+    }
+    const int digit = text[i] - '0';
+    if (n > (std::numeric_limits<int64_t>::max() - digit) / 10) {
+      return Fail("int(\"" + text + "\"): out of the 64-bit range");
+    }
+    n = n * 10 + digit;
+  }
+  return negative ? -n : n;
+}
+
+Expected<Value, std::string> Expression::Evaluate(const std::vector<Value>& slots) const {
+  if (root_ < 0) return Fail(std::string("evaluating an expression that was never compiled"));
+  return EvaluateNode(root_, slots);
+}
+
+Expected<Value, std::string> Expression::EvaluateNode(int index,
+                                                      const std::vector<Value>& slots) const {
+  const Node& n = nodes_[index];
+  switch (n.op) {
+    case Op::kLiteral: return n.literal;
+    case Op::kSlot: return slots[n.slot];
+    case Op::kAnd:
+    case Op::kOr: {
+      auto l = EvaluateNode(n.left, slots);
+      if (!l.ok()) return l;
+      // Short-circuit, so `x != 0 && 100 / x > 3` is safe.
+      if ((n.op == Op::kAnd) != (l->number != 0)) return l;
+      return EvaluateNode(n.right, slots);
+    }
+    default: break;
+  }
+  auto l = EvaluateNode(n.left, slots);
+  if (!l.ok()) return l;
+  const int64_t a = l->number;
+  switch (n.op) {
+    case Op::kNot: return Value::Bool(a == 0);
+    case Op::kNegate:
+      if (a == std::numeric_limits<int64_t>::min()) return Fail(std::string("integer overflow"));
+      return Value::Int(-a);
+    case Op::kToString: return Value::String(std::to_string(a));
+    case Op::kToInt: {
+      auto parsed = ParseDecimal(l->text);
+      if (!parsed.ok()) return Fail(parsed.error());
+      return Value::Int(*parsed);
+    }
+    default: break;
+  }
+  auto r = EvaluateNode(n.right, slots);
+  if (!r.ok()) return r;
+  const int64_t b = r->number;
+  int64_t result = 0;
+  switch (n.op) {
+    case Op::kEqual: return Value::Bool(a == b);
+    case Op::kNotEqual: return Value::Bool(a != b);
+    case Op::kLess: return Value::Bool(a < b);
+    case Op::kLessEqual: return Value::Bool(a <= b);
+    case Op::kGreater: return Value::Bool(a > b);
+    case Op::kGreaterEqual: return Value::Bool(a >= b);
+    case Op::kTextEqual: return Value::Bool(l->text == r->text);
+    case Op::kTextNotEqual: return Value::Bool(l->text != r->text);
+    case Op::kConcat: return Value::String(l->text + r->text);
+    case Op::kAdd:
+      if (__builtin_add_overflow(a, b, &result)) return Fail(std::string("integer overflow"));
+      return Value::Int(result);
+    case Op::kSubtract:
+      if (__builtin_sub_overflow(a, b, &result)) return Fail(std::string("integer overflow"));
+      return Value::Int(result);
+    case Op::kMultiply:
+      if (__builtin_mul_overflow(a, b, &result)) return Fail(std::string("integer overflow"));
+      return Value::Int(result);
+    case Op::kDivide:
+    case Op::kModulo:
+      if (b == 0) return Fail(std::string("division by zero"));
+      if (a == std::numeric_limits<int64_t>::min() && b == -1) {
+        return Fail(std::string("integer overflow"));
+      }
+      return Value::Int(n.op == Op::kDivide ? a / b : a % b);
+    default: break;
+  }
+  return Fail(std::string("unknown operation"));
+}
+
+}  // namespace kpolicy

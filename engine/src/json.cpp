@@ -1,0 +1,305 @@
+#include "kpolicy/json.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace kpolicy {
+
+std::string JsonQuote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+void JsonWriter::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (counts_.empty()) return;
+  if (counts_.back()++ > 0) out_ += ',';
+  if (indent_ > 0) {
+    out_ += '\n';
+    out_.append(counts_.size() * indent_, ' ');
+  }
+}
+
+void JsonWriter::Open(char c) {
+  BeforeValue();
+  out_ += c;
+  counts_.push_back(0);
+}
+
+void JsonWriter::Close(char c) {
+  const bool had_items = counts_.back() > 0;
+  counts_.pop_back();
+  if (indent_ > 0 && had_items) {
+    out_ += '\n';
+    out_.append(counts_.size() * indent_, ' ');
+  }
+  out_ += c;
+}
+
+JsonWriter& JsonWriter::BeginObject() { Open('{'); return *this; }
+JsonWriter& JsonWriter::EndObject() { Close('}'); return *this; }
+JsonWriter& JsonWriter::BeginArray() { Open('['); return *this; }
+JsonWriter& JsonWriter::EndArray() { Close(']'); return *this; }
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  BeforeValue();
+  out_ += JsonQuote(key);
+  out_ += indent_ > 0 ? ": " : ":";
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view value) {
+  BeforeValue();
+  out_ += JsonQuote(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  out_ += std::to_string(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double value) {
+  BeforeValue();
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  out_ += buf;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  out_ += "null";
+  return *this;
+}
+
+const JsonValue* JsonValue::Find(std::string_view key) const {
+  for (const auto& [k, v] : members) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+namespace {
+
+constexpr int kMaxJsonDepth = 32;
+
+class JsonParser {
+ public:
+  explicit JsonParser(std::string_view s) : s_(s) {}
+
+  Expected<JsonValue, std::string> Document() {
+    JsonValue v;
+    if (!Parse(v, 0)) return Fail(error_);
+    SkipSpace();
+    if (i_ != s_.size()) return Fail(At("unexpected text after the JSON value"));
+    return v;
+  }
+
+ private:
+  std::string At(const std::string& message) const {
+    return "column " + std::to_string(i_ + 1) + ": " + message;
+  }
+  bool Error(const std::string& message) {
+    error_ = At(message);
+    return false;
+  }
+  void SkipSpace() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\n')) ++i_;
+  }
+  bool Literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return Error("unexpected character");
+    i_ += word.size();
+    return true;
+  }
+
+  bool Parse(JsonValue& v, int depth) {
+    if (depth > kMaxJsonDepth) return Error("nesting deeper than " + std::to_string(kMaxJsonDepth));
+    SkipSpace();
+    if (i_ >= s_.size()) return Error("unexpected end of input");
+    const char c = s_[i_];
+    if (c == '{') return Object(v, depth);
+    if (c == '[') return Array(v, depth);
+    if (c == '"') { v.kind = JsonValue::kString; return String(v.text); }
+    if (c == 't') { v.kind = JsonValue::kBool; v.boolean = true; return Literal("true"); }
+    if (c == 'f') { v.kind = JsonValue::kBool; v.boolean = false; return Literal("false"); }
+    if (c == 'n') { v.kind = JsonValue::kNull; return Literal("null"); }
+    if (c == '-' || (c >= '0' && c <= '9')) return Number(v);
+    return Error(std::string("unexpected character '") + c + "'");
+  }
+
+  bool Object(JsonValue& v, int depth) {
+    v.kind = JsonValue::kObject;
+    ++i_;
+    SkipSpace();
+    if (i_ < s_.size() && s_[i_] == '}') { ++i_; return true; }
+    while (true) {
+      SkipSpace();
+      if (i_ >= s_.size() || s_[i_] != '"') return Error("expected a string key");
+      std::string key;
+      if (!String(key)) return false;
+      SkipSpace();
+      if (i_ >= s_.size() || s_[i_] != ':') return Error("expected ':' after a key");
+      ++i_;
+      JsonValue member;
+      if (!Parse(member, depth + 1)) return false;
+      v.members.emplace_back(std::move(key), std::move(member));
+      SkipSpace();
+      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == '}') { ++i_; return true; }
+      return Error("expected ',' or '}'");
+    }
+  }
+
+  bool Array(JsonValue& v, int depth) {
+    v.kind = JsonValue::kArray;
+    ++i_;
+    SkipSpace();
+    if (i_ < s_.size() && s_[i_] == ']') { ++i_; return true; }
+    while (true) {
+      JsonValue item;
+      if (!Parse(item, depth + 1)) return false;
+      v.items.push_back(std::move(item));
+      SkipSpace();
+      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ']') { ++i_; return true; }
+      return Error("expected ',' or ']'");
+    }
+  }
+
+  static void AppendUtf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  bool Hex4(uint32_t& cp) {
+    if (i_ + 4 > s_.size()) return Error("truncated \\u escape");
+    cp = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = s_[i_++];
+      cp <<= 4;
+      if (h >= '0' && h <= '9') cp |= h - '0';
+      else if (h >= 'a' && h <= 'f') cp |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F') cp |= h - 'A' + 10;
+      else return Error("bad \\u escape");
+    }
+    return true;
+  }
+
+  bool String(std::string& out) {
+    ++i_;  // opening quote
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20) return Error("control character in a string");
+      if (c != '\\') { out += c; continue; }
+      if (i_ >= s_.size()) break;
+      const char e = s_[i_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          uint32_t cp = 0;
+          if (!Hex4(cp)) return false;
+          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(i_, 2) == "\\u") {
+            i_ += 2;
+            uint32_t low = 0;
+            if (!Hex4(low)) return false;
+            if (low < 0xDC00 || low > 0xDFFF) return Error("bad surrogate pair");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          AppendUtf8(out, cp);
+          break;
+        }
+        default: return Error(std::string("unknown escape '\\") + e + "'");
+      }
+    }
+    return Error("string is not closed");
+  }
+
+  bool Number(JsonValue& v) {
+    const size_t start = i_;
+    if (s_[i_] == '-') ++i_;
+    auto digits = [&] {
+      const size_t before = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      return i_ > before;
+    };
+    if (!digits()) return Error("bad number");
+    if (i_ < s_.size() && s_[i_] == '.') { ++i_; if (!digits()) return Error("bad number"); }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (!digits()) return Error("bad number");
+    }
+    v.kind = JsonValue::kNumber;
+    v.text = std::string(s_.substr(start, i_ - start));
+    return true;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+  std::string error_;
+};
+
+}  // namespace
+
+Expected<JsonValue, std::string> ParseJson(std::string_view text) {
+  return JsonParser(text).Document();
+}
+
+}  // namespace kpolicy

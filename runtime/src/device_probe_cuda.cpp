@@ -1,0 +1,57 @@
+// The probe for builds with the CUDA toolkit (plain C++ over the runtime API).
+#include <cuda_runtime_api.h>
+
+#include "kpolicy/runtime/device_probe.h"
+
+namespace kpolicy::runtime {
+
+bool BuildHasCuda() { return true; }
+
+Expected<DeviceFacts, std::string> ProbeLocalDevice(int ordinal) {
+  int count = 0;
+  if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
+    return Fail("no usable GPU: " + std::string(cudaGetErrorString(e)));
+  }
+  if (ordinal < 0 || ordinal >= count) {
+    return Fail("no GPU " + std::to_string(ordinal) + ": this machine has " + std::to_string(count));
+  }
+  DeviceFacts d;
+  d.source = "local GPU " + std::to_string(ordinal) + " (CUDA runtime)";
+  auto attribute = [&](cudaDeviceAttr attr, const char* what, int fallback, int& out) {
+    cudaError_t e = cudaDeviceGetAttribute(&out, attr, ordinal);
+    if (e == cudaSuccess) return true;
+    out = fallback;
+    d.fallbacks.push_back(std::string(what) + " unreadable (" + cudaGetErrorString(e) +
+                          "): assumed " + std::to_string(fallback));
+    return false;
+  };
+  int major = 0, minor = 0;
+  const bool cc_ok = attribute(cudaDevAttrComputeCapabilityMajor, "compute capability major",
+                               kFallbackCcMajor, major) &&
+                     attribute(cudaDevAttrComputeCapabilityMinor, "compute capability minor",
+                               kFallbackCcMinor, minor);
+  if (!cc_ok) {  // the seed falls back to 7.0 as a whole
+    major = kFallbackCcMajor;
+    minor = kFallbackCcMinor;
+  }
+  d.cc_major = major;
+  d.cc_minor = minor;
+  attribute(cudaDevAttrMultiProcessorCount, "SM count", kFallbackNumSms, d.num_sms);
+
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, ordinal) == cudaSuccess) {
+    d.name = prop.name;
+    d.memory_mib = static_cast<int64_t>(prop.totalGlobalMem >> 20);
+  } else {
+    d.name = "GPU " + std::to_string(ordinal);
+  }
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, ordinal) == cudaSuccess &&
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, ordinal) == cudaSuccess) {
+    // Double data rate: two transfers per clock over the whole bus.
+    d.bandwidth_gbps = static_cast<int64_t>(2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9);
+  }
+  return d;
+}
+
+}  // namespace kpolicy::runtime

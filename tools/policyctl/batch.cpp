@@ -1,0 +1,103 @@
+#include "batch.h"
+
+#include <algorithm>
+
+#include "kpolicy/device_catalog.h"
+#include "kpolicy/environment.h"
+#include "kpolicy/evaluator.h"
+#include "kpolicy/explain.h"
+#include "kpolicy/json.h"
+#include "kpolicy/spelling.h"
+
+namespace kpolicy::tools {
+namespace {
+
+// Reads one case; the error says what is wrong with the line.
+Expected<std::pair<DeviceFacts, Environment>, std::string> ReadCase(std::string_view line) {
+  auto parsed = ParseJson(line);
+  if (!parsed.ok()) return Fail("not JSON: " + parsed.error());
+  const JsonValue& c = *parsed;
+  if (c.kind != JsonValue::kObject) return Fail(std::string("a case is a JSON object"));
+  static const std::vector<std::string> kKeys = {"cc", "sms", "env", "device"};
+  for (const auto& [key, value] : c.members) {
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      return Fail("unknown key '" + key + "'" + DidYouMean(key, kKeys) + "; keys: cc, sms, env, device");
+    }
+  }
+  const JsonValue* cc = c.Find("cc");
+  const JsonValue* sms = c.Find("sms");
+  const JsonValue* device = c.Find("device");
+  DeviceFacts facts;
+  if (device) {
+    if (cc || sms) return Fail(std::string("give 'device' or 'cc'/'sms', not both"));
+    if (device->kind != JsonValue::kString) return Fail(std::string("'device' is a catalog name string"));
+    auto entry = FindCatalogDevice(device->text);
+    if (!entry) return Fail("unknown device '" + device->text + "'");
+    facts = entry->ToFacts();
+  } else {
+    if (!cc) return Fail(std::string("missing 'cc' (e.g. \"cc\":\"9.0\")"));
+    if (cc->kind != JsonValue::kString) return Fail(std::string("'cc' is a string such as \"12.1\""));
+    auto parsed_cc = ParseComputeCapability(cc->text);
+    if (!parsed_cc.ok()) return Fail(parsed_cc.error());
+    int sm_count = -1;
+    if (sms) {
+      const bool integral = sms->kind == JsonValue::kNumber &&
+                            sms->text.find_first_of(".eE-") == std::string::npos &&
+                            sms->text.size() <= 6;
+      if (!integral || std::stoi(sms->text) < 1) {
+        return Fail(std::string("'sms' is a positive integer"));
+      }
+      sm_count = std::stoi(sms->text);
+    }
+    facts = DeviceFromComputeCapability(parsed_cc->first, parsed_cc->second, sm_count, "batch");
+  }
+  Environment env;
+  if (const JsonValue* e = c.Find("env")) {
+    if (e->kind != JsonValue::kObject) return Fail(std::string("'env' is an object of strings"));
+    for (const auto& [name, value] : e->members) {
+      if (value.kind != JsonValue::kString) {
+        return Fail("env value of " + name + " is not a string (write \"" + name + "\":\"1\")");
+      }
+      env.Set(name, value.text);
+    }
+  }
+  return std::pair{std::move(facts), std::move(env)};
+}
+
+std::string ErrorLine(size_t line_number, const std::string& message) {
+  return "{\"error\":" + JsonQuote("line " + std::to_string(line_number) + ": " + message) + "}";
+}
+
+}  // namespace
+
+std::string EvaluateBatchLine(const Policy& policy, std::string_view line, size_t line_number,
+                              bool& failed) {
+  failed = true;
+  auto input = ReadCase(line);
+  if (!input.ok()) return ErrorLine(line_number, input.error());
+  auto decision = Evaluate(policy, input->first, input->second);
+  if (!decision.ok()) return ErrorLine(line_number, decision.error().ToString());
+  failed = false;
+  return RenderDecisionJson(*decision);
+}
+
+BatchResult RunBatch(const Policy& policy, std::istream& in, std::ostream& out) {
+  BatchResult result;
+  std::string line, buffer;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    bool failed = false;
+    buffer += EvaluateBatchLine(policy, line, ++result.cases, failed);
+    buffer += '\n';
+    result.errors += failed;
+    if (buffer.size() > (1 << 16)) {
+      out << buffer;
+      buffer.clear();
+    }
+  }
+  out << buffer;
+  out.flush();
+  return result;
+}
+
+}  // namespace kpolicy::tools

@@ -1,0 +1,299 @@
+#include "commands.h"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+
+#include "batch.h"
+#include "device_selection.h"
+#include "exit_codes.h"
+#include "kpolicy/builtin_policy.h"
+#include "kpolicy/device_catalog.h"
+#include "kpolicy/evaluator.h"
+#include "kpolicy/explain.h"
+#include "kpolicy/json.h"
+#include "kpolicy/policy_loader.h"
+#include "kpolicy/spelling.h"
+
+namespace kpolicy::tools {
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: policyctl COMMAND [OPTIONS]
+
+Commands:
+  validate FILE...     check policy files; diagnostics as FILE:LINE:COL: error: MESSAGE
+  eval                 decide every knob for one device (or a --batch of cases)
+  explain              decide and show why: rules tried, values read, overrides, warnings
+  devices              list the built-in GPU catalog
+
+Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
+Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
+'policyctl COMMAND --help' shows a command's options.
+)";
+
+struct UsageError {
+  std::string message;
+};
+
+// Parses `args` against `options`, with `positional` names for the rest.
+Expected<po::variables_map, UsageError> Parse(const std::vector<std::string>& args,
+                                              const po::options_description& options,
+                                              const po::positional_options_description* positional) {
+  po::variables_map vm;
+  try {
+    po::command_line_parser parser(args);
+    parser.options(options);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Fail(UsageError{e.what()});
+  }
+  return vm;
+}
+
+int Usage(Io& io, const std::string& command, const std::string& message) {
+  io.err << "policyctl " << command << ": error: " << message << "\n"
+         << "Try 'policyctl " << command << " --help'.\n";
+  return kExitUsage;
+}
+
+// ---- validate ---------------------------------------------------------------
+
+int Validate(const std::vector<std::string>& args, Io& io) {
+  po::options_description options("policyctl validate FILE...");
+  options.add_options()("help,h", "show this help")("file", po::value<std::vector<std::string>>(),
+                                                    "policy files");
+  po::positional_options_description positional;
+  positional.add("file", -1);
+  auto vm = Parse(args, options, &positional);
+  if (!vm.ok()) return Usage(io, "validate", vm.error().message);
+  if (vm->count("help")) {
+    io.out << options << "Checks each policy file (and the files it extends). Exit 0 when all are\n"
+                         "valid, 1 when one is invalid, 2 when one cannot be read.\n";
+    return kExitOk;
+  }
+  if (!vm->count("file")) return Usage(io, "validate", "name at least one policy file");
+  int status = kExitOk;
+  for (const std::string& file : (*vm)["file"].as<std::vector<std::string>>()) {
+    auto policy = LoadPolicyFile(file);
+    if (!policy.ok()) {
+      io.err << policy.error().diagnostics.ToString();
+      const bool unreadable = policy.error().kind == LoadError::kUnreadable;
+      status = std::max(status, unreadable ? kExitUsage : kExitNo);
+      if (!unreadable) {
+        io.out << file << ": invalid (" << policy.error().diagnostics.error_count() << " error"
+               << (policy.error().diagnostics.error_count() == 1 ? "" : "s") << ")\n";
+      }
+      continue;
+    }
+    io.err << policy->warnings.ToString();
+    io.out << file << ": ok (" << policy->name << " " << policy->version << ", "
+           << policy->knobs.size() << " knobs, " << policy->env_slots.size()
+           << " environment variables)\n";
+  }
+  return status;
+}
+
+// ---- eval and explain -------------------------------------------------------
+
+struct LoadedPolicy {
+  Policy policy;
+  std::string origin;
+};
+
+// The policy of --policy, or the built-in default.
+std::optional<LoadedPolicy> LoadSelectedPolicy(const po::variables_map& vm, Io& io, int& status) {
+  Expected<Policy, LoadError> loaded = [&] {
+    if (vm.count("policy")) return LoadPolicyFile(vm["policy"].as<std::string>());
+    return LoadPolicyText(BuiltinDefaultPolicyText(), std::string(kBuiltinDefaultPolicyName));
+  }();
+  if (!loaded.ok()) {
+    io.err << loaded.error().diagnostics.ToString();
+    status = loaded.error().kind == LoadError::kUnreadable ? kExitUsage : kExitNo;
+    return std::nullopt;
+  }
+  std::string origin = vm.count("policy") ? "--policy" : "compiled-in copy of policies/default.yaml";
+  return LoadedPolicy{std::move(loaded).value(), origin};
+}
+
+Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm, const Io& io) {
+  Environment env = vm.count("clean-env") ? Environment() : io.process_env;
+  if (vm.count("env")) {
+    for (const std::string& kv : vm["env"].as<std::vector<std::string>>()) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, not '" + kv + "'");
+      env.Set(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
+
+bool UseColor(const po::variables_map& vm, const Io& io) {
+  const std::string mode = vm["color"].as<std::string>();
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  if (io.process_env.Find("NO_COLOR")) return false;
+  const std::string* term = io.process_env.Find("TERM");
+  return io.out_is_terminal && !(term && *term == "dumb");
+}
+
+int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
+  const std::string command = explain ? "explain" : "eval";
+  po::options_description options("policyctl " + command + " [OPTIONS]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("policy", po::value<std::string>(), "policy file (default: the built-in default policy)")
+      ("device", po::value<std::string>(), "a GPU of the catalog ('policyctl devices')")
+      ("cc", po::value<std::string>(), "compute capability MAJOR.MINOR, e.g. 12.1")
+      ("sms", po::value<int>(), "SM count with --cc (default: 8, the seed's fallback)")
+      ("fallback-device", po::value<std::string>(),
+       "a catalog GPU to use when no device is given and there is no local GPU")
+      ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
+      ("clean-env", "start from an empty environment: only --env variables are set")
+      ("format", po::value<std::string>()->default_value("text"), "text or json")
+      ("color", po::value<std::string>()->default_value("auto"), "auto, always or never");
+  if (!explain) {
+    options.add_options()("batch", po::value<std::string>(),
+                          "FILE of JSON lines, one case each ('-' for stdin); one JSON line out per line in");
+  }
+  auto vm = Parse(args, options, nullptr);
+  if (!vm.ok()) return Usage(io, command, vm.error().message);
+  if (vm->count("help")) {
+    io.out << options;
+    return kExitOk;
+  }
+  const std::string format = (*vm)["format"].as<std::string>();
+  if (format != "text" && format != "json") return Usage(io, command, "--format is text or json, not '" + format + "'");
+  const std::string color = (*vm)["color"].as<std::string>();
+  if (color != "auto" && color != "always" && color != "never") {
+    return Usage(io, command, "--color is auto, always or never, not '" + color + "'");
+  }
+
+  if (vm->count("batch")) {
+    for (const char* conflicting : {"device", "cc", "sms", "env", "clean-env", "fallback-device"}) {
+      if (vm->count(conflicting)) {
+        return Usage(io, command, std::string("--batch cases give their own device and environment; drop --") + conflicting);
+      }
+    }
+    int status = kExitOk;
+    auto loaded = LoadSelectedPolicy(*vm, io, status);
+    if (!loaded) return status;
+    const std::string path = (*vm)["batch"].as<std::string>();
+    BatchResult result;
+    if (path == "-") {
+      result = RunBatch(loaded->policy, std::cin, io.out);
+    } else {
+      std::ifstream in(path);
+      if (!in) {
+        io.err << path << ": error: cannot open batch file\n";
+        return kExitUsage;
+      }
+      result = RunBatch(loaded->policy, in, io.out);
+    }
+    if (result.errors > 0) {
+      io.err << "policyctl eval: " << result.errors << " of " << result.cases << " cases failed\n";
+      return kExitNo;
+    }
+    return kExitOk;
+  }
+
+  DeviceRequest request;
+  if (vm->count("device")) request.catalog_key = (*vm)["device"].as<std::string>();
+  if (vm->count("cc")) request.compute_capability = (*vm)["cc"].as<std::string>();
+  if (vm->count("sms")) request.sms = (*vm)["sms"].as<int>();
+  if (vm->count("fallback-device")) request.fallback_key = (*vm)["fallback-device"].as<std::string>();
+  auto device = SelectDevice(request);
+  if (!device.ok()) return Usage(io, command, device.error());
+  auto env = BuildEnvironment(*vm, io);
+  if (!env.ok()) return Usage(io, command, env.error());
+
+  int status = kExitOk;
+  auto loaded = LoadSelectedPolicy(*vm, io, status);
+  if (!loaded) return status;
+  auto decision = Evaluate(loaded->policy, *device, *env);
+  if (!decision.ok()) {
+    io.err << decision.error().ToString() << "\n";
+    return kExitNo;
+  }
+  ExplainOptions render;
+  render.color = UseColor(*vm, io);
+  render.extra_warnings = FindMisspeltVariables(loaded->policy, *env);
+  render.policy_origin = loaded->origin;
+  if (format == "json") {
+    io.out << (explain ? RenderExplainJson(*decision, render) : RenderEvalJson(*decision, render) + "\n");
+  } else {
+    io.out << (explain ? RenderExplainText(*decision, render) : RenderEvalText(*decision, render));
+  }
+  return kExitOk;
+}
+
+// ---- devices ----------------------------------------------------------------
+
+int Devices(const std::vector<std::string>& args, Io& io) {
+  po::options_description options("policyctl devices [--format text|json]");
+  options.add_options()("help,h", "show this help")(
+      "format", po::value<std::string>()->default_value("text"), "text or json");
+  auto vm = Parse(args, options, nullptr);
+  if (!vm.ok()) return Usage(io, "devices", vm.error().message);
+  if (vm->count("help")) {
+    io.out << options;
+    return kExitOk;
+  }
+  const std::string format = (*vm)["format"].as<std::string>();
+  if (format == "json") {
+    JsonWriter w;
+    w.BeginArray();
+    for (const CatalogEntry& e : DeviceCatalog()) {
+      w.BeginObject().Key("key").String(e.key).Key("name").String(e.name);
+      w.Key("architecture").String(e.architecture);
+      w.Key("cc").String(std::to_string(e.cc_major) + "." + std::to_string(e.cc_minor));
+      w.Key("num_sms").Int(e.num_sms).Key("memory_mib").Int(e.memory_mib);
+      w.Key("bandwidth_gbps").Int(e.bandwidth_gbps).EndObject();
+    }
+    w.EndArray();
+    io.out << w.text() << "\n";
+    return kExitOk;
+  }
+  if (format != "text") return Usage(io, "devices", "--format is text or json, not '" + format + "'");
+  io.out << std::left << std::setw(13) << "KEY" << std::setw(24) << "NAME" << std::setw(11) << "ARCH"
+         << std::right << std::setw(5) << "CC" << std::setw(6) << "SMS" << std::setw(9) << "MEMORY"
+         << std::setw(10) << "GB/s" << "\n";
+  for (const CatalogEntry& e : DeviceCatalog()) {
+    io.out << std::left << std::setw(13) << e.key << std::setw(24) << e.name << std::setw(11)
+           << e.architecture << std::right << std::setw(5)
+           << (std::to_string(e.cc_major) + "." + std::to_string(e.cc_minor)) << std::setw(6)
+           << e.num_sms << std::setw(6) << e.memory_mib / 1024 << " GiB" << std::setw(10)
+           << e.bandwidth_gbps << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
+  if (args.empty()) {
+    io.err << kUsage;
+    return kExitUsage;
+  }
+  const std::string& command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "validate") return Validate(rest, io);
+  if (command == "eval") return EvalOrExplain(rest, io, false);
+  if (command == "explain") return EvalOrExplain(rest, io, true);
+  if (command == "devices") return Devices(rest, io);
+  if (command == "help" || command == "--help" || command == "-h") {
+    io.out << kUsage;
+    return kExitOk;
+  }
+  io.err << "policyctl: error: unknown command '" << command << "'"
+         << DidYouMean(command, {"validate", "eval", "explain", "devices"}) << "\n" << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace kpolicy::tools

@@ -1,0 +1,45 @@
+#include "device_selection.h"
+
+#include "kpolicy/device_catalog.h"
+#include "kpolicy/runtime/device_probe.h"
+#include "kpolicy/spelling.h"
+
+namespace kpolicy::tools {
+namespace {
+
+Expected<DeviceFacts, std::string> FromCatalog(const std::string& key) {
+  if (auto entry = FindCatalogDevice(key)) return entry->ToFacts();
+  std::vector<std::string> keys;
+  for (const CatalogEntry& e : DeviceCatalog()) keys.emplace_back(e.key);
+  return Fail("unknown device '" + key + "'" + DidYouMean(key, keys) +
+              "; 'policyctl devices' lists the catalog");
+}
+
+}  // namespace
+
+Expected<DeviceFacts, std::string> SelectDevice(const DeviceRequest& r) {
+  if (r.catalog_key && r.compute_capability) return Fail(std::string("give --device or --cc, not both"));
+  if (r.sms && !r.compute_capability) {
+    return Fail(std::string("--sms goes with --cc (a catalog device has its own SM count)"));
+  }
+  if (r.sms && *r.sms < 1) return Fail("--sms must be 1 or more, not " + std::to_string(*r.sms));
+  if (r.catalog_key) return FromCatalog(*r.catalog_key);
+  if (r.compute_capability) {
+    auto cc = ParseComputeCapability(*r.compute_capability);
+    if (!cc.ok()) return Fail("--cc: " + cc.error());
+    std::string source = "--cc " + *r.compute_capability;
+    if (r.sms) source += " --sms " + std::to_string(*r.sms);
+    return DeviceFromComputeCapability(cc->first, cc->second, r.sms.value_or(-1), source);
+  }
+  auto local = runtime::ProbeLocalDevice();
+  if (local.ok()) return local;
+  if (r.fallback_key) {
+    auto fallback = FromCatalog(*r.fallback_key);
+    if (!fallback.ok()) return fallback;
+    fallback->source += " (no local GPU: " + local.error() + ")";
+    return fallback;
+  }
+  return Fail(local.error() + "; pass --device NAME (see 'policyctl devices') or --cc MAJOR.MINOR [--sms N]");
+}
+
+}  // namespace kpolicy::tools

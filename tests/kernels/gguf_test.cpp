@@ -1,0 +1,329 @@
+// GGUF: files written and read back exactly (every metadata value type,
+// versions 2 and 3, custom alignment, on disk and in memory), and hostile
+// files (truncated anywhere, wrong magic or version, absurd counts, lengths
+// and dimensions, data out of bounds, random corruption) rejected with an
+// error that names the file and the byte, never a crash.
+#define BOOST_TEST_MODULE kernels_gguf
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+#include <string>
+#include <vector>
+
+#include "kpolicy/kernels/gguf.h"
+#include "kpolicy/kernels/workload.h"
+
+using namespace kpolicy::kernels;
+
+namespace {
+
+// Builds GGUF bytes by hand, for files the writer refuses to produce.
+class Bytes {
+ public:
+  Bytes& U8(uint8_t v) { return Raw(&v, 1); }
+  Bytes& U32(uint32_t v) { return Raw(&v, 4); }
+  Bytes& U64(uint64_t v) { return Raw(&v, 8); }
+  Bytes& Str(const std::string& s) { U64(s.size()); return Raw(s.data(), s.size()); }
+  Bytes& Header(uint64_t tensors, uint64_t kvs, uint32_t version = 3) {
+    Raw("GGUF", 4);
+    return U32(version).U64(tensors).U64(kvs);
+  }
+  Bytes& Pad(size_t alignment) {
+    while (b.size() % alignment) b.push_back(0);
+    return *this;
+  }
+  Bytes& Zeros(size_t n) { b.resize(b.size() + n, 0); return *this; }
+  Bytes& Raw(const void* p, size_t n) {
+    const auto* c = static_cast<const uint8_t*>(p);
+    b.insert(b.end(), c, c + n);
+    return *this;
+  }
+  std::vector<uint8_t> b;
+};
+
+GgufValue Arr(GgufValueType t, std::vector<GgufValue> items) { return GgufValue::MakeArray(t, std::move(items)); }
+
+GgufWriter SampleWriter(uint32_t version, uint32_t alignment) {
+  GgufWriter w(version);
+  w.SetAlignment(alignment);
+  w.AddMetadata("general.architecture", GgufValue::String("llama"));
+  w.AddMetadata("t.u8", GgufValue::Uint(GgufValueType::kUint8, 200));
+  w.AddMetadata("t.i8", GgufValue::Int(GgufValueType::kInt8, -100));
+  w.AddMetadata("t.u16", GgufValue::Uint(GgufValueType::kUint16, 65000));
+  w.AddMetadata("t.i16", GgufValue::Int(GgufValueType::kInt16, -30000));
+  w.AddMetadata("t.u32", GgufValue::U32(4000000000u));
+  w.AddMetadata("t.i32", GgufValue::I32(-2000000000));
+  w.AddMetadata("t.f32", GgufValue::F32(0.1f));
+  w.AddMetadata("t.bool", GgufValue::Bool(true));
+  w.AddMetadata("t.u64", GgufValue::U64(1ull << 60));
+  w.AddMetadata("t.i64", GgufValue::Int(GgufValueType::kInt64, -(1ll << 60)));
+  w.AddMetadata("t.f64", GgufValue::Float(GgufValueType::kFloat64, 3.141592653589793));
+  w.AddMetadata("t.empty", GgufValue::String(""));
+  w.AddMetadata("t.tokens", Arr(GgufValueType::kString, {GgufValue::String("<s>"), GgufValue::String("hello")}));
+  w.AddMetadata("t.ints", Arr(GgufValueType::kInt32, {GgufValue::I32(1), GgufValue::I32(-2)}));
+  w.AddMetadata("t.nested", Arr(GgufValueType::kArray,
+                                {Arr(GgufValueType::kBool, {GgufValue::Bool(false)}),
+                                 Arr(GgufValueType::kBool, {})}));
+  const std::vector<float> w1 = GaussianWeights(1, 4, 512);
+  w.AddWeights("blk.0.ffn_up.weight", QuantizeWeights(WeightFormat::kQ4K, w1, 4, 512));
+  w.AddWeights("blk.0.ffn_down.weight", QuantizeWeights(WeightFormat::kQ6K, w1, 4, 512));
+  w.AddWeights("output_norm.weight", QuantizeWeights(WeightFormat::kF32, GaussianVector(2, 7), 1, 7));
+  std::vector<uint8_t> f16(2 * 3 * 5 * 2, 0x3C);
+  w.AddTensor("t.f16", GgmlType::kF16, {2, 3, 5}, f16);
+  return w;
+}
+
+std::vector<uint8_t> Sample(uint32_t version = 3, uint32_t alignment = 32) {
+  auto bytes = SampleWriter(version, alignment).Serialize();
+  BOOST_REQUIRE(bytes.ok());
+  return *bytes;
+}
+
+// Parses and expects failure; returns the error.
+GgufError ExpectError(std::vector<uint8_t> bytes, const std::string& needle) {
+  auto f = GgufFile::Parse(std::move(bytes), "bad.gguf");
+  BOOST_REQUIRE_MESSAGE(!f.ok(), "expected an error containing '" << needle << "'");
+  const GgufError& e = f.error();
+  BOOST_TEST_MESSAGE(e.ToString());
+  BOOST_TEST(e.file == "bad.gguf");
+  BOOST_TEST(e.message.find(needle) != std::string::npos, e.ToString() << " lacks '" << needle << "'");
+  return e;
+}
+
+// Boost evaluates a failure message's operands even when the check passes.
+template <typename T>
+std::string ErrorText(const kpolicy::Expected<T, GgufError>& e) {
+  return e.ok() ? std::string() : e.error().ToString();
+}
+
+template <typename T>
+void Patch(std::vector<uint8_t>* b, size_t at, T v) { std::memcpy(b->data() + at, &v, sizeof v); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(round_trip)
+
+BOOST_AUTO_TEST_CASE(memory_round_trip_is_exact_for_versions_2_and_3) {
+  for (uint32_t version : {2u, 3u}) {
+    for (uint32_t alignment : {32u, 64u, 8u}) {
+      const std::vector<uint8_t> bytes = Sample(version, alignment);
+      auto f = GgufFile::Parse(bytes, "sample.gguf");
+      BOOST_REQUIRE_MESSAGE(f.ok(), ErrorText(f));
+      BOOST_TEST(f->version() == version);
+      BOOST_TEST(f->alignment() == alignment);
+      BOOST_TEST(f->data_offset() % alignment == 0);
+      BOOST_TEST(f->tensors().size() == 4u);
+      BOOST_TEST(*f->FindMetadata("t.u8")->AsUint() == 200u);
+      BOOST_TEST(*f->FindMetadata("t.i8")->AsInt() == -100);
+      BOOST_TEST(*f->FindMetadata("t.f32")->AsFloat() == double(0.1f));
+      BOOST_TEST(*f->FindMetadata("t.i64")->AsInt() == -(1ll << 60));
+      BOOST_TEST(*f->FindMetadata("t.tokens")->AsArray()->items[1].AsString() == "hello");
+      BOOST_TEST(f->FindMetadata("t.nested")->AsArray()->items.size() == 2u);
+      const GgufTensorInfo* up = f->FindTensor("blk.0.ffn_up.weight");
+      BOOST_REQUIRE(up != nullptr);
+      BOOST_TEST((up->type == GgmlType::kQ4_K));
+      BOOST_TEST((up->dims == std::vector<uint64_t>{512, 4}));
+      BOOST_TEST(up->byte_size == 4u * 2 * 144);
+      BOOST_TEST(f->FindTensor("t.f16")->dims.size() == 3u);
+
+      // Read everything back and write it again: the same bytes.
+      GgufWriter again(version);
+      again.SetAlignment(alignment);
+      for (const GgufMetadataEntry& e : f->metadata()) again.AddMetadata(e.key, e.value);
+      for (const GgufTensorInfo& t : f->tensors()) {
+        auto tensor = f->ReadTensor(t.name);
+        BOOST_REQUIRE(tensor.ok());
+        again.AddTensor(t.name, t.type, t.dims, tensor->bytes);
+      }
+      auto rewritten = again.Serialize();
+      BOOST_REQUIRE(rewritten.ok());
+      BOOST_TEST(*rewritten == bytes);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(file_round_trip_and_weight_matrices) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("kpolicy_gguf_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "model.gguf").string();
+  GgufWriter w = SampleWriter(3, 32);
+  auto written = w.WriteFile(path);
+  BOOST_REQUIRE_MESSAGE(written.ok(), ErrorText(written));
+  BOOST_TEST(*written == std::filesystem::file_size(path));
+
+  auto f = GgufFile::Open(path);
+  BOOST_REQUIRE_MESSAGE(f.ok(), ErrorText(f));
+  auto tensor = f->ReadTensor("blk.0.ffn_down.weight");
+  BOOST_REQUIRE(tensor.ok());
+  auto m = ToWeightMatrix(*tensor, path);
+  BOOST_REQUIRE(m.ok());
+  const std::vector<float> w1 = GaussianWeights(1, 4, 512);
+  const WeightMatrix original = QuantizeWeights(WeightFormat::kQ6K, w1, 4, 512);
+  BOOST_TEST((m->format == WeightFormat::kQ6K));
+  BOOST_TEST(m->rows == 4);
+  BOOST_TEST(m->cols == 512);
+  BOOST_TEST(m->bytes == original.bytes);
+  BOOST_TEST(!ToWeightMatrix(*f->ReadTensor("t.f16"), path).ok());  // 3-D
+
+  auto missing = f->ReadTensor("nope");
+  BOOST_TEST(!missing.ok());
+  auto lean = GgufFile::Open(path, {.keep_metadata = false});
+  BOOST_REQUIRE(lean.ok());
+  BOOST_TEST(lean->metadata().empty());
+  BOOST_TEST(lean->tensors().size() == 4u);
+
+  std::filesystem::remove_all(dir);
+  auto gone = GgufFile::Open(path);
+  BOOST_REQUIRE(!gone.ok());
+  BOOST_TEST(gone.error().file == path);
+}
+
+BOOST_AUTO_TEST_CASE(writer_rejects_inconsistent_input) {
+  GgufWriter bad_size;
+  bad_size.AddTensor("x", GgmlType::kQ4_K, {256, 2}, std::vector<uint8_t>(144));
+  BOOST_TEST(!bad_size.Serialize().ok());
+  GgufWriter fp8;
+  fp8.AddWeights("x", QuantizeWeights(WeightFormat::kFp8E4M3, GaussianVector(1, 8), 1, 8));
+  BOOST_TEST(!fp8.Serialize().ok());
+  GgufWriter dup;
+  dup.AddMetadata("a", GgufValue::U32(1));
+  dup.AddMetadata("a", GgufValue::U32(2));
+  BOOST_TEST(!dup.Serialize().ok());
+  GgufWriter mistyped;
+  mistyped.AddMetadata("a", GgufValue{GgufValueType::kUint32, std::string("text")});
+  BOOST_TEST(!mistyped.Serialize().ok());
+  GgufWriter v1(1);
+  BOOST_TEST(!v1.Serialize().ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hostile_files)
+
+BOOST_AUTO_TEST_CASE(every_truncation_is_an_error) {
+  const std::vector<uint8_t> bytes = Sample();
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    auto f = GgufFile::Parse(std::vector<uint8_t>(bytes.begin(), bytes.begin() + len), "cut.gguf");
+    BOOST_REQUIRE_MESSAGE(!f.ok(), "prefix of " << len << " bytes parsed");
+    BOOST_REQUIRE_LE(f.error().offset, len);
+    BOOST_REQUIRE(!f.error().message.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_magic_and_versions) {
+  std::vector<uint8_t> b = Sample();
+  b[0] = 'X';
+  BOOST_TEST(ExpectError(b, "not a GGUF file").offset == 0u);
+  for (uint32_t v : {0u, 1u, 4u, 0xFFFFFFFFu}) {
+    b = Sample();
+    Patch<uint32_t>(&b, 4, v);
+    BOOST_TEST(ExpectError(b, "version").offset == 4u);
+  }
+  b = Sample();
+  Patch<uint32_t>(&b, 4, 0x03000000u);
+  ExpectError(b, "big-endian");
+  ExpectError({'G', 'G'}, "too short");
+}
+
+BOOST_AUTO_TEST_CASE(absurd_counts_and_lengths) {
+  std::vector<uint8_t> b = Sample();
+  Patch<uint64_t>(&b, 8, 1ull << 62);  // tensor count
+  BOOST_TEST(ExpectError(b, "tensor count").offset == 8u);
+  b = Sample();
+  Patch<uint64_t>(&b, 16, ~0ull);  // metadata count
+  BOOST_TEST(ExpectError(b, "metadata count").offset == 16u);
+  b = Sample();
+  Patch<uint64_t>(&b, 24, 1ull << 40);  // first key's length
+  BOOST_TEST(ExpectError(b, "bytes").offset == 24u);
+  b = Sample();
+  Patch<uint64_t>(&b, 24, ~0ull);
+  ExpectError(b, "limit");
+
+  // A string array claiming 2^61 elements.
+  ExpectError(Bytes().Header(0, 1).Str("k").U32(9).U32(8).U64(1ull << 61).b, "array length");
+  // Limits hold even when the file is big enough for the claim.
+  auto f = GgufFile::Parse(Bytes().Header(0, 1).Str("k").U32(9).U32(0).U64(100).Zeros(100).b, "a.gguf",
+                           {.max_array_elements = 10});
+  BOOST_TEST(!f.ok());
+  ExpectError(Bytes().Header(0, 1).Str("k").U32(9).U32(9).U64(1).U32(9).U64(1).U32(9).U64(1).U32(9).U64(1)
+                  .U32(9).U64(1).U32(0).U64(0).b,
+              "nested");
+}
+
+BOOST_AUTO_TEST_CASE(bad_metadata_values) {
+  ExpectError(Bytes().Header(0, 1).Str("k").U32(13).U8(0).b, "unknown value type 13");
+  ExpectError(Bytes().Header(0, 1).Str("k").U32(7).U8(2).b, "bool");
+  ExpectError(Bytes().Header(0, 2).Str("k").U32(0).U8(1).Str("k").U32(0).U8(2).b, "duplicate metadata key");
+  ExpectError(Bytes().Header(0, 1).Str("general.alignment").U32(4).U32(48).b, "power of two");
+  ExpectError(Bytes().Header(0, 1).Str("general.alignment").U32(10).U64(64).b, "u32");
+}
+
+BOOST_AUTO_TEST_CASE(bad_tensor_infos) {
+  auto tensor = [](uint32_t n_dims, std::vector<uint64_t> dims, uint32_t type, uint64_t offset) {
+    Bytes b;
+    b.Header(1, 0).Str("w").U32(n_dims);
+    for (uint64_t d : dims) b.U64(d);
+    b.U32(type).U64(offset);
+    return b;
+  };
+  // A valid one first, so the failures below are each about one field.
+  Bytes ok = tensor(2, {256, 2}, 12, 0);
+  ok.Pad(32).Zeros(288);
+  BOOST_REQUIRE(GgufFile::Parse(ok.b).ok());
+
+  ExpectError(tensor(0, {}, 0, 0).Pad(32).b, "n_dims 0");
+  ExpectError(tensor(5, {1, 1, 1, 1, 1}, 0, 0).Pad(32).b, "n_dims 5");
+  ExpectError(tensor(2, {1ull << 40, 1ull << 40}, 0, 0).Pad(32).b, "overflow");
+  ExpectError(tensor(1, {~0ull}, 0, 0).Pad(32).b, "overflow");
+  ExpectError(tensor(4, {1ull << 20, 1ull << 20, 1ull << 20, 4}, 0, 0).Pad(32).b, "overflow");
+  ExpectError(tensor(1, {8}, 200, 0).Pad(32).b, "unknown ggml type 200");
+  ExpectError(tensor(1, {100}, 12, 0).Pad(32).b, "not a multiple of the Q4_K block size");
+  ExpectError(tensor(1, {8}, 0, 4).Pad(32).Zeros(64).b, "alignment");
+  // Data out of bounds: one byte short, and an offset near 2^64.
+  Bytes short_data = tensor(2, {256, 2}, 12, 0);
+  short_data.Pad(32).Zeros(287);
+  ExpectError(short_data.b, "beyond the end");
+  ExpectError(tensor(1, {8}, 0, ~0ull - 31).Pad(32).b, "beyond the end");
+  Bytes dup;
+  dup.Header(2, 0).Str("w").U32(1).U64(8).U32(0).U64(0).Str("w").U32(1).U64(8).U32(0).U64(32);
+  dup.Pad(32).Zeros(64);
+  ExpectError(dup.b, "duplicate tensor name");
+}
+
+BOOST_AUTO_TEST_CASE(random_corruption_never_crashes) {
+  // Run under -fsanitize=address,undefined to make "never crashes" mean
+  // "no invalid access either".
+  const std::vector<uint8_t> original = Sample();
+  // Most edits go to the header, where the parser's decisions are; the
+  // rest anywhere, data included.
+  const uint64_t header_end = GgufFile::Parse(original)->data_offset();
+  Rng rng(2024);
+  int parsed = 0, rejected = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::vector<uint8_t> b = original;
+    const int edits = 1 + static_cast<int>(rng.NextU64() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = rng.NextU64() % (rng.NextU64() % 4 == 0 ? b.size() : header_end);
+      if (rng.NextU64() % 3 == 0 && at + 8 <= b.size()) {
+        Patch<uint64_t>(&b, at, rng.NextU64() >> (rng.NextU64() % 64));
+      } else {
+        b[at] = static_cast<uint8_t>(rng.NextU64());
+      }
+    }
+    auto f = GgufFile::Parse(std::move(b), "fuzz.gguf");
+    if (!f.ok()) {
+      ++rejected;
+      BOOST_REQUIRE(!f.error().message.empty());
+      continue;
+    }
+    ++parsed;
+    for (const GgufTensorInfo& t : f->tensors()) BOOST_REQUIRE(f->ReadTensor(t.name).ok());
+  }
+  BOOST_TEST_MESSAGE("corrupted files: " << parsed << " still valid, " << rejected << " rejected");
+  BOOST_TEST(rejected > 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,6 @@
 #include "kpolicy/expression.h"
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 
@@ -118,9 +119,14 @@ struct Syntax {
   int64_t number = 0;
   int column = 0;
   std::vector<int> kids;
+  int height = 1;    // levels of the tree below and including this node
 };
 
-constexpr int kMaxDepth = 64;  // hostile-input guard for nested parentheses
+// Hostile-input guards: compiling and evaluating recurse over the tree, so
+// its height is bounded whether it comes from parentheses or from a long
+// flat chain such as 1+1+...+1.
+constexpr int kMaxDepth = 64;     // nested parentheses, unary operators, calls
+constexpr int kMaxHeight = 256;   // the tree as a whole
 
 class Parser {
  public:
@@ -158,11 +164,16 @@ class Parser {
     return "token";
   }
 
-  int Add(Syntax s) {
+  Result Add(Syntax s) {
+    for (int kid : s.kids) s.height = std::max(s.height, tree_[kid].height + 1);
+    if (s.height > kMaxHeight) {
+      return Fail(SyntaxError{s.column, "expression is too large: more than " +
+                                            std::to_string(kMaxHeight) + " levels of operators"});
+    }
     tree_.push_back(std::move(s));
     return static_cast<int>(tree_.size()) - 1;
   }
-  int Binary(const Token& op, int left, int right) {
+  Result Binary(const Token& op, int left, int right) {
     return Add({Syntax::kBinary, op.text, 0, op.column, {left, right}});
   }
 
@@ -289,7 +300,7 @@ class Parser {
 
 class ExpressionCompiler {
  public:
-  ExpressionCompiler(const std::vector<Syntax>& tree, const SourceLocation& where,
+  ExpressionCompiler(const std::vector<Syntax>& tree, const TextLocations& where,
                      const SymbolTable& symbols, Expression& out)
       : tree_(tree), where_(where), symbols_(symbols), out_(out) {}
 
@@ -314,11 +325,7 @@ class ExpressionCompiler {
  private:
   using Op = Expression::Op;
 
-  void Error(int column, std::string message) {
-    SourceLocation at = where_;
-    if (at.column > 0) at.column += column;
-    diagnostics_.Error(at, std::move(message));
-  }
+  void Error(int column, std::string message) { diagnostics_.Error(where_.At(column), std::move(message)); }
 
   int Emit(Expression::Node node) {
     out_.nodes_.push_back(std::move(node));
@@ -479,19 +486,31 @@ class ExpressionCompiler {
   }
 
   const std::vector<Syntax>& tree_;
-  const SourceLocation& where_;
+  const TextLocations& where_;
   const SymbolTable& symbols_;
   Expression& out_;
   Diagnostics diagnostics_;
 };
 
-Checked<Expression> Expression::Compile(std::string_view text, const SourceLocation& where,
+SourceLocation TextLocations::At(int offset) const {
+  SourceLocation at = start_;
+  if (offset >= 0 && static_cast<size_t>(offset) < line_column_.size()) {
+    at.line = line_column_[offset].first;
+    at.column = line_column_[offset].second;
+  } else if (!line_column_.empty()) {  // just past the end
+    at.line = line_column_.back().first;
+    at.column = line_column_.back().second + 1;
+  } else if (at.column > 0) {
+    at.column += offset;
+  }
+  return at;
+}
+
+Checked<Expression> Expression::Compile(std::string_view text, const TextLocations& where,
                                         const SymbolTable& symbols, const Type* expected) {
   auto error_at = [&](int column, std::string message) {
     Diagnostics d;
-    SourceLocation at = where;
-    if (at.column > 0) at.column += column;
-    d.Error(at, std::move(message));
+    d.Error(where.At(column), std::move(message));
     return d;
   };
   auto tokens = Lex(text);
@@ -507,7 +526,10 @@ Checked<Expression> Expression::Compile(std::string_view text, const SourceLocat
   ExpressionCompiler compiler(tree, where, symbols, expr);
   Type type;
   std::optional<int> compiled = compiler.Compile(*root, expected, type);
-  if (!compiled) return Fail(std::move(compiler.diagnostics()));
+  if (!compiled) {
+    compiler.diagnostics().SortByLocation();
+    return Fail(std::move(compiler.diagnostics()));
+  }
   if (expected && !type.ComparableWith(*expected)) {
     return Fail(error_at(0, "expected " + expected->ToString() + ", but '" + expr.text_ +
                                 "' is " + type.ToString()));
@@ -530,18 +552,19 @@ static Expected<int64_t, std::string> ParseDecimal(const std::string& text) {
   bool negative = false;
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
   if (i == text.size()) return Fail("int(\"" + text + "\"): not a decimal integer");
-  int64_t n = 0;
+  // The magnitude of INT64_MIN is one more than INT64_MAX.
+  const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (negative ? 1 : 0);
+  uint64_t n = 0;
   for (; i < text.size(); ++i) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
       return Fail("int(\"" + text + "\"): not a decimal integer");
     }
-    const int digit = text[i] - '0';
-    if (n > (std::numeric_limits<int64_t>::max() - digit) / 10) {
-      return Fail("int(\"" + text + "\"): out of the 64-bit range");
-    }
+    const unsigned digit = static_cast<unsigned>(text[i] - '0');
+    if (n > (limit - digit) / 10) return Fail("int(\"" + text + "\"): out of the 64-bit range");
     n = n * 10 + digit;
   }
-  return negative ? -n : n;
+  if (!negative) return static_cast<int64_t>(n);
+  return n == limit ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(n);
 }
 
 Expected<Value, std::string> Expression::Evaluate(const std::vector<Value>& slots) const {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "kpolicy/builtin_policy.h"
@@ -51,7 +52,8 @@ constexpr int kSchemaVersion = 1;
 
 struct RawExpr {
   std::string text;
-  SourceLocation where;  // of the expression's first character
+  SourceLocation where;                     // of the scalar
+  std::vector<std::pair<int, int>> positions;  // line, column of each character
   bool present = false;
 };
 
@@ -81,6 +83,7 @@ struct RawKnob {
   std::vector<RawRule> rules;
   RawExpr default_value;
   std::vector<std::pair<std::string, SourceLocation>> remove_rules;
+  std::set<std::string> misspelt;  // keys reported as misspelt: not missing too
 };
 
 struct RawFact {
@@ -137,7 +140,8 @@ class YamlReader {
                           std::to_string(limits_.max_file_bytes));
       return std::nullopt;
     }
-    if (!CheckFlowDepth(text)) return std::nullopt;
+    source_ = text;
+    if (!CheckNestingBeforeParsing(text)) return std::nullopt;
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));
@@ -148,8 +152,10 @@ class YamlReader {
       Error(At(1, 1), std::string("YAML: ") + e.what());
       return std::nullopt;
     }
-    size_t visited = 0;
-    if (!CheckShape(root, 1, visited)) return std::nullopt;
+    bool ok = true;
+    std::map<int, size_t> sizes;
+    SubtreeSize(root, 1, sizes, ok);
+    if (!ok) return std::nullopt;
     return root;
   }
 
@@ -161,18 +167,18 @@ class YamlReader {
                                      : "a policy is a mapping, not a " + Kind(root));
       return std::nullopt;
     }
-    CheckKeys(root, {"kpolicy", "name", "version", "description", "extends", "facts", "knobs"},
-              "the policy");
+    const Misspelt misspelt = CheckKeys(
+        root, {"kpolicy", "name", "version", "description", "extends", "facts", "knobs"}, "the policy");
     if (YAML::Node schema = Get(root, "kpolicy")) {
       if (!schema.IsScalar() || schema.Scalar() != std::to_string(kSchemaVersion)) {
         Error(Loc(schema), "unsupported policy format 'kpolicy: " + ScalarOr(schema, "?") +
                                "': this build reads format 1");
       }
-    } else {
+    } else if (!misspelt.count("kpolicy")) {
       Error(Loc(root), "missing 'kpolicy: 1' (the policy format version)");
     }
-    p.name = RequiredString(root, "name", "the policy");
-    p.version = RequiredString(root, "version", "the policy");
+    p.name = RequiredString(root, "name", "the policy", misspelt);
+    p.version = RequiredString(root, "version", "the policy", misspelt);
     if (YAML::Node d = Get(root, "description")) p.description = String(d, "description");
     if (YAML::Node e = Get(root, "extends")) {
       p.extends = String(e, "extends");
@@ -181,7 +187,7 @@ class YamlReader {
     if (YAML::Node facts = Get(root, "facts")) ReadFacts(facts, p);
     if (YAML::Node knobs = Get(root, "knobs")) {
       ReadKnobs(knobs, p);
-    } else if (p.extends.empty()) {
+    } else if (p.extends.empty() && !misspelt.count("knobs")) {
       Error(Loc(root), "missing 'knobs': a policy decides at least one knob");
     }
     return p;
@@ -189,7 +195,7 @@ class YamlReader {
 
   SourceLocation Loc(const YAML::Node& node) const {
     const YAML::Mark m = node.Mark();
-    if (m.is_null()) return At(0, 0);
+    if (m.is_null()) return At(1, 1);
     return At(m.line + 1, m.column + 1);
   }
 
@@ -209,63 +215,111 @@ class YamlReader {
     return n.IsScalar() ? n.Scalar() : fallback;
   }
 
-  // Flow collections ([ and {) nest without indentation, so a few bytes can
-  // nest deeply enough to exhaust the parser's stack; refuse before parsing.
-  bool CheckFlowDepth(std::string_view text) {
-    int depth = 0, line = 1, column = 0;
-    char quote = 0;
-    bool comment = false;
-    for (char c : text) {
+  // Flow collections ([ and {) and compact sequences (- - - x) nest without
+  // indentation, so a few bytes can nest deeply enough to exhaust a
+  // recursive parser's stack; refuse them before parsing. Quoted scalars are
+  // skipped, and a quote opens one only where a scalar can start.
+  bool CheckNestingBeforeParsing(std::string_view text) {
+    int depth = 0, compact = 0, line = 1, column = 0;
+    char quote = 0, previous = '\n';
+    bool comment = false, line_start = true;
+    auto too_deep = [&] {
+      Error(At(line, column), "nesting deeper than " + std::to_string(limits_.max_depth) +
+                                  " levels; a policy needs far fewer");
+      return false;
+    };
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      const char next = i + 1 < text.size() ? text[i + 1] : '\0';
       ++column;
-      if (c == '\n') { ++line; column = 0; comment = false; quote = 0; continue; }
+      if (c == '\n') {
+        ++line;
+        column = 0;
+        comment = false;
+        line_start = true;
+        compact = 0;
+        previous = c;
+        continue;
+      }
       if (comment) continue;
-      if (quote) { if (c == quote) quote = 0; continue; }
-      if (c == '#') { comment = true; continue; }
-      if (c == '"' || c == '\'') { quote = c; continue; }
-      if (c == '[' || c == '{') {
-        if (++depth > limits_.max_depth) {
-          Error(At(line, column), "nesting deeper than " + std::to_string(limits_.max_depth) +
-                                      " levels; a policy needs far fewer");
-          return false;
+      if (quote == '\'') {
+        if (c == '\'' && next == '\'') { ++i; ++column; }
+        else if (c == '\'') quote = 0;
+        continue;
+      }
+      if (quote == '"') {
+        if (c == '\\') { ++i; ++column; }
+        else if (c == '"') quote = 0;
+        continue;
+      }
+      if (line_start) {
+        if (c == ' ' || c == '\t') continue;
+        if ((c == '-' || c == '?') && (next == ' ' || next == '\t')) {
+          if (++compact > limits_.max_depth) return too_deep();
+          continue;
         }
+        line_start = false;
+      }
+      if (c == '#' && (previous == ' ' || previous == '\t' || previous == '\n')) {
+        comment = true;
+        continue;
+      }
+      const bool scalar_can_start = std::string_view(" \t\n[{,:").find(previous) != std::string_view::npos;
+      if ((c == '"' || c == '\'') && scalar_can_start) {
+        quote = c;
+      } else if (c == '[' || c == '{') {
+        if (++depth > limits_.max_depth) return too_deep();
       } else if ((c == ']' || c == '}') && depth > 0) {
         --depth;
       }
+      previous = c;
     }
     return true;
   }
 
-  // Bounds depth and the number of nodes visited with aliases expanded: an
-  // anchor referenced ten times, nine levels deep, is a billion nodes.
-  bool CheckShape(const YAML::Node& node, int depth, size_t& visited) {
-    if (++visited > limits_.max_nodes) {
-      Error(Loc(node), "alias expansion: the document expands to more than " +
-                           std::to_string(limits_.max_nodes) + " nodes");
-      return false;
-    }
+  // Bounds nesting depth and the size of every subtree with aliases
+  // expanded (an anchor referenced ten times, nine levels deep, is a billion
+  // nodes). Sizes are memoised by position, which an alias shares with its
+  // anchor, so the check itself stays linear; the innermost value that is
+  // too large is the one reported.
+  size_t SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok) {
+    if (!ok) return 0;
     if (depth > limits_.max_depth) {
       Error(Loc(node), "nesting deeper than " + std::to_string(limits_.max_depth) +
                            " levels; a policy needs far fewer");
-      return false;
+      ok = false;
+      return 0;
     }
-    if (node.IsMap()) {
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (!CheckShape(it->first, depth + 1, visited) || !CheckShape(it->second, depth + 1, visited)) {
-          return false;
-        }
+    if (!node.IsMap() && !node.IsSequence()) return 1;
+    const YAML::Mark mark = node.Mark();
+    if (!mark.is_null()) {
+      if (auto it = sizes.find(mark.pos); it != sizes.end()) return it->second;
+    }
+    size_t size = 1;
+    for (auto it = node.begin(); it != node.end() && ok; ++it) {
+      if (node.IsMap()) {
+        size += SubtreeSize(it->first, depth + 1, sizes, ok) + SubtreeSize(it->second, depth + 1, sizes, ok);
+      } else {
+        size += SubtreeSize(*it, depth + 1, sizes, ok);
       }
-    } else if (node.IsSequence()) {
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (!CheckShape(*it, depth + 1, visited)) return false;
+      if (ok && size > limits_.max_nodes) {
+        Error(Loc(node), "alias expansion: this value expands to more than " +
+                             std::to_string(limits_.max_nodes) + " nodes");
+        ok = false;
       }
     }
-    return true;
+    if (!mark.is_null()) sizes[mark.pos] = size;
+    return size;
   }
 
   // Reports unknown keys (with a suggestion), non-scalar and duplicate keys.
   // An empty `allowed` accepts any key (free-form names such as facts).
-  void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
-                 const std::string& context) {
+  // Returns the allowed keys that an unknown key looked like a misspelling
+  // of, so that their absence is not reported a second time.
+  using Misspelt = std::set<std::string>;
+  Misspelt CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                     const std::string& context) {
+    Misspelt misspelt;
     std::map<std::string, SourceLocation> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       if (!it->first.IsScalar()) {
@@ -282,8 +336,10 @@ class YamlReader {
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         Error(Loc(it->first), "unknown key '" + key + "' in " + context + DidYouMean(key, allowed) +
                                   "; allowed: " + Join(allowed));
+        if (auto match = ClosestMatch(key, allowed)) misspelt.insert(*match);
       }
     }
+    return misspelt;
   }
 
   // The value of `key` in `map`, or a null node. (yaml-cpp's operator[]
@@ -303,10 +359,11 @@ class YamlReader {
     return node.Scalar();
   }
 
-  std::string RequiredString(const YAML::Node& map, const std::string& key, const std::string& context) {
+  std::string RequiredString(const YAML::Node& map, const std::string& key, const std::string& context,
+                             const Misspelt& misspelt) {
     YAML::Node node = Get(map, key);
     if (!node) {
-      Error(Loc(map), "missing '" + key + "' in " + context);
+      if (!misspelt.count(key)) Error(Loc(map), "missing '" + key + "' in " + context);
       return "";
     }
     std::string s = String(node, key);
@@ -321,11 +378,43 @@ class YamlReader {
       Error(e.where, "'" + what + "' must be an expression, not a " + Kind(node));
       return e;
     }
-    // A quoted scalar's text starts one column after its opening quote.
-    if (node.Tag() == "!" && e.where.column > 0) e.where.column += 1;
     e.text = node.Scalar();
+    e.positions = LocateScalarText(node, e.text);
     e.present = true;
     return e;
+  }
+
+  // The line and column of each character of a scalar's value. The value's
+  // non-blank characters appear in the source in order (folding, block
+  // indentation and escapes only add or drop characters around them), so a
+  // forward scan from the node's mark matches each one.
+  std::vector<std::pair<int, int>> LocateScalarText(const YAML::Node& node, const std::string& value) const {
+    const YAML::Mark mark = node.Mark();
+    std::vector<std::pair<int, int>> out(value.size());
+    if (mark.is_null() || static_cast<size_t>(mark.pos) >= source_.size()) return {};
+    size_t src = static_cast<size_t>(mark.pos);
+    int line = mark.line + 1, column = mark.column + 1;
+    auto advance = [&] {
+      if (source_[src] == '\n') { ++line; column = 1; } else { ++column; }
+      ++src;
+    };
+    const char first = source_[src];
+    if (first == '"' || first == '\'') advance();
+    if (first == '|' || first == '>') {  // block scalar: the text starts on the next line
+      while (src < source_.size() && source_[src] != '\n') advance();
+    }
+    std::pair<int, int> last{line, column - 1};
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (std::isspace(static_cast<unsigned char>(value[i]))) {
+        out[i] = {last.first, last.second + 1};
+        continue;
+      }
+      while (src < source_.size() && source_[src] != value[i]) advance();
+      if (src >= source_.size()) return {};  // not found: fall back to the mark
+      out[i] = last = {line, column};
+      advance();
+    }
+    return out;
   }
 
   void ReadFacts(const YAML::Node& facts, RawPolicy& p) {
@@ -376,7 +465,7 @@ class YamlReader {
 
   void ReadKnob(const YAML::Node& body, RawKnob& k) {
     const std::string context = "knob '" + k.name + "'";
-    CheckKeys(body, {"type", "doc", "env", "rules", "default", "remove_rules"}, context);
+    k.misspelt = CheckKeys(body, {"type", "doc", "env", "rules", "default", "remove_rules"}, context);
     if (YAML::Node t = Get(body, "type")) {
       k.type = ReadType(t, k.name);
       k.type_where = Loc(t);
@@ -491,8 +580,8 @@ class YamlReader {
       Error(e.where, context + " is a mapping {var: NAME, when: set, value: ...}, not a " + Kind(node));
       return e;
     }
-    CheckKeys(node, {"var", "when", "value"}, context);
-    e.var = RequiredString(node, "var", context);
+    const Misspelt misspelt = CheckKeys(node, {"var", "when", "value"}, context);
+    e.var = RequiredString(node, "var", context, misspelt);
     if (!e.var.empty() && !IsIdentifier(e.var)) {
       Error(Loc(Get(node, "var")), "'" + e.var + "' is not an environment variable name (letters, digits, _)");
     }
@@ -506,7 +595,7 @@ class YamlReader {
     }
     if (YAML::Node v = Get(node, "value")) {
       e.value = Expr(v, e.var + ".value");
-    } else {
+    } else if (!misspelt.count("value")) {
       Error(e.where, "missing 'value' in " + context);
     }
     return e;
@@ -520,16 +609,16 @@ class YamlReader {
       Error(r.where, context + " is a mapping {id, when, value, why, refs}, not a " + Kind(node));
       return r;
     }
-    CheckKeys(node, {"id", "when", "value", "why", "refs", "before", "after"}, context);
-    r.id = RequiredString(node, "id", context);
+    const Misspelt misspelt = CheckKeys(node, {"id", "when", "value", "why", "refs", "before", "after"}, context);
+    r.id = RequiredString(node, "id", context, misspelt);
     if (!r.id.empty() && !IsRuleId(r.id)) {
       Error(Loc(Get(node, "id")), "rule id '" + r.id + "' may hold letters, digits, '-', '_' and '.' only");
     }
     const std::string named = r.id.empty() ? context : "rule '" + r.id + "'";
     if (YAML::Node w = Get(node, "when")) r.when = Expr(w, named + ".when");
-    else Error(r.where, "missing 'when' in " + named);
+    else if (!misspelt.count("when")) Error(r.where, "missing 'when' in " + named);
     if (YAML::Node v = Get(node, "value")) r.value = Expr(v, named + ".value");
-    else Error(r.where, "missing 'value' in " + named);
+    else if (!misspelt.count("value")) Error(r.where, "missing 'value' in " + named);
     if (YAML::Node w = Get(node, "why")) r.why = String(w, "why");
     if (YAML::Node refs = Get(node, "refs")) {
       if (refs.IsScalar()) {
@@ -549,6 +638,7 @@ class YamlReader {
   }
 
   std::string file_;
+  std::string_view source_;
   const LoadLimits& limits_;
   Diagnostics& diagnostics_;
 };
@@ -727,7 +817,7 @@ class PolicyCompiler {
       if (names_.count(k.name)) {
         Error(k.where, "knob '" + k.name + "' has the name of a fact; names must be unique");
       }
-      if (!k.type && k.type_where.line == 0) {  // a bad type was reported already
+      if (!k.type && k.type_where.line == 0 && !k.misspelt.count("type")) {  // else reported already
         Error(k.where, "knob '" + k.name + "' has no 'type'");
       }
       names_[k.name] = AddSlot(k.name, k.type.value_or(Type::Bool()));
@@ -743,7 +833,7 @@ class PolicyCompiler {
   std::optional<Expression> CompileExpr(const RawExpr& e, int env_slot, const Type* expected) {
     if (!e.present) return std::nullopt;
     Scope scope(*this, env_slot);
-    auto compiled = Expression::Compile(e.text, e.where, scope, expected);
+    auto compiled = Expression::Compile(e.text, TextLocations(e.where, e.positions), scope, expected);
     if (!compiled.ok()) {
       diagnostics_.Append(compiled.error());
       return std::nullopt;
@@ -755,11 +845,18 @@ class PolicyCompiler {
     if (fact_state_[index] == kDone) return;
     const RawFact& f = raw_.facts[index];
     if (fact_state_[index] == kCompiling) {
-      if (!cycle_reported_) Error(f.where, "fact '" + f.name + "' depends on itself");
+      if (!cycle_reported_) {
+        auto from = std::find(fact_stack_.begin(), fact_stack_.end(), index);
+        std::vector<std::string> names;
+        for (auto it = from; it != fact_stack_.end(); ++it) names.push_back(raw_.facts[*it].name);
+        names.push_back(f.name);
+        Error(f.where, "dependency cycle: " + Join(names, " -> "));
+      }
       cycle_reported_ = true;
       return;
     }
     fact_state_[index] = kCompiling;
+    fact_stack_.push_back(index);
     DerivedFact& out = p_.facts[index];
     out.name = f.name;
     out.location = f.where;
@@ -768,6 +865,7 @@ class PolicyCompiler {
       p_.slots[out.slot].type = e->type();
       out.expr = std::move(*e);
     }
+    fact_stack_.pop_back();
     fact_state_[index] = kDone;
   }
 
@@ -816,7 +914,7 @@ class PolicyCompiler {
       k.rules.push_back(std::move(r));
     }
     if (!raw.default_value.present) {
-      Error(raw.where, "knob '" + raw.name + "' has no 'default': say what it is when no override or rule applies");
+      if (!raw.misspelt.count("default")) Error(raw.where, "knob '" + raw.name + "' has no 'default': say what it is when no override or rule applies");
     } else if (auto d = CompileExpr(raw.default_value, -1, type)) {
       k.default_value = std::move(*d);
       CheckConstantInRange(k, k.default_value, raw.default_value.where, "default");
@@ -983,6 +1081,7 @@ class PolicyCompiler {
   int first_fact_slot_ = 0;
   int first_knob_slot_ = 0;
   std::vector<FactState> fact_state_;
+  std::vector<int> fact_stack_;  // facts being compiled, outermost first
   bool cycle_reported_ = false;
   const Type bool_type_ = Type::Bool();
 };
@@ -1066,11 +1165,15 @@ class Loader {
   Expected<Policy, LoadError> Load(std::string_view text, const std::string& file) {
     std::vector<std::string> chain{file};
     std::optional<RawPolicy> raw = ReadChain(text, file, 0, chain);
-    if (raw && !diagnostics_.has_errors()) {
+    // Compile what could be read even after errors in reading it, so one
+    // run reports a misspelt key and a type error elsewhere together.
+    if (raw) {
       PolicyCompiler compiler(*raw, diagnostics_);
       std::optional<Policy> policy = compiler.Compile();
       if (policy && !diagnostics_.has_errors()) return std::move(*policy);
     }
+    diagnostics_.SortByLocation();
+    diagnostics_.Truncate(limits_.max_errors);
     return Fail(LoadError{LoadError::kInvalid, std::move(diagnostics_)});
   }
 
@@ -1096,6 +1199,14 @@ Expected<Policy, LoadError> LoadPolicyText(std::string_view text, const std::str
 }
 
 Expected<Policy, LoadError> LoadPolicyFile(const std::string& path, const LoadLimits& limits) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > limits.max_file_bytes) {
+    LoadError error{LoadError::kInvalid, {}};
+    error.diagnostics.Error({path, 1, 1}, "file is " + std::to_string(size) + " bytes; the limit is " +
+                                              std::to_string(limits.max_file_bytes));
+    return Fail(std::move(error));
+  }
   ReadResult read = ReadWholeFile(path, limits.max_file_bytes);
   if (!read.ok) {
     LoadError error{LoadError::kUnreadable, {}};

@@ -41,6 +41,12 @@ class Diagnostics {
   void Warning(SourceLocation where, std::string message);
   void Note(SourceLocation where, std::string message);
   void Append(const Diagnostics& other);
+  // Orders by place: files in the order they first appear, then line and
+  // column; diagnostics at one place keep their order.
+  void SortByLocation();
+  // Keeps the first `max_errors` errors (and what precedes them) and notes
+  // how many more there were.
+  void Truncate(int max_errors);
 
   bool has_errors() const { return error_count_ > 0; }
   int error_count() const { return error_count_; }

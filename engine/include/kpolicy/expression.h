@@ -42,14 +42,32 @@ class SymbolTable {
   virtual std::vector<std::string> Names() const = 0;
 };
 
+// Where each character of an expression's text stands in its file, so an
+// error points at the character even in a folded, multi-line or escaped
+// YAML scalar. Built from the start alone, it assumes one unescaped line.
+class TextLocations {
+ public:
+  TextLocations(SourceLocation start) : start_(std::move(start)) {}  // NOLINT: implicit on purpose
+  // `line_column[i]` is the place of the text's character i.
+  TextLocations(SourceLocation start, std::vector<std::pair<int, int>> line_column)
+      : start_(std::move(start)), line_column_(std::move(line_column)) {}
+
+  SourceLocation At(int offset) const;
+
+ private:
+  SourceLocation start_;
+  std::vector<std::pair<int, int>> line_column_;
+};
+
 class Expression {
  public:
   Expression() = default;
 
-  // Compiles `text`, whose first character stands at `where` in its file.
-  // With `expected`, the result must have that type, and a bare name that is
-  // one of an expected enum's members is that member.
-  static Checked<Expression> Compile(std::string_view text, const SourceLocation& where,
+  // Compiles `text`, whose characters stand in their file where `where`
+  // says. With `expected`, the result must have that type, and a bare name
+  // that is one of an expected enum's members is that member. Errors come
+  // in the order of their columns.
+  static Checked<Expression> Compile(std::string_view text, const TextLocations& where,
                                      const SymbolTable& symbols, const Type* expected);
 
   // Evaluates over `slots` (indexed as the SymbolTable said). Fails only on

@@ -21,6 +21,7 @@
 
 #include "kpolicy/builtin_policy.h"
 #include "kpolicy/spelling.h"
+#include "yaml_document.h"
 
 namespace kpolicy {
 
@@ -129,39 +130,14 @@ std::string LineOf(const SourceLocation& loc) {
 
 // ---- Stage 1 and 2: YAML to RawPolicy -------------------------------------
 
-class YamlReader {
+// Reads a policy's YAML tree into a RawPolicy.
+class YamlReader : public YamlDocument {
  public:
-  YamlReader(std::string file, const LoadLimits& limits, Diagnostics& diagnostics)
-      : file_(std::move(file)), limits_(limits), diagnostics_(diagnostics) {}
-
-  std::optional<YAML::Node> Parse(std::string_view text) {
-    if (text.size() > limits_.max_file_bytes) {
-      Error(At(1, 1), "file is " + std::to_string(text.size()) + " bytes; the limit is " +
-                          std::to_string(limits_.max_file_bytes));
-      return std::nullopt;
-    }
-    source_ = text;
-    if (!CheckNestingBeforeParsing(text)) return std::nullopt;
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      Error(At(e.mark.line + 1, e.mark.column + 1), "YAML: " + e.msg);
-      return std::nullopt;
-    } catch (const std::exception& e) {
-      Error(At(1, 1), std::string("YAML: ") + e.what());
-      return std::nullopt;
-    }
-    bool ok = true;
-    std::map<int, size_t> sizes;
-    SubtreeSize(root, 1, sizes, ok);
-    if (!ok) return std::nullopt;
-    return root;
-  }
+  using YamlDocument::YamlDocument;
 
   std::optional<RawPolicy> Read(const YAML::Node& root) {
     RawPolicy p;
-    p.file = file_;
+    p.file = file();
     if (!root.IsMap()) {
       Error(Loc(root), root.IsNull() ? std::string("file is empty: a policy is a mapping that starts with 'kpolicy: 1'")
                                      : "a policy is a mapping, not a " + Kind(root));
@@ -193,184 +169,7 @@ class YamlReader {
     return p;
   }
 
-  SourceLocation Loc(const YAML::Node& node) const {
-    const YAML::Mark m = node.Mark();
-    if (m.is_null()) return At(1, 1);
-    return At(m.line + 1, m.column + 1);
-  }
-
  private:
-  SourceLocation At(int line, int column) const { return {file_, line, column}; }
-  void Error(SourceLocation where, std::string message) {
-    if (diagnostics_.error_count() < limits_.max_errors) diagnostics_.Error(std::move(where), std::move(message));
-  }
-
-  static std::string Kind(const YAML::Node& n) {
-    if (n.IsMap()) return "mapping";
-    if (n.IsSequence()) return "list";
-    if (n.IsScalar()) return "scalar '" + n.Scalar() + "'";
-    return "empty value";
-  }
-  static std::string ScalarOr(const YAML::Node& n, std::string fallback) {
-    return n.IsScalar() ? n.Scalar() : fallback;
-  }
-
-  // Flow collections ([ and {) and compact sequences (- - - x) nest without
-  // indentation, so a few bytes can nest deeply enough to exhaust a
-  // recursive parser's stack; refuse them before parsing. Quoted scalars are
-  // skipped, and a quote opens one only where a scalar can start.
-  bool CheckNestingBeforeParsing(std::string_view text) {
-    int depth = 0, compact = 0, line = 1, column = 0;
-    char quote = 0, previous = '\n';
-    bool comment = false, line_start = true;
-    auto too_deep = [&] {
-      Error(At(line, column), "nesting deeper than " + std::to_string(limits_.max_depth) +
-                                  " levels; a policy needs far fewer");
-      return false;
-    };
-    for (size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      const char next = i + 1 < text.size() ? text[i + 1] : '\0';
-      ++column;
-      if (c == '\n') {
-        ++line;
-        column = 0;
-        comment = false;
-        line_start = true;
-        compact = 0;
-        previous = c;
-        continue;
-      }
-      if (comment) continue;
-      if (quote == '\'') {
-        if (c == '\'' && next == '\'') { ++i; ++column; }
-        else if (c == '\'') quote = 0;
-        continue;
-      }
-      if (quote == '"') {
-        if (c == '\\') { ++i; ++column; }
-        else if (c == '"') quote = 0;
-        continue;
-      }
-      if (line_start) {
-        if (c == ' ' || c == '\t') continue;
-        if ((c == '-' || c == '?') && (next == ' ' || next == '\t')) {
-          if (++compact > limits_.max_depth) return too_deep();
-          continue;
-        }
-        line_start = false;
-      }
-      if (c == '#' && (previous == ' ' || previous == '\t' || previous == '\n')) {
-        comment = true;
-        continue;
-      }
-      const bool scalar_can_start = std::string_view(" \t\n[{,:").find(previous) != std::string_view::npos;
-      if ((c == '"' || c == '\'') && scalar_can_start) {
-        quote = c;
-      } else if (c == '[' || c == '{') {
-        if (++depth > limits_.max_depth) return too_deep();
-      } else if ((c == ']' || c == '}') && depth > 0) {
-        --depth;
-      }
-      previous = c;
-    }
-    return true;
-  }
-
-  // Bounds nesting depth and the size of every subtree with aliases
-  // expanded (an anchor referenced ten times, nine levels deep, is a billion
-  // nodes). Sizes are memoised by position, which an alias shares with its
-  // anchor, so the check itself stays linear; the innermost value that is
-  // too large is the one reported.
-  size_t SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok) {
-    if (!ok) return 0;
-    if (depth > limits_.max_depth) {
-      Error(Loc(node), "nesting deeper than " + std::to_string(limits_.max_depth) +
-                           " levels; a policy needs far fewer");
-      ok = false;
-      return 0;
-    }
-    if (!node.IsMap() && !node.IsSequence()) return 1;
-    const YAML::Mark mark = node.Mark();
-    if (!mark.is_null()) {
-      if (auto it = sizes.find(mark.pos); it != sizes.end()) return it->second;
-    }
-    size_t size = 1;
-    for (auto it = node.begin(); it != node.end() && ok; ++it) {
-      if (node.IsMap()) {
-        size += SubtreeSize(it->first, depth + 1, sizes, ok) + SubtreeSize(it->second, depth + 1, sizes, ok);
-      } else {
-        size += SubtreeSize(*it, depth + 1, sizes, ok);
-      }
-      if (ok && size > limits_.max_nodes) {
-        Error(Loc(node), "alias expansion: this value expands to more than " +
-                             std::to_string(limits_.max_nodes) + " nodes");
-        ok = false;
-      }
-    }
-    if (!mark.is_null()) sizes[mark.pos] = size;
-    return size;
-  }
-
-  // Reports unknown keys (with a suggestion), non-scalar and duplicate keys.
-  // An empty `allowed` accepts any key (free-form names such as facts).
-  // Returns the allowed keys that an unknown key looked like a misspelling
-  // of, so that their absence is not reported a second time.
-  using Misspelt = std::set<std::string>;
-  Misspelt CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
-                     const std::string& context) {
-    Misspelt misspelt;
-    std::map<std::string, SourceLocation> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (!it->first.IsScalar()) {
-        Error(Loc(it->first), "keys in " + context + " are plain names, not a " + Kind(it->first));
-        continue;
-      }
-      const std::string& key = it->first.Scalar();
-      auto [previous, inserted] = seen.emplace(key, Loc(it->first));
-      if (!inserted) {
-        Error(Loc(it->first), "duplicate key '" + key + "' in " + context + " (first at " +
-                                  LineOf(previous->second) + ")");
-        continue;
-      }
-      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Error(Loc(it->first), "unknown key '" + key + "' in " + context + DidYouMean(key, allowed) +
-                                  "; allowed: " + Join(allowed));
-        if (auto match = ClosestMatch(key, allowed)) misspelt.insert(*match);
-      }
-    }
-    return misspelt;
-  }
-
-  // The value of `key` in `map`, or a null node. (yaml-cpp's operator[]
-  // would insert into a non-const node; this never does.)
-  static YAML::Node Get(const YAML::Node& map, const std::string& key) {
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
-    }
-    return YAML::Node(YAML::NodeType::Undefined);
-  }
-
-  std::string String(const YAML::Node& node, const std::string& what) {
-    if (!node.IsScalar()) {
-      Error(Loc(node), "'" + what + "' must be a single value, not a " + Kind(node));
-      return "";
-    }
-    return node.Scalar();
-  }
-
-  std::string RequiredString(const YAML::Node& map, const std::string& key, const std::string& context,
-                             const Misspelt& misspelt) {
-    YAML::Node node = Get(map, key);
-    if (!node) {
-      if (!misspelt.count(key)) Error(Loc(map), "missing '" + key + "' in " + context);
-      return "";
-    }
-    std::string s = String(node, key);
-    if (node.IsScalar() && s.empty()) Error(Loc(node), "'" + key + "' is empty");
-    return s;
-  }
-
   RawExpr Expr(const YAML::Node& node, const std::string& what) {
     RawExpr e;
     e.where = Loc(node);
@@ -382,39 +181,6 @@ class YamlReader {
     e.positions = LocateScalarText(node, e.text);
     e.present = true;
     return e;
-  }
-
-  // The line and column of each character of a scalar's value. The value's
-  // non-blank characters appear in the source in order (folding, block
-  // indentation and escapes only add or drop characters around them), so a
-  // forward scan from the node's mark matches each one.
-  std::vector<std::pair<int, int>> LocateScalarText(const YAML::Node& node, const std::string& value) const {
-    const YAML::Mark mark = node.Mark();
-    std::vector<std::pair<int, int>> out(value.size());
-    if (mark.is_null() || static_cast<size_t>(mark.pos) >= source_.size()) return {};
-    size_t src = static_cast<size_t>(mark.pos);
-    int line = mark.line + 1, column = mark.column + 1;
-    auto advance = [&] {
-      if (source_[src] == '\n') { ++line; column = 1; } else { ++column; }
-      ++src;
-    };
-    const char first = source_[src];
-    if (first == '"' || first == '\'') advance();
-    if (first == '|' || first == '>') {  // block scalar: the text starts on the next line
-      while (src < source_.size() && source_[src] != '\n') advance();
-    }
-    std::pair<int, int> last{line, column - 1};
-    for (size_t i = 0; i < value.size(); ++i) {
-      if (std::isspace(static_cast<unsigned char>(value[i]))) {
-        out[i] = {last.first, last.second + 1};
-        continue;
-      }
-      while (src < source_.size() && source_[src] != value[i]) advance();
-      if (src >= source_.size()) return {};  // not found: fall back to the mark
-      out[i] = last = {line, column};
-      advance();
-    }
-    return out;
   }
 
   void ReadFacts(const YAML::Node& facts, RawPolicy& p) {
@@ -519,7 +285,7 @@ class YamlReader {
     }
     CheckKeys(t, {"enum", "int"}, "the type of knob '" + knob + "'");
     const std::string kind = t.begin()->first.Scalar();
-    const YAML::Node& arg = t.begin()->second;
+    const YAML::Node arg = t.begin()->second;  // a handle: the iterator is a temporary
     if (kind == "enum") {
       if (!arg.IsSequence() || arg.size() == 0) {
         Error(Loc(arg), "an enum lists at least one member: {enum: [A, B]}");
@@ -636,11 +402,6 @@ class YamlReader {
     }
     return r;
   }
-
-  std::string file_;
-  std::string_view source_;
-  const LoadLimits& limits_;
-  Diagnostics& diagnostics_;
 };
 
 // ---- Overlays -----------------------------------------------------------------
@@ -1088,38 +849,6 @@ class PolicyCompiler {
 
 // ---- Files and extends ------------------------------------------------------
 
-struct ReadResult {
-  std::string text;
-  bool ok = false;
-  std::string error;
-};
-
-ReadResult ReadWholeFile(const std::string& path, size_t limit) {
-  ReadResult r;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    r.error = "is a directory, not a policy file";
-    return r;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    r.error = "cannot open: " + std::string(std::strerror(errno));
-    return r;
-  }
-  // Read one byte past the limit so an oversized file is reported as such
-  // without reading all of it.
-  std::string buffer(limit + 1, '\0');
-  in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-  buffer.resize(static_cast<size_t>(in.gcount()));
-  if (in.bad()) {
-    r.error = "read failed";
-    return r;
-  }
-  r.text = std::move(buffer);
-  r.ok = true;
-  return r;
-}
-
 class Loader {
  public:
   explicit Loader(const LoadLimits& limits) : limits_(limits) {}
@@ -1148,12 +877,12 @@ class Loader {
     if (base_file == kBuiltinDefaultPolicyName) {
       base_text = std::string(BuiltinDefaultPolicyText());
     } else {
-      ReadResult read = ReadWholeFile(base_file, limits_.max_file_bytes);
-      if (!read.ok) {
-        diagnostics_.Error(raw->extends_where, "extends: cannot read '" + base_file + "': " + read.error);
+      auto read = ReadTextFile(base_file, limits_.max_file_bytes);
+      if (!read.ok()) {
+        diagnostics_.Error(raw->extends_where, "extends: cannot read '" + base_file + "': " + read.error());
         return std::nullopt;
       }
-      base_text = std::move(read.text);
+      base_text = std::move(read).value();
     }
     chain.push_back(base_file);
     std::optional<RawPolicy> base = ReadChain(base_text, base_file, depth + 1, chain);
@@ -1207,13 +936,13 @@ Expected<Policy, LoadError> LoadPolicyFile(const std::string& path, const LoadLi
                                               std::to_string(limits.max_file_bytes));
     return Fail(std::move(error));
   }
-  ReadResult read = ReadWholeFile(path, limits.max_file_bytes);
-  if (!read.ok) {
+  auto read = ReadTextFile(path, limits.max_file_bytes);
+  if (!read.ok()) {
     LoadError error{LoadError::kUnreadable, {}};
-    error.diagnostics.Error({path, 0, 0}, read.error);
+    error.diagnostics.Error({path, 0, 0}, read.error());
     return Fail(std::move(error));
   }
-  return LoadPolicyText(read.text, path, limits);
+  return LoadPolicyText(*read, path, limits);
 }
 
 }  // namespace kpolicy

@@ -1,0 +1,271 @@
+#include "yaml_document.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "kpolicy/spelling.h"
+
+namespace kpolicy {
+
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+}  // namespace
+
+void YamlDocument::Error(SourceLocation where, std::string message) {
+  if (diagnostics_.error_count() < limits_.max_errors) diagnostics_.Error(std::move(where), std::move(message));
+}
+
+std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
+  if (text.size() > limits_.max_file_bytes) {
+    Error(At(1, 1), "file is " + std::to_string(text.size()) + " bytes; the limit is " +
+                        std::to_string(limits_.max_file_bytes));
+    return std::nullopt;
+  }
+  source_ = text;
+  if (!CheckNestingBeforeParsing(text)) return std::nullopt;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Error(At(e.mark.line + 1, e.mark.column + 1), "YAML: " + e.msg);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    Error(At(1, 1), std::string("YAML: ") + e.what());
+    return std::nullopt;
+  }
+  bool ok = true;
+  std::map<int, size_t> sizes;
+  SubtreeSize(root, 1, sizes, ok);
+  if (!ok) return std::nullopt;
+  return root;
+}
+
+SourceLocation YamlDocument::Loc(const YAML::Node& node) const {
+  const YAML::Mark m = node.Mark();
+  if (m.is_null()) return At(1, 1);
+  return At(m.line + 1, m.column + 1);
+}
+
+std::string YamlDocument::Kind(const YAML::Node& n) {
+  if (n.IsMap()) return "mapping";
+  if (n.IsSequence()) return "list";
+  if (n.IsScalar()) return "scalar '" + n.Scalar() + "'";
+  return "empty value";
+}
+std::string YamlDocument::ScalarOr(const YAML::Node& n, std::string fallback) {
+  return n.IsScalar() ? n.Scalar() : fallback;
+}
+
+// Flow collections ([ and {) and compact sequences (- - - x) nest without
+// indentation, so a few bytes can nest deeply enough to exhaust a
+// recursive parser's stack; refuse them before parsing. Quoted scalars are
+// skipped, and a quote opens one only where a scalar can start.
+bool YamlDocument::CheckNestingBeforeParsing(std::string_view text) {
+  int depth = 0, compact = 0, line = 1, column = 0;
+  char quote = 0, previous = '\n';
+  bool comment = false, line_start = true;
+  auto too_deep = [&] {
+    Error(At(line, column), "nesting deeper than " + std::to_string(limits_.max_depth) +
+                                " levels; a policy needs far fewer");
+    return false;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      comment = false;
+      line_start = true;
+      compact = 0;
+      previous = c;
+      continue;
+    }
+    if (comment) continue;
+    if (quote == '\'') {
+      if (c == '\'' && next == '\'') { ++i; ++column; }
+      else if (c == '\'') quote = 0;
+      continue;
+    }
+    if (quote == '"') {
+      if (c == '\\') { ++i; ++column; }
+      else if (c == '"') quote = 0;
+      continue;
+    }
+    if (line_start) {
+      if (c == ' ' || c == '\t') continue;
+      if ((c == '-' || c == '?') && (next == ' ' || next == '\t')) {
+        if (++compact > limits_.max_depth) return too_deep();
+        continue;
+      }
+      line_start = false;
+    }
+    if (c == '#' && (previous == ' ' || previous == '\t' || previous == '\n')) {
+      comment = true;
+      continue;
+    }
+    const bool scalar_can_start = std::string_view(" \t\n[{,:").find(previous) != std::string_view::npos;
+    if ((c == '"' || c == '\'') && scalar_can_start) {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limits_.max_depth) return too_deep();
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+    previous = c;
+  }
+  return true;
+}
+
+// Bounds nesting depth and the size of every subtree with aliases
+// expanded (an anchor referenced ten times, nine levels deep, is a billion
+// nodes). Sizes are memoised by position, which an alias shares with its
+// anchor, so the check itself stays linear; the innermost value that is
+// too large is the one reported.
+size_t YamlDocument::SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok) {
+  if (!ok) return 0;
+  if (depth > limits_.max_depth) {
+    Error(Loc(node), "nesting deeper than " + std::to_string(limits_.max_depth) +
+                         " levels; a policy needs far fewer");
+    ok = false;
+    return 0;
+  }
+  if (!node.IsMap() && !node.IsSequence()) return 1;
+  const YAML::Mark mark = node.Mark();
+  if (!mark.is_null()) {
+    if (auto it = sizes.find(mark.pos); it != sizes.end()) return it->second;
+  }
+  size_t size = 1;
+  for (auto it = node.begin(); it != node.end() && ok; ++it) {
+    if (node.IsMap()) {
+      size += SubtreeSize(it->first, depth + 1, sizes, ok) + SubtreeSize(it->second, depth + 1, sizes, ok);
+    } else {
+      size += SubtreeSize(*it, depth + 1, sizes, ok);
+    }
+    if (ok && size > limits_.max_nodes) {
+      Error(Loc(node), "alias expansion: this value expands to more than " +
+                           std::to_string(limits_.max_nodes) + " nodes");
+      ok = false;
+    }
+  }
+  if (!mark.is_null()) sizes[mark.pos] = size;
+  return size;
+}
+
+// Reports unknown keys (with a suggestion), non-scalar and duplicate keys.
+// An empty `allowed` accepts any key (free-form names such as facts).
+// Returns the allowed keys that an unknown key looked like a misspelling
+// of, so that their absence is not reported a second time.
+using Misspelt = std::set<std::string>;
+YamlDocument::Misspelt YamlDocument::CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                   const std::string& context) {
+  Misspelt misspelt;
+  std::map<std::string, SourceLocation> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      Error(Loc(it->first), "keys in " + context + " are plain names, not a " + Kind(it->first));
+      continue;
+    }
+    const std::string& key = it->first.Scalar();
+    auto [previous, inserted] = seen.emplace(key, Loc(it->first));
+    if (!inserted) {
+      Error(Loc(it->first), "duplicate key '" + key + "' in " + context + " (first at " +
+                                "line " + std::to_string(previous->second.line) + ")");
+      continue;
+    }
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      Error(Loc(it->first), "unknown key '" + key + "' in " + context + DidYouMean(key, allowed) +
+                                "; allowed: " + Join(allowed));
+      if (auto match = ClosestMatch(key, allowed)) misspelt.insert(*match);
+    }
+  }
+  return misspelt;
+}
+
+// The value of `key` in `map`, or a null node. (yaml-cpp's operator[]
+// would insert into a non-const node; this never does.)
+YAML::Node YamlDocument::Get(const YAML::Node& map, const std::string& key) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+std::string YamlDocument::String(const YAML::Node& node, const std::string& what) {
+  if (!node.IsScalar()) {
+    Error(Loc(node), "'" + what + "' must be a single value, not a " + Kind(node));
+    return "";
+  }
+  return node.Scalar();
+}
+
+std::string YamlDocument::RequiredString(const YAML::Node& map, const std::string& key, const std::string& context,
+                           const Misspelt& misspelt) {
+  YAML::Node node = Get(map, key);
+  if (!node) {
+    if (!misspelt.count(key)) Error(Loc(map), "missing '" + key + "' in " + context);
+    return "";
+  }
+  std::string s = String(node, key);
+  if (node.IsScalar() && s.empty()) Error(Loc(node), "'" + key + "' is empty");
+  return s;
+}
+
+// The line and column of each character of a scalar's value. The value's
+// non-blank characters appear in the source in order (folding, block
+// indentation and escapes only add or drop characters around them), so a
+// forward scan from the node's mark matches each one.
+std::vector<std::pair<int, int>> YamlDocument::LocateScalarText(const YAML::Node& node, const std::string& value) const {
+  const YAML::Mark mark = node.Mark();
+  std::vector<std::pair<int, int>> out(value.size());
+  if (mark.is_null() || static_cast<size_t>(mark.pos) >= source_.size()) return {};
+  size_t src = static_cast<size_t>(mark.pos);
+  int line = mark.line + 1, column = mark.column + 1;
+  auto advance = [&] {
+    if (source_[src] == '\n') { ++line; column = 1; } else { ++column; }
+    ++src;
+  };
+  const char first = source_[src];
+  if (first == '"' || first == '\'') advance();
+  if (first == '|' || first == '>') {  // block scalar: the text starts on the next line
+    while (src < source_.size() && source_[src] != '\n') advance();
+  }
+  std::pair<int, int> last{line, column - 1};
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (std::isspace(static_cast<unsigned char>(value[i]))) {
+      out[i] = {last.first, last.second + 1};
+      continue;
+    }
+    while (src < source_.size() && source_[src] != value[i]) advance();
+    if (src >= source_.size()) return {};  // not found: fall back to the mark
+    out[i] = last = {line, column};
+    advance();
+  }
+  return out;
+}
+
+
+
+Expected<std::string, std::string> ReadTextFile(const std::string& path, size_t limit) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Fail(std::string("is a directory, not a file"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail("cannot open: " + std::string(std::strerror(errno)));
+  std::string buffer(limit + 1, '\0');
+  in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  buffer.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) return Fail(std::string("read failed"));
+  return buffer;
+}
+
+}  // namespace kpolicy

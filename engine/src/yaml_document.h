@@ -1,0 +1,83 @@
+// YamlDocument: the parts of reading a YAML file that every kpolicy file
+// format shares (policies, contracts, parity records): bounded parsing
+// (size, nesting, alias expansion), places of nodes, key checking with
+// "did you mean", and typed scalar access, all reporting into Diagnostics.
+// Internal to the engine.
+//
+// Thread-safety: one instance per file read, used by one thread.
+#ifndef KPOLICY_ENGINE_YAML_DOCUMENT_H_
+#define KPOLICY_ENGINE_YAML_DOCUMENT_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kpolicy/diagnostic.h"
+#include "kpolicy/policy_loader.h"
+
+namespace kpolicy {
+
+class YamlDocument {
+ public:
+  YamlDocument(std::string file, const LoadLimits& limits, Diagnostics& diagnostics)
+      : file_(std::move(file)), limits_(limits), diagnostics_(diagnostics) {}
+
+  // Parses `text` within the limits; nullopt after reporting why not. The
+  // text must outlive this object (scalar places are found in it).
+  std::optional<YAML::Node> Parse(std::string_view text);
+
+  // The node's place (1-based); 1:1 for an empty document.
+  SourceLocation Loc(const YAML::Node& node) const;
+  SourceLocation At(int line, int column) const { return {file_, line, column}; }
+  void Error(SourceLocation where, std::string message);
+
+  // "mapping", "list", "scalar 'x'", "empty value": for messages.
+  static std::string Kind(const YAML::Node& n);
+  static std::string ScalarOr(const YAML::Node& n, std::string fallback);
+
+  // Reports non-scalar, duplicate and unknown keys (an empty `allowed`
+  // accepts any). Returns the allowed keys an unknown key looked like a
+  // misspelling of, so their absence is not reported a second time.
+  using Misspelt = std::set<std::string>;
+  Misspelt CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                     const std::string& context);
+
+  // The value of `key` in `map`, or an undefined node. (yaml-cpp's
+  // operator[] would insert into a non-const node; this never does.)
+  static YAML::Node Get(const YAML::Node& map, const std::string& key);
+
+  // The scalar's text, or "" after an error saying `what` must be one.
+  std::string String(const YAML::Node& node, const std::string& what);
+  // `key`'s non-empty scalar; reports it missing unless it was misspelt.
+  std::string RequiredString(const YAML::Node& map, const std::string& key, const std::string& context,
+                             const Misspelt& misspelt);
+
+  // The line and column of each character of a scalar's value; empty when
+  // they cannot be found (then callers use the node's place).
+  std::vector<std::pair<int, int>> LocateScalarText(const YAML::Node& node, const std::string& value) const;
+
+  const std::string& file() const { return file_; }
+  const LoadLimits& limits() const { return limits_; }
+
+ private:
+  bool CheckNestingBeforeParsing(std::string_view text);
+  size_t SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok);
+
+  std::string file_;
+  std::string_view source_;
+  const LoadLimits& limits_;
+  Diagnostics& diagnostics_;
+};
+
+// A whole file's text, read up to `limit` + 1 bytes (so that an oversized
+// file is known to be one); the error says why it could not be read.
+Expected<std::string, std::string> ReadTextFile(const std::string& path, size_t limit);
+
+}  // namespace kpolicy
+
+#endif  // KPOLICY_ENGINE_YAML_DOCUMENT_H_

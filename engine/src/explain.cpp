@@ -207,6 +207,25 @@ class TextRenderer {
     } else if (!k.rules.empty()) {
       out_ += Paint(kDim, "  · rules   not tried: an environment override decided") + "\n";
     }
+    if (auto it = o_.evidence.find(k.name); it != o_.evidence.end()) EvidenceSteps(it->second);
+  }
+
+  // Evidence grouped by the record it comes from, the source named once.
+  void EvidenceSteps(const std::vector<Evidence>& evidence) {
+    std::string source;
+    for (const Evidence& e : evidence) {
+      if (e.source != source) {
+        source = e.source;
+        std::string saved;
+        std::swap(saved, out_);
+        Wrapped(source, 12);
+        std::swap(saved, out_);
+        out_ += "  " + Paint(kCyan, "◆") + " " + Pad("evidence", 8) + Paint(kDim, saved.substr(12));
+      }
+      const char* mark = e.status == Evidence::kMeets ? "✓" : e.status == Evidence::kBreaks ? "✗" : "?";
+      const char* style = e.status == Evidence::kMeets ? kGreen : e.status == Evidence::kBreaks ? kRed : kYellow;
+      out_ += "            " + Paint(style, mark) + " " + e.contract + "  " + e.claim + "\n";
+    }
   }
 
   void EnvSteps(const kpolicy::Knob& k, const KnobTrace& t) {
@@ -312,7 +331,7 @@ void WriteRule(JsonWriter& w, const Decision& d, const Rule& r) {
   w.Key("location").String(r.location.ToString());
 }
 
-void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace& t) {
+void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace& t, const ExplainOptions& o) {
   w.BeginObject();
   w.Key("name").String(k.name).Key("type").String(k.type.ToString()).Key("value");
   WriteValue(w, k.type, d.value(k));
@@ -358,6 +377,15 @@ void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace&
     if (c.outcome != EnvCheck::kNotSet) w.Key("value").String(d.slots[e.var_slot].text);
     if (!c.detail.empty()) w.Key("detail").String(c.detail);
     w.EndObject();
+  }
+  w.EndArray();
+  w.Key("evidence").BeginArray();
+  if (auto it = o.evidence.find(k.name); it != o.evidence.end()) {
+    for (const Evidence& e : it->second) {
+      const char* status = e.status == Evidence::kMeets ? "meets" : e.status == Evidence::kBreaks ? "breaks" : "unproven";
+      w.BeginObject().Key("contract").String(e.contract).Key("status").String(status);
+      w.Key("claim").String(e.claim).Key("source").String(e.source).EndObject();
+    }
   }
   w.EndArray();
   w.EndObject();
@@ -419,7 +447,7 @@ std::string RenderExplainJson(const Decision& d, const ExplainOptions& options) 
   w.Key("decision");
   WriteDecisionObject(w, d);
   w.Key("knobs").BeginArray();
-  for (size_t i = 0; i < d.policy->knobs.size(); ++i) WriteKnob(w, d, d.policy->knobs[i], d.knobs[i]);
+  for (size_t i = 0; i < d.policy->knobs.size(); ++i) WriteKnob(w, d, d.policy->knobs[i], d.knobs[i], options);
   w.EndArray();
   WriteWarnings(w, d, options);
   w.EndObject();

@@ -128,6 +128,13 @@ std::string LineOf(const SourceLocation& loc) {
   return "line " + std::to_string(loc.line);
 }
 
+// "line 8", or "base.yaml:8" when `loc` is in another file than `from`
+// (an overlay's rule next to its base's).
+std::string PlaceOf(const SourceLocation& loc, const SourceLocation& from) {
+  if (loc.file == from.file) return LineOf(loc);
+  return loc.file + ":" + std::to_string(loc.line);
+}
+
 // ---- Stage 1 and 2: YAML to RawPolicy -------------------------------------
 
 // Reads a policy's YAML tree into a RawPolicy.
@@ -788,11 +795,11 @@ class PolicyCompiler {
       for (const Rule& r : k.rules) {
         if (auto [it, fresh] = ids.emplace(r.id, &r); !fresh) {
           Error(r.location, "duplicate rule id '" + r.id + "' in knob '" + k.name + "' (first at " +
-                                LineOf(it->second->location) + ")");
+                                PlaceOf(it->second->location, r.location) + ")");
         }
         if (always) {
           Error(r.location, "rule '" + r.id + "' can never fire: rule '" + always->id + "' (" +
-                                LineOf(always->location) + ") always matches before it");
+                                PlaceOf(always->location, r.location) + ") always matches before it");
           continue;
         }
         if (r.when.constant()) {
@@ -804,7 +811,7 @@ class PolicyCompiler {
           if (&earlier == &r) break;
           if (Normalized(earlier.when.text()) == Normalized(r.when.text())) {
             Error(r.location, "rule '" + r.id + "' can never fire: rule '" + earlier.id + "' (" +
-                                  LineOf(earlier.location) + ") has the same condition");
+                                  PlaceOf(earlier.location, r.location) + ") has the same condition");
             break;
           }
         }
@@ -814,7 +821,7 @@ class PolicyCompiler {
           const EnvOverride& first = k.env[j];
           if (first.var == k.env[i].var && !first.has_condition && first.value.constant()) {
             Error(k.env[i].location, "this override of " + k.env[i].var + " can never fire: the one at " +
-                                         LineOf(first.location) + " always applies when it is set");
+                                         PlaceOf(first.location, k.env[i].location) + " always applies when it is set");
             break;
           }
         }

@@ -1,6 +1,9 @@
 #include "yaml_document.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -255,6 +258,41 @@ std::vector<std::pair<int, int>> YamlDocument::LocateScalarText(const YAML::Node
 }
 
 
+
+std::optional<double> YamlDocument::Number(const YAML::Node& node, const std::string& what) {
+  const std::string text = String(node, what);
+  if (!node.IsScalar()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+    Error(Loc(node), "'" + what + "' must be a number, not '" + text + "'");
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::vector<std::string> YamlDocument::Strings(const YAML::Node& node, const std::string& what) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (auto it = node.begin(); it != node.end(); ++it) out.push_back(String(*it, what));
+  } else {
+    Error(Loc(node), "'" + what + "' is a list of names, not a " + Kind(node));
+  }
+  return out;
+}
+
+Expected<std::vector<std::string>, std::string> ListYamlFiles(const std::string& directory) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  }
+  if (ec) return Fail(ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 Expected<std::string, std::string> ReadTextFile(const std::string& path, size_t limit) {
   std::error_code ec;

@@ -57,6 +57,11 @@ class YamlDocument {
   std::string RequiredString(const YAML::Node& map, const std::string& key, const std::string& context,
                              const Misspelt& misspelt);
 
+  // The scalar as a finite number, or nullopt after an error.
+  std::optional<double> Number(const YAML::Node& node, const std::string& what);
+  // The scalar as a list of strings (a single scalar is a list of one).
+  std::vector<std::string> Strings(const YAML::Node& node, const std::string& what);
+
   // The line and column of each character of a scalar's value; empty when
   // they cannot be found (then callers use the node's place).
   std::vector<std::pair<int, int>> LocateScalarText(const YAML::Node& node, const std::string& value) const;
@@ -77,6 +82,31 @@ class YamlDocument {
 // A whole file's text, read up to `limit` + 1 bytes (so that an oversized
 // file is known to be one); the error says why it could not be read.
 Expected<std::string, std::string> ReadTextFile(const std::string& path, size_t limit);
+
+// The *.yaml files directly in `directory`, sorted by name.
+Expected<std::vector<std::string>, std::string> ListYamlFiles(const std::string& directory);
+
+// Reads the file at `path` with a Reader (a YamlDocument with a
+// `T Read(const YAML::Node&)`), returning its T or every diagnostic, sorted.
+template <typename Reader>
+auto ReadYamlFile(const std::string& path) -> Checked<decltype(std::declval<Reader&>().Read(YAML::Node()))> {
+  Diagnostics diagnostics;
+  const LoadLimits limits;
+  auto text = ReadTextFile(path, limits.max_file_bytes);
+  if (!text.ok()) {
+    diagnostics.Error({path, 0, 0}, text.error());
+    return Fail(std::move(diagnostics));
+  }
+  Reader reader(path, limits, diagnostics);
+  std::optional<YAML::Node> root = reader.Parse(*text);
+  decltype(reader.Read(YAML::Node())) result{};
+  if (root) result = reader.Read(*root);
+  if (diagnostics.has_errors()) {
+    diagnostics.SortByLocation();
+    return Fail(std::move(diagnostics));
+  }
+  return result;
+}
 
 }  // namespace kpolicy
 

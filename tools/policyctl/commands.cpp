@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "device_selection.h"
 #include "exit_codes.h"
 #include "kpolicy/builtin_policy.h"
+#include "kpolicy/contract_check.h"
 #include "kpolicy/device_catalog.h"
 #include "kpolicy/evaluator.h"
 #include "kpolicy/explain.h"
@@ -30,6 +32,7 @@ Commands:
   eval                 decide every knob for one device (or a --batch of cases)
   explain              decide and show why: rules tried, values read, overrides, warnings
   devices              list the built-in GPU catalog
+  check                check policies against the contracts and recorded parity data
 
 Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
 Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
@@ -143,6 +146,46 @@ bool UseColor(const po::variables_map& vm, const Io& io) {
   return io.out_is_terminal && !(term && *term == "dumb");
 }
 
+// Contracts and the parity records beside them (DIR/parity).
+struct ContractSet {
+  std::vector<Contract> contracts;
+  std::vector<ParityRecord> records;
+};
+
+// Loads DIR's contracts and DIR/parity's records; on failure prints the
+// diagnostics and returns the exit status.
+Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
+                                           Io& io) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(directory, ec)) {
+    io.err << directory << ": error: no such contracts folder\n";
+    return Fail(kExitUsage);
+  }
+  ContractSet set;
+  auto contracts = LoadContractDirectory(directory);
+  auto records = LoadParityRecordDirectory(records_directory);
+  if (!contracts.ok()) io.err << contracts.error().ToString();
+  if (!records.ok()) io.err << records.error().ToString();
+  if (!contracts.ok() || !records.ok()) return Fail(kExitNo);
+  set.contracts = std::move(contracts).value();
+  set.records = std::move(records).value();
+  return set;
+}
+
+// explain's evidence: --contracts DIR, else ./contracts when it exists.
+Expected<std::optional<ContractSet>, int> LoadEvidenceSources(const po::variables_map& vm, Io& io) {
+  std::string directory = "contracts";
+  std::error_code ec;
+  if (vm.count("contracts")) {
+    directory = vm["contracts"].as<std::string>();
+  } else if (!std::filesystem::is_directory(directory, ec)) {
+    return std::optional<ContractSet>();
+  }
+  auto set = LoadContractSet(directory, directory + "/parity", io);
+  if (!set.ok()) return Fail(set.error());
+  return std::optional<ContractSet>(std::move(set).value());
+}
+
 int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   const std::string command = explain ? "explain" : "eval";
   po::options_description options("policyctl " + command + " [OPTIONS]");
@@ -158,7 +201,10 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
       ("clean-env", "start from an empty environment: only --env variables are set")
       ("format", po::value<std::string>()->default_value("text"), "text or json")
       ("color", po::value<std::string>()->default_value("auto"), "auto, always or never");
-  if (!explain) {
+  if (explain) {
+    options.add_options()("contracts", po::value<std::string>(),
+                          "contracts folder whose records are cited as evidence (default: ./contracts if present)");
+  } else {
     options.add_options()("batch", po::value<std::string>(),
                           "FILE of JSON lines, one case each ('-' for stdin); one JSON line out per line in");
   }
@@ -225,12 +271,106 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   render.color = UseColor(*vm, io);
   render.extra_warnings = FindMisspeltVariables(loaded->policy, *env);
   render.policy_origin = loaded->origin;
+  if (explain) {
+    auto evidence = LoadEvidenceSources(*vm, io);
+    if (!evidence.ok()) return evidence.error();
+    if (evidence->has_value()) {
+      render.evidence = FindEvidence(*decision, (*evidence)->contracts, (*evidence)->records);
+    }
+  }
   if (format == "json") {
     io.out << (explain ? RenderExplainJson(*decision, render) : RenderEvalJson(*decision, render) + "\n");
   } else {
     io.out << (explain ? RenderExplainText(*decision, render) : RenderEvalText(*decision, render));
   }
   return kExitOk;
+}
+
+// ---- check ------------------------------------------------------------------
+
+int Check(const std::vector<std::string>& args, Io& io) {
+  po::options_description options("policyctl check [OPTIONS]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("policy", po::value<std::vector<std::string>>(), "policy file (repeatable; default: the built-in default)")
+      ("contracts", po::value<std::string>()->default_value("contracts"), "folder of contract files")
+      ("records", po::value<std::string>(), "folder of parity records (default: CONTRACTS/parity)")
+      ("verbose,v", "list the checks that pass too");
+  auto vm = Parse(args, options, nullptr);
+  if (!vm.ok()) return Usage(io, "check", vm.error().message);
+  if (vm->count("help")) {
+    io.out << options << "Evaluates each policy on each recorded GPU (clean environment, then each declared\n"
+                         "override) and checks every contract against the recorded figures of the variant\n"
+                         "chosen. Exit 1 on a violation in the clean environment; overrides that would\n"
+                         "break a contract are warnings; variants without records are unproven.\n";
+    return kExitOk;
+  }
+  const std::string directory = (*vm)["contracts"].as<std::string>();
+  const std::string records = vm->count("records") ? (*vm)["records"].as<std::string>() : directory + "/parity";
+  auto set = LoadContractSet(directory, records, io);
+  if (!set.ok()) return set.error();
+
+  std::vector<std::string> files;
+  if (vm->count("policy")) files = (*vm)["policy"].as<std::vector<std::string>>();
+  std::vector<Policy> policies;
+  int status = kExitOk;
+  if (files.empty()) {
+    auto p = LoadPolicyText(BuiltinDefaultPolicyText(), std::string(kBuiltinDefaultPolicyName));
+    if (p.ok()) policies.push_back(std::move(p).value());
+  }
+  for (const std::string& file : files) {
+    auto p = LoadPolicyFile(file);
+    if (!p.ok()) {
+      io.err << p.error().diagnostics.ToString();
+      status = std::max(status, p.error().kind == LoadError::kUnreadable ? kExitUsage : kExitNo);
+      continue;
+    }
+    policies.push_back(std::move(p).value());
+  }
+
+  // Grouped by policy and GPU for reading; a violation in the clean
+  // environment is also written whole to stderr, for logs.
+  const bool verbose = vm->count("verbose") > 0;
+  int violations = 0, warnings = 0, unproven = 0, passes = 0;
+  for (const Policy& policy : policies) {
+    const CheckReport report = CheckContracts(policy, set->contracts, set->records);
+    for (const std::string& e : report.errors) io.err << "error: " << e << "\n";
+    if (!report.errors.empty()) status = std::max(status, kExitNo);
+    std::string group;
+    for (const CheckFinding& f : report.findings) {
+      const bool clean = f.environment.empty();
+      const char* mark = nullptr;
+      switch (f.kind) {
+        case CheckFinding::kViolation:
+          mark = clean ? "FAIL " : "warn ";
+          (clean ? violations : warnings) += 1;
+          if (clean) io.err << "violation: " << f.ToString() << "\n";
+          break;
+        case CheckFinding::kUnproven:
+          if (!clean) continue;
+          mark = "?    ";
+          ++unproven;
+          break;
+        case CheckFinding::kPass:
+          passes += clean;
+          if (!verbose) continue;
+          mark = "ok   ";
+          break;
+      }
+      const std::string header = f.policy + " on " + f.device + "\n    " + f.provenance;
+      if (header != group) {
+        io.out << header << "\n";
+        group = header;
+      }
+      io.out << "  " << mark << f.Outcome() << "\n";
+    }
+  }
+  io.out << "check: " << policies.size() << " polic" << (policies.size() == 1 ? "y" : "ies") << ", "
+         << set->records.size() << " recorded GPUs, " << set->contracts.size() << " contracts: " << passes
+         << " passed, " << violations << " violated, " << unproven << " unproven; " << warnings
+         << " violations under environment overrides\n";
+  if (violations > 0) status = std::max(status, kExitNo);
+  return status;
 }
 
 // ---- devices ----------------------------------------------------------------
@@ -287,12 +427,13 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (command == "eval") return EvalOrExplain(rest, io, false);
   if (command == "explain") return EvalOrExplain(rest, io, true);
   if (command == "devices") return Devices(rest, io);
+  if (command == "check") return Check(rest, io);
   if (command == "help" || command == "--help" || command == "-h") {
     io.out << kUsage;
     return kExitOk;
   }
   io.err << "policyctl: error: unknown command '" << command << "'"
-         << DidYouMean(command, {"validate", "eval", "explain", "devices"}) << "\n" << kUsage;
+         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check"}) << "\n" << kUsage;
   return kExitUsage;
 }
 

@@ -6,6 +6,7 @@
 #ifndef KPOLICY_EXPLAIN_H_
 #define KPOLICY_EXPLAIN_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,21 @@
 
 namespace kpolicy {
 
+// One piece of recorded evidence about a knob's chosen value.
+struct Evidence {
+  enum Status { kMeets, kBreaks, kUnproven } status = kUnproven;
+  std::string contract;  // FALSIFY-CPU-GPU-008
+  std::string claim;     // "cosine 0.9939 on model-parity-gate, needs cosine >= 0.99"
+  std::string source;    // "contracts/parity/gb10.yaml: reported 2026-06-16: ..."
+};
+
 struct ExplainOptions {
   bool color = false;                      // ANSI colours (a terminal)
   std::vector<std::string> extra_warnings;  // e.g. FindMisspeltVariables
   std::string policy_origin;               // "--policy", "built in", ...
+  // Per knob, recorded evidence for the chosen value (contract_check.h's
+  // FindEvidence).
+  std::map<std::string, std::vector<Evidence>> evidence;
 };
 
 // {"decision":{"q4k":"HwDp4a",...}} on one line: the fixed eval/batch shape.

@@ -1,0 +1,153 @@
+#include "kpolicy/contract.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "kpolicy/spelling.h"
+#include "yaml_document.h"
+
+namespace kpolicy {
+
+const std::vector<std::string>& KnownParityMetrics() {
+  static const std::vector<std::string> kMetrics = {"cosine", "relative_l2_error", "max_abs_error",
+                                                    "argmax_agreement", "nan_count", "inf_count"};
+  return kMetrics;
+}
+
+bool Threshold::Holds(double value) const {
+  if (std::isnan(value)) return false;
+  return is_min ? value >= limit : value <= limit;
+}
+
+std::string Threshold::ToString() const {
+  char limit_text[32];
+  std::snprintf(limit_text, sizeof limit_text, "%g", limit);
+  return metric + (is_min ? " >= " : " <= ") + limit_text;
+}
+
+namespace {
+
+constexpr const char* kFormatKey = "kpolicy_contracts";
+
+class ContractReader : public YamlDocument {
+ public:
+  using YamlDocument::YamlDocument;
+
+  std::vector<Contract> Read(const YAML::Node& root) {
+    std::vector<Contract> out;
+    if (!root.IsMap()) {
+      Error(Loc(root), "a contract file is a mapping with 'kpolicy_contracts: 1' and 'contracts'");
+      return out;
+    }
+    const Misspelt misspelt = CheckKeys(root, {kFormatKey, "contracts"}, "the contract file");
+    YAML::Node format = Get(root, kFormatKey);
+    if (!format) {
+      if (!misspelt.count(kFormatKey)) Error(Loc(root), "missing 'kpolicy_contracts: 1'");
+    } else if (!format.IsScalar() || format.Scalar() != "1") {
+      Error(Loc(format), "unsupported contract format '" + ScalarOr(format, "?") + "': this build reads 1");
+    }
+    YAML::Node list = Get(root, "contracts");
+    if (!list) {
+      if (!misspelt.count("contracts")) Error(Loc(root), "missing 'contracts'");
+      return out;
+    }
+    if (!list.IsSequence()) {
+      Error(Loc(list), "'contracts' is a list of contracts, not a " + Kind(list));
+      return out;
+    }
+    for (auto it = list.begin(); it != list.end(); ++it) out.push_back(ReadContract(*it));
+    return out;
+  }
+
+ private:
+  Contract ReadContract(const YAML::Node& node) {
+    Contract c;
+    c.location = Loc(node);
+    if (!node.IsMap()) {
+      Error(c.location, "a contract is a mapping {id, knob, operation, workloads, thresholds}, not a " + Kind(node));
+      return c;
+    }
+    const Misspelt misspelt = CheckKeys(
+        node, {"id", "title", "knob", "operation", "workloads", "thresholds", "refs"}, "a contract");
+    c.id = RequiredString(node, "id", "a contract", misspelt);
+    const std::string context = c.id.empty() ? std::string("a contract") : "contract " + c.id;
+    if (YAML::Node t = Get(node, "title")) c.title = String(t, "title");
+    c.knob = RequiredString(node, "knob", context, misspelt);
+    c.operation = RequiredString(node, "operation", context, misspelt);
+    if (YAML::Node w = Get(node, "workloads")) {
+      c.workloads = Strings(w, "workloads");
+      if (c.workloads.empty()) Error(Loc(w), context + " names no workload");
+    } else if (!misspelt.count("workloads")) {
+      Error(c.location, "missing 'workloads' in " + context);
+    }
+    if (YAML::Node r = Get(node, "refs")) c.refs = Strings(r, "refs");
+    YAML::Node thresholds = Get(node, "thresholds");
+    if (!thresholds) {
+      if (!misspelt.count("thresholds")) Error(c.location, "missing 'thresholds' in " + context);
+      return c;
+    }
+    if (!thresholds.IsMap() || thresholds.size() == 0) {
+      Error(Loc(thresholds), "'thresholds' maps metrics to {min: X} or {max: X}");
+      return c;
+    }
+    CheckKeys(thresholds, KnownParityMetrics(), "the thresholds of " + context);
+    for (auto it = thresholds.begin(); it != thresholds.end(); ++it) {
+      const std::string metric = it->first.IsScalar() ? it->first.Scalar() : "";
+      const auto& known = KnownParityMetrics();
+      if (std::find(known.begin(), known.end(), metric) == known.end()) continue;  // reported
+      const YAML::Node bound = it->second;
+      if (!bound.IsMap() || bound.size() != 1) {
+        Error(Loc(bound), "threshold of " + metric + " is {min: X} or {max: X}");
+        continue;
+      }
+      CheckKeys(bound, {"min", "max"}, "the threshold of " + metric);
+      Threshold t;
+      t.metric = metric;
+      t.location = Loc(it->first);
+      t.is_min = bound.begin()->first.Scalar() == "min";
+      if (auto limit = Number(bound.begin()->second, metric)) {
+        t.limit = *limit;
+        c.thresholds.push_back(t);
+      }
+    }
+    return c;
+  }
+};
+
+}  // namespace
+
+Checked<std::vector<Contract>> LoadContractFile(const std::string& path) {
+  return ReadYamlFile<ContractReader>(path);
+}
+
+Checked<std::vector<Contract>> LoadContractDirectory(const std::string& directory) {
+  Diagnostics diagnostics;
+  auto files = ListYamlFiles(directory);
+  if (!files.ok()) {
+    diagnostics.Error({directory, 0, 0}, "cannot list contracts: " + files.error());
+    return Fail(std::move(diagnostics));
+  }
+  std::vector<Contract> all;
+  std::map<std::string, SourceLocation> ids;
+  for (const std::string& file : *files) {
+    auto loaded = LoadContractFile(file);
+    if (!loaded.ok()) {
+      diagnostics.Append(loaded.error());
+      continue;
+    }
+    for (Contract& c : *loaded) {
+      if (auto [it, fresh] = ids.emplace(c.id, c.location); !fresh) {
+        diagnostics.Error(c.location, "contract id " + c.id + " is already defined at " + it->second.ToString());
+        continue;
+      }
+      all.push_back(std::move(c));
+    }
+  }
+  if (diagnostics.has_errors()) return Fail(std::move(diagnostics));
+  return all;
+}
+
+}  // namespace kpolicy

@@ -1,0 +1,222 @@
+#include "kpolicy/contract_check.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "kpolicy/evaluator.h"
+
+namespace kpolicy {
+
+namespace {
+
+std::string Format(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// The measurements of `variant` that `contract` counts.
+std::vector<const Measurement*> Relevant(const Contract& contract, const std::string& variant,
+                                         const ParityRecord& record) {
+  std::vector<const Measurement*> out;
+  for (const Measurement& m : record.results) {
+    if (m.operation == contract.operation && m.variant == variant && Contains(contract.workloads, m.workload)) {
+      out.push_back(&m);
+    }
+  }
+  return out;
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Findings of one contract for the variant a decision chose.
+void CheckOne(const Contract& contract, const std::string& variant, const ParityRecord& record,
+              const CheckFinding& base, std::vector<CheckFinding>& out) {
+  CheckFinding f = base;
+  f.variant = variant;
+  f.contract = contract.id;
+  f.provenance = record.provenance.Describe();
+  const std::vector<const Measurement*> measured = Relevant(contract, variant, record);
+  if (measured.empty()) {
+    f.kind = CheckFinding::kUnproven;
+    f.detail = "no record of " + contract.operation + " " + variant + " on " + Joined(contract.workloads);
+    out.push_back(f);
+    return;
+  }
+  for (const Threshold& t : contract.thresholds) {
+    f.metric = t.metric;
+    f.threshold = t.ToString();
+    bool any = false;
+    for (const Measurement* m : measured) {
+      auto it = m->metrics.find(t.metric);
+      if (it == m->metrics.end()) continue;
+      any = true;
+      f.workload = m->workload;
+      f.measured = it->second;
+      f.kind = t.Holds(it->second) ? CheckFinding::kPass : CheckFinding::kViolation;
+      out.push_back(f);
+    }
+    if (!any) {
+      f.kind = CheckFinding::kUnproven;
+      f.workload.clear();
+      f.detail = t.metric + " is not recorded for " + contract.operation + " " + variant;
+      out.push_back(f);
+    }
+  }
+}
+
+// String literals in an expression's text: the values a condition compares
+// the variable with.
+std::vector<std::string> StringLiterals(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '"') continue;
+    std::string s;
+    size_t j = i + 1;
+    for (; j < text.size() && text[j] != '"'; ++j) {
+      if (text[j] == '\\' && j + 1 < text.size()) ++j;
+      s += text[j];
+    }
+    out.push_back(s);
+    i = j;
+  }
+  return out;
+}
+
+// An environment that makes override `index` of `knob` apply on `device`,
+// if one of the plausible values does.
+std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, size_t index,
+                                      const DeviceFacts& device) {
+  const EnvOverride& e = knob.env[index];
+  std::vector<std::string> candidates = {"1"};
+  if (e.has_condition) {
+    for (const std::string& s : StringLiterals(e.when.text())) candidates.push_back(s);
+    candidates.push_back("0");
+  }
+  const size_t knob_index = &knob - policy.knobs.data();
+  for (const std::string& value : candidates) {
+    Environment env;
+    env.Set(e.var, value);
+    auto d = Evaluate(policy, device, env);
+    if (d.ok() && d->knobs[knob_index].decided_by == KnobTrace::kEnv &&
+        d->knobs[knob_index].index == static_cast<int>(index)) {
+      return env;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string CheckFinding::Outcome() const {
+  std::string head = (environment.empty() ? "" : "with " + environment + ", ") + knob + " = " + variant;
+  switch (kind) {
+    case kPass:
+      return head + " meets " + contract + ": " + metric + " " + Format(measured) + " on " + workload +
+             " (" + threshold + ")";
+    case kViolation:
+      return head + " breaks " + contract + ": " + metric + " " + Format(measured) + " on " + workload +
+             ", needs " + threshold;
+    case kUnproven:
+      return head + " is unproven for " + contract + ": " + detail;
+  }
+  return head;
+}
+
+std::string CheckFinding::ToString() const {
+  return policy + " on " + device + ": " + Outcome() + " [" + provenance + "]";
+}
+
+int CheckReport::Count(CheckFinding::Kind kind, bool clean_environment) const {
+  int n = 0;
+  for (const CheckFinding& f : findings) {
+    n += f.kind == kind && f.environment.empty() == clean_environment;
+  }
+  return n;
+}
+
+CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& contracts,
+                           const std::vector<ParityRecord>& records) {
+  CheckReport report;
+  const std::string policy_name = policy.name + " " + policy.version + " (" + policy.file + ")";
+  for (const Contract& c : contracts) {
+    const Knob* knob = policy.FindKnob(c.knob);
+    if (!knob) {
+      report.errors.push_back(c.location.ToString() + ": contract " + c.id + " constrains knob '" + c.knob +
+                              "', which policy " + policy_name + " does not have");
+    }
+  }
+  if (!report.errors.empty()) return report;
+
+  for (const ParityRecord& record : records) {
+    CheckFinding base;
+    base.policy = policy_name;
+    base.device = record.device.name + " (" + record.file + ")";
+    auto clean = Evaluate(policy, record.device, Environment());
+    if (!clean.ok()) {
+      report.errors.push_back(base.device + ": " + clean.error().ToString());
+      continue;
+    }
+    for (const Contract& c : contracts) {
+      base.knob = c.knob;
+      CheckOne(c, clean->ValueText(*policy.FindKnob(c.knob)), record, base, report.findings);
+    }
+    // What each declared override would select, where it differs.
+    for (const Knob& knob : policy.knobs) {
+      for (size_t i = 0; i < knob.env.size(); ++i) {
+        std::optional<Environment> env = Triggering(policy, knob, i, record.device);
+        if (!env) continue;
+        auto forced = Evaluate(policy, record.device, *env);
+        if (!forced.ok()) continue;
+        base.environment = env->variables()[0].first + "=" + env->variables()[0].second;
+        for (const Contract& c : contracts) {
+          const Knob* constrained = policy.FindKnob(c.knob);
+          const std::string variant = forced->ValueText(*constrained);
+          if (variant == clean->ValueText(*constrained)) continue;
+          base.knob = c.knob;
+          CheckOne(c, variant, record, base, report.findings);
+        }
+        base.environment.clear();
+      }
+    }
+  }
+  return report;
+}
+
+std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decision,
+                                                          const std::vector<Contract>& contracts,
+                                                          const std::vector<ParityRecord>& records) {
+  std::map<std::string, std::vector<Evidence>> out;
+  for (const ParityRecord& record : records) {
+    if (!record.Matches(decision.device)) continue;
+    for (const Contract& c : contracts) {
+      const Knob* knob = decision.policy->FindKnob(c.knob);
+      if (!knob) continue;
+      std::vector<CheckFinding> findings;
+      CheckOne(c, decision.ValueText(*knob), record, CheckFinding{}, findings);
+      for (const CheckFinding& f : findings) {
+        Evidence e;
+        e.contract = c.id;
+        e.source = record.file + ": " + f.provenance;
+        if (f.kind == CheckFinding::kUnproven) {
+          e.claim = f.detail;
+        } else {
+          e.status = f.kind == CheckFinding::kPass ? Evidence::kMeets : Evidence::kBreaks;
+          e.claim = f.metric + " " + Format(f.measured) + " on " + f.workload + ", needs " + f.threshold;
+        }
+        out[c.knob].push_back(std::move(e));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kpolicy

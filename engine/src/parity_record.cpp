@@ -1,0 +1,241 @@
+#include "kpolicy/parity_record.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "kpolicy/contract.h"
+#include "kpolicy/json.h"
+#include "yaml_document.h"
+
+namespace kpolicy {
+
+std::string Provenance::Describe() const {
+  if (kind == "reported") return "reported " + date + ": " + source;
+  std::string out = "measured " + date;
+  if (!driver.empty()) out += ", driver " + driver;
+  if (!tool_version.empty()) out += ", " + tool_version;
+  if (!git_commit.empty()) out += " (" + git_commit + ")";
+  return out;
+}
+
+bool ParityRecord::Matches(const DeviceFacts& d) const {
+  return device.cc_major == d.cc_major && device.cc_minor == d.cc_minor && device.num_sms == d.num_sms;
+}
+
+namespace {
+
+constexpr const char* kFormatKey = "kpolicy_record";
+
+class RecordReader : public YamlDocument {
+ public:
+  using YamlDocument::YamlDocument;
+
+  ParityRecord Read(const YAML::Node& root) {
+    ParityRecord r;
+    r.file = file();
+    r.device_key = std::filesystem::path(file()).stem().string();
+    if (!root.IsMap()) {
+      Error(Loc(root), "a parity record is a mapping with 'kpolicy_record: 1', device, provenance, results");
+      return r;
+    }
+    const Misspelt misspelt = CheckKeys(root, {kFormatKey, "device", "provenance", "results"}, "the record");
+    YAML::Node format = Get(root, kFormatKey);
+    if (!format) {
+      if (!misspelt.count(kFormatKey)) Error(Loc(root), "missing 'kpolicy_record: 1'");
+    } else if (!format.IsScalar() || format.Scalar() != "1") {
+      Error(Loc(format), "unsupported record format '" + ScalarOr(format, "?") + "': this build reads 1");
+    }
+    if (YAML::Node d = Get(root, "device")) ReadDevice(d, r.device);
+    else if (!misspelt.count("device")) Error(Loc(root), "missing 'device'");
+    if (YAML::Node p = Get(root, "provenance")) ReadProvenance(p, r.provenance);
+    else if (!misspelt.count("provenance")) Error(Loc(root), "missing 'provenance'");
+    YAML::Node results = Get(root, "results");
+    if (!results) {
+      if (!misspelt.count("results")) Error(Loc(root), "missing 'results'");
+    } else if (!results.IsSequence()) {
+      Error(Loc(results), "'results' is a list of measurements, not a " + Kind(results));
+    } else {
+      for (auto it = results.begin(); it != results.end(); ++it) r.results.push_back(ReadMeasurement(*it));
+    }
+    r.device.source = "record " + file();
+    return r;
+  }
+
+ private:
+  void ReadDevice(const YAML::Node& node, DeviceFacts& d) {
+    if (!node.IsMap()) {
+      Error(Loc(node), "'device' is a mapping {name, cc, num_sms}, not a " + Kind(node));
+      return;
+    }
+    const Misspelt misspelt =
+        CheckKeys(node, {"name", "cc", "num_sms", "memory_mib", "bandwidth_gbps"}, "the device");
+    d.name = RequiredString(node, "name", "the device", misspelt);
+    const std::string cc = RequiredString(node, "cc", "the device", misspelt);
+    if (!cc.empty()) {
+      if (auto parsed = ParseComputeCapability(cc); parsed.ok()) {
+        d.cc_major = parsed->first;
+        d.cc_minor = parsed->second;
+      } else {
+        Error(Loc(Get(node, "cc")), parsed.error());
+      }
+    }
+    auto integer = [&](const char* key, bool required) -> int64_t {
+      YAML::Node n = Get(node, key);
+      if (!n) {
+        if (required && !misspelt.count(key)) Error(Loc(node), std::string("missing '") + key + "' in the device");
+        return 0;
+      }
+      auto v = Number(n, key);
+      if (v && (*v < 0 || *v != static_cast<double>(static_cast<int64_t>(*v)))) {
+        Error(Loc(n), std::string("'") + key + "' must be a whole number of 0 or more");
+        return 0;
+      }
+      return v ? static_cast<int64_t>(*v) : 0;
+    };
+    d.num_sms = static_cast<int>(integer("num_sms", true));
+    d.memory_mib = integer("memory_mib", false);
+    d.bandwidth_gbps = integer("bandwidth_gbps", false);
+  }
+
+  void ReadProvenance(const YAML::Node& node, Provenance& p) {
+    if (!node.IsMap()) {
+      Error(Loc(node), "'provenance' is a mapping, not a " + Kind(node));
+      return;
+    }
+    const Misspelt misspelt = CheckKeys(
+        node, {"kind", "date", "source", "driver", "cuda_runtime", "tool_version", "git_commit", "command"},
+        "the provenance");
+    p.kind = RequiredString(node, "kind", "the provenance", misspelt);
+    p.date = RequiredString(node, "date", "the provenance", misspelt);
+    auto optional = [&](const char* key, std::string& out) {
+      if (YAML::Node n = Get(node, key)) out = String(n, key);
+    };
+    optional("source", p.source);
+    optional("driver", p.driver);
+    optional("cuda_runtime", p.cuda_runtime);
+    optional("tool_version", p.tool_version);
+    optional("git_commit", p.git_commit);
+    optional("command", p.command);
+    if (p.kind == "reported") {
+      if (p.source.empty()) Error(Loc(node), "a reported record names its 'source'");
+    } else if (p.kind == "measured") {
+      for (const char* key : {"driver", "tool_version", "git_commit", "command"}) {
+        if (!Get(node, key)) Error(Loc(node), std::string("a measured record gives its '") + key + "'");
+      }
+    } else if (!p.kind.empty()) {
+      Error(Loc(Get(node, "kind")), "provenance kind is 'measured' or 'reported', not '" + p.kind + "'");
+    }
+  }
+
+  void ReadNumbers(const YAML::Node& node, const std::string& what, const std::vector<std::string>* allowed,
+                   std::map<std::string, double>& out) {
+    if (!node.IsMap()) {
+      Error(Loc(node), "'" + what + "' maps names to numbers, not a " + Kind(node));
+      return;
+    }
+    CheckKeys(node, allowed ? *allowed : std::vector<std::string>{}, "'" + what + "'");
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) continue;
+      const std::string key = it->first.Scalar();
+      if (allowed && std::find(allowed->begin(), allowed->end(), key) == allowed->end()) continue;
+      if (auto v = Number(it->second, key)) out[key] = *v;
+    }
+  }
+
+  Measurement ReadMeasurement(const YAML::Node& node) {
+    Measurement m;
+    m.location = Loc(node);
+    if (!node.IsMap()) {
+      Error(m.location, "a measurement is a mapping {operation, variant, workload, metrics}, not a " + Kind(node));
+      return m;
+    }
+    const Misspelt misspelt = CheckKeys(
+        node, {"operation", "variant", "workload", "shape", "metrics", "speed", "note"}, "a measurement");
+    m.operation = RequiredString(node, "operation", "a measurement", misspelt);
+    m.variant = RequiredString(node, "variant", "a measurement", misspelt);
+    m.workload = RequiredString(node, "workload", "a measurement", misspelt);
+    if (YAML::Node s = Get(node, "shape")) m.shape = String(s, "shape");
+    if (YAML::Node n = Get(node, "note")) m.note = String(n, "note");
+    if (YAML::Node metrics = Get(node, "metrics")) {
+      ReadNumbers(metrics, "metrics", &KnownParityMetrics(), m.metrics);
+    } else if (!misspelt.count("metrics")) {
+      Error(m.location, "missing 'metrics' in a measurement");
+    }
+    if (YAML::Node speed = Get(node, "speed")) ReadNumbers(speed, "speed", nullptr, m.speed);
+    return m;
+  }
+};
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+void AppendNumbers(std::string& out, const char* key, const std::map<std::string, double>& values) {
+  if (values.empty()) return;
+  out += std::string("    ") + key + ": {";
+  bool first = true;
+  for (const auto& [name, v] : values) {
+    out += (first ? "" : ", ") + name + ": " + Number(v);
+    first = false;
+  }
+  out += "}\n";
+}
+
+}  // namespace
+
+Checked<ParityRecord> LoadParityRecord(const std::string& path) {
+  return ReadYamlFile<RecordReader>(path);
+}
+
+Checked<std::vector<ParityRecord>> LoadParityRecordDirectory(const std::string& directory) {
+  Diagnostics diagnostics;
+  auto files = ListYamlFiles(directory);
+  if (!files.ok()) {
+    diagnostics.Error({directory, 0, 0}, "cannot list records: " + files.error());
+    return Fail(std::move(diagnostics));
+  }
+  std::vector<ParityRecord> records;
+  for (const std::string& file : *files) {
+    auto loaded = LoadParityRecord(file);
+    if (loaded.ok()) records.push_back(std::move(loaded).value());
+    else diagnostics.Append(loaded.error());
+  }
+  if (diagnostics.has_errors()) return Fail(std::move(diagnostics));
+  return records;
+}
+
+std::string FormatParityRecord(const ParityRecord& r) {
+  const Provenance& p = r.provenance;
+  std::string out = "# kpolicy parity record: every kernel variant measured on one GPU.\n";
+  out += "# Format: contracts/README.md. Checked by `policyctl check`.\n";
+  out += "kpolicy_record: 1\ndevice:\n";
+  out += "  name: " + JsonQuote(r.device.name) + "\n";
+  out += "  cc: \"" + std::to_string(r.device.cc_major) + "." + std::to_string(r.device.cc_minor) + "\"\n";
+  out += "  num_sms: " + std::to_string(r.device.num_sms) + "\n";
+  if (r.device.memory_mib > 0) out += "  memory_mib: " + std::to_string(r.device.memory_mib) + "\n";
+  if (r.device.bandwidth_gbps > 0) out += "  bandwidth_gbps: " + std::to_string(r.device.bandwidth_gbps) + "\n";
+  out += "provenance:\n  kind: " + p.kind + "\n  date: " + JsonQuote(p.date) + "\n";
+  auto optional = [&](const char* key, const std::string& v) {
+    if (!v.empty()) out += std::string("  ") + key + ": " + JsonQuote(v) + "\n";
+  };
+  optional("source", p.source);
+  optional("driver", p.driver);
+  optional("cuda_runtime", p.cuda_runtime);
+  optional("tool_version", p.tool_version);
+  optional("git_commit", p.git_commit);
+  optional("command", p.command);
+  out += "results:\n";
+  for (const Measurement& m : r.results) {
+    out += "  - operation: " + m.operation + "\n    variant: " + m.variant + "\n    workload: " + m.workload + "\n";
+    if (!m.shape.empty()) out += "    shape: " + JsonQuote(m.shape) + "\n";
+    AppendNumbers(out, "metrics", m.metrics);
+    AppendNumbers(out, "speed", m.speed);
+    if (!m.note.empty()) out += "    note: " + JsonQuote(m.note) + "\n";
+  }
+  return out;
+}
+
+}  // namespace kpolicy

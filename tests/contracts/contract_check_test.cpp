@@ -1,0 +1,260 @@
+// Contracts as a specification: a policy that would select a variant known
+// to break a contract on a recorded GPU fails, naming what and where; a
+// variant without a record is unproven, never passing; broken contract and
+// record files are refused with their line and column.
+#define BOOST_TEST_MODULE contract_check
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "commands.h"
+#include "kpolicy/builtin_policy.h"
+#include "kpolicy/contract_check.h"
+#include "kpolicy/device_catalog.h"
+#include "kpolicy/evaluator.h"
+#include "kpolicy/policy_loader.h"
+
+namespace kpolicy {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kContracts = std::string(KPOLICY_SOURCE_DIR) + "/contracts";
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("kpolicy-contract-" + std::to_string(rd()));
+    fs::create_directories(path / "parity");
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+const std::vector<Contract>& Contracts() {
+  static const std::vector<Contract> c = [] {
+    auto loaded = LoadContractDirectory(kContracts);
+    if (!loaded.ok()) BOOST_FAIL("contracts do not load:\n" + loaded.error().ToString());
+    return std::move(loaded).value();
+  }();
+  return c;
+}
+
+const std::vector<ParityRecord>& Records() {
+  static const std::vector<ParityRecord> r = [] {
+    auto loaded = LoadParityRecordDirectory(kContracts + "/parity");
+    if (!loaded.ok()) BOOST_FAIL("records do not load:\n" + loaded.error().ToString());
+    return std::move(loaded).value();
+  }();
+  return r;
+}
+
+Policy MustLoad(const std::string& text, const std::string& name) {
+  auto p = LoadPolicyText(text, name);
+  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().diagnostics.ToString());
+  return std::move(p).value();
+}
+
+// The default policy with the Blackwell rule removed: HwDp4a everywhere DP4A exists.
+const char* kForceHwDp4a = R"(kpolicy: 1
+name: force-hwdp4a
+version: 1
+extends: builtin:default
+knobs:
+  q4k:
+    remove_rules: [blackwell-mwv]
+)";
+
+struct Run {
+  int status;
+  std::string out, err;
+};
+
+Run Policyctl(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  tools::Io io{out, err, false, Environment()};
+  const int status = tools::RunPolicyctl(args, io);
+  return {status, out.str(), err.str()};
+}
+
+BOOST_AUTO_TEST_CASE(shipped_contracts_and_records_load) {
+  BOOST_TEST(Contracts().size() >= 5u);
+  bool has_008 = false;
+  for (const Contract& c : Contracts()) has_008 |= c.id == "FALSIFY-CPU-GPU-008";
+  BOOST_TEST(has_008);
+  bool has_gb10 = false;
+  for (const ParityRecord& r : Records()) {
+    if (r.device_key == "gb10") {
+      has_gb10 = true;
+      BOOST_TEST(r.provenance.kind == "reported");
+      BOOST_TEST(r.Matches(FindCatalogDevice("gb10")->ToFacts()));
+    }
+  }
+  BOOST_TEST(has_gb10);
+}
+
+BOOST_AUTO_TEST_CASE(default_policy_passes) {
+  auto p = LoadPolicyText(BuiltinDefaultPolicyText(), "builtin:default");
+  BOOST_REQUIRE(p.ok());
+  const CheckReport report = CheckContracts(*p, Contracts(), Records());
+  BOOST_TEST(report.errors.empty());
+  BOOST_TEST(report.passed());
+  BOOST_TEST(report.Count(CheckFinding::kPass, true) > 0);
+}
+
+BOOST_AUTO_TEST_CASE(hwdp4a_on_blackwell_fails_naming_gb10_and_the_contract) {
+  const Policy p = MustLoad(kForceHwDp4a, "force.yaml");
+  const CheckReport report = CheckContracts(p, Contracts(), Records());
+  BOOST_TEST(!report.passed());
+  std::vector<const CheckFinding*> violations;
+  for (const CheckFinding& f : report.findings) {
+    if (f.kind == CheckFinding::kViolation && f.environment.empty()) violations.push_back(&f);
+  }
+  BOOST_REQUIRE(violations.size() == 1u);
+  const CheckFinding& v = *violations[0];
+  BOOST_TEST(v.contract == "FALSIFY-CPU-GPU-008");
+  BOOST_TEST(v.knob == "q4k");
+  BOOST_TEST(v.variant == "HwDp4a");
+  BOOST_TEST(v.metric == "cosine");
+  BOOST_TEST(v.measured == 0.9817);
+  BOOST_TEST(v.threshold == "cosine >= 0.99");
+  const std::string line = v.ToString();
+  for (const char* part : {"force-hwdp4a 1", "GB10", "gb10.yaml", "q4k = HwDp4a", "FALSIFY-CPU-GPU-008",
+                           "cosine 0.9817", "cosine >= 0.99", "reported 2026-06-16", "aprender-serve"}) {
+    BOOST_TEST(line.find(part) != std::string::npos, part << " missing from: " << line);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(policyctl_check_exits_1_on_a_violation) {
+  TempDir dir;
+  const std::string policy = dir.Write("force.yaml", kForceHwDp4a);
+  Run r = Policyctl({"check", "--contracts", kContracts, "--policy", policy});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err.find("violation: force-hwdp4a 1") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("breaks FALSIFY-CPU-GPU-008: cosine 0.9817 on model-parity-gate, needs cosine >= 0.99") !=
+                 std::string::npos, r.err);
+  Run ok = Policyctl({"check", "--contracts", kContracts});
+  BOOST_TEST(ok.status == 0, ok.err);
+}
+
+BOOST_AUTO_TEST_CASE(an_override_that_breaks_a_contract_is_a_warning) {
+  auto p = LoadPolicyText(BuiltinDefaultPolicyText(), "builtin:default");
+  const CheckReport report = CheckContracts(*p, Contracts(), Records());
+  bool warned = false;
+  for (const CheckFinding& f : report.findings) {
+    if (f.kind == CheckFinding::kViolation) {
+      BOOST_TEST(!f.environment.empty());
+      warned |= f.environment == "HW_DP4A_Q4K=1" && f.contract == "FALSIFY-CPU-GPU-008";
+    }
+  }
+  BOOST_TEST(warned);
+}
+
+BOOST_AUTO_TEST_CASE(a_variant_without_a_record_is_unproven_not_passing) {
+  const Policy p = MustLoad(R"(kpolicy: 1
+name: legacy
+version: 1
+extends: builtin:default
+knobs:
+  q4k:
+    remove_rules: [blackwell-mwv, dp4a]
+    default: Legacy
+)", "legacy.yaml");
+  const CheckReport report = CheckContracts(p, Contracts(), Records());
+  bool unproven_008 = false;
+  for (const CheckFinding& f : report.findings) {
+    if (f.knob != "q4k" || !f.environment.empty()) continue;
+    BOOST_TEST(f.kind != CheckFinding::kPass);
+    unproven_008 |= f.kind == CheckFinding::kUnproven && f.contract == "FALSIFY-CPU-GPU-008" &&
+                    f.detail.find("no record of q4k_gemv Legacy") != std::string::npos;
+  }
+  BOOST_TEST(unproven_008);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_with_a_typo_fails_with_line_and_column) {
+  TempDir dir;
+  const std::string path = dir.Write("parity/x.yaml", R"(kpolicy_record: 1
+device: {name: X, cc: "9.0", num_sms: 132}
+provenance: {kind: reported, date: "2026-01-01", source: a paper}
+results:
+  - operation: q4k_gemv
+    variant: HwDp4a
+    workload: plain
+    metrics: {cosine: 0.999, cosin: 0.5}
+)");
+  auto r = LoadParityRecord(path);
+  BOOST_REQUIRE(!r.ok());
+  const Diagnostic& d = r.error().all()[0];
+  BOOST_TEST(d.location.line == 8);
+  BOOST_TEST(d.location.column == 30);
+  BOOST_TEST(d.message.find("unknown key 'cosin'") != std::string::npos, d.message);
+  BOOST_TEST(d.message.find("did you mean 'cosine'?") != std::string::npos, d.message);
+}
+
+BOOST_AUTO_TEST_CASE(record_errors_each_name_their_place) {
+  TempDir dir;
+  const std::string path = dir.Write("parity/y.yaml", R"(kpolicy_record: 1
+device: {name: Y, cc: "nine", num_sms: -4}
+provenance: {kind: measured, date: "2026-01-01"}
+results:
+  - operation: q6k_gemv
+    variant: Mwv
+    metrics: {cosine: high}
+)");
+  auto r = LoadParityRecord(path);
+  BOOST_REQUIRE(!r.ok());
+  const std::string text = r.error().ToString();
+  BOOST_TEST(text.find("y.yaml:2:23: error: compute capability 'nine' is not MAJOR.MINOR") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:2:40: error: 'num_sms' must be a whole number of 0 or more") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:3:13: error: a measured record gives its 'driver'") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:5:5: error: missing 'workload' in a measurement") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:7:23: error: 'cosine' must be a number, not 'high'") != std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(contract_errors_each_name_their_place) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yaml", R"(kpolicy_contracts: 1
+contracts:
+  - id: C-1
+    knob: q4k
+    operation: q4k_gemv
+    workloads: [plain]
+    thresholds:
+      cosine: {minimum: 0.9}
+      speed: {max: 1}
+  - id: C-2
+    knob: q4k
+    operation: q4k_gemv
+    workload: [plain]
+    thresholds: {cosine: {min: 0.9}}
+)");
+  auto c = LoadContractFile(path);
+  BOOST_REQUIRE(!c.ok());
+  const std::string text = c.error().ToString();
+  BOOST_TEST(text.find("c.yaml:8:16: error: unknown key 'minimum' in the threshold of cosine; allowed: min, max") != std::string::npos, text);
+  BOOST_TEST(text.find("c.yaml:9:7: error: unknown key 'speed' in the thresholds of contract C-1") != std::string::npos, text);
+  BOOST_TEST(text.find("c.yaml:13:5: error: unknown key 'workload' in a contract (did you mean 'workloads'?)") != std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(explain_cites_the_evidence_for_the_chosen_value) {
+  Run r = Policyctl({"explain", "--device", "gb10", "--clean-env", "--contracts", kContracts});
+  BOOST_REQUIRE(r.status == 0);
+  BOOST_TEST(r.out.find("✓ FALSIFY-CPU-GPU-008  cosine 0.9939 on model-parity-gate, needs cosine >= 0.99") !=
+                 std::string::npos, r.out);
+  BOOST_TEST(r.out.find("gb10.yaml: reported 2026-06-16") != std::string::npos, r.out);
+  Run json = Policyctl({"explain", "--device", "gb10", "--clean-env", "--contracts", kContracts, "--format", "json"});
+  BOOST_TEST(json.out.find("\"evidence\": [") != std::string::npos);
+  Run forced = Policyctl({"explain", "--device", "gb10", "--clean-env", "--env", "HW_DP4A_Q4K=1", "--contracts", kContracts});
+  BOOST_TEST(forced.out.find("✗ FALSIFY-CPU-GPU-008  cosine 0.9817 on model-parity-gate, needs cosine >= 0.99") !=
+                 std::string::npos, forced.out);
+}
+
+}  // namespace
+}  // namespace kpolicy

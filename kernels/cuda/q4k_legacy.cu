@@ -1,0 +1,17 @@
+// Q4_K Legacy: one warp per output row, 32 threads per super-block (one qs word each), float
+// activations read as scalars, no DP4A; 4 rows per 128-thread block.
+#include "q4k_slices.cuh"
+#include "variants.h"
+
+namespace kpolicy::kernels::gpu::detail {
+
+CudaStatus LaunchQ4kLegacy(const GemvArgs& args) {
+  GemvParams p;
+  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
+  p.warps_per_row = 1;
+  p.rows_per_block = 4;
+  using Op = Q4kWordOp</*kDp4a=*/false, 128>;
+  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+}
+
+}  // namespace kpolicy::kernels::gpu::detail

@@ -1,0 +1,17 @@
+// Q4_K Wide: 128 threads (4 warps) per output row, each warp on every 4th super-block with
+// Legacy's per-thread work, partial sums combined in shared memory.
+#include "q4k_slices.cuh"
+#include "variants.h"
+
+namespace kpolicy::kernels::gpu::detail {
+
+CudaStatus LaunchQ4kWide(const GemvArgs& args) {
+  GemvParams p;
+  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
+  p.warps_per_row = 4;
+  p.rows_per_block = 1;
+  using Op = Q4kWordOp</*kDp4a=*/false, 128>;
+  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+}
+
+}  // namespace kpolicy::kernels::gpu::detail

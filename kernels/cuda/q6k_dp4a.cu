@@ -1,0 +1,17 @@
+// Q6_K Dp4a: one warp per output row, 32 threads per super-block (8 weights of one quarter each,
+// two DP4As per activation row), Q8_1 activations; 4 rows per 128-thread block.
+#include "q6k_slices.cuh"
+#include "variants.h"
+
+namespace kpolicy::kernels::gpu::detail {
+
+CudaStatus LaunchQ6kDp4a(const GemvArgs& args) {
+  GemvParams p;
+  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
+  p.warps_per_row = 1;
+  p.rows_per_block = 4;
+  using Op = Q6kWideOp</*kDp4a=*/true, 128>;
+  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+}
+
+}  // namespace kpolicy::kernels::gpu::detail

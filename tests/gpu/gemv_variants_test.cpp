@@ -1,0 +1,206 @@
+// Every GEMV variant in the registries (gemv_registry.h), as a
+// specification: on fresh seeded data, Gaussian and with massive-activation
+// channels, for M = 1..8 and shapes whose super-block and row counts are not
+// multiples of what a thread group handles per step, with y poisoned to NaN
+// before each launch, every output is written, finite, and within the error
+// bound its arithmetic allows (gpu_test_support.h derives each bound):
+//  - float-activation variants against the fp64 reference, within fp32
+//    accumulation rounding;
+//  - DP4A variants against the CPU emulation of the same arithmetic
+//    (EmulateDp4aPath), within fp32 summation-order rounding, and against the
+//    fp64 reference within that plus the Q8_1 rounding of the activations.
+// A variant added to a registry is tested here without a line of change.
+#define BOOST_TEST_NO_MAIN
+#include <boost/test/unit_test.hpp>
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "gpu_test_support.h"
+#include "kpolicy/kernels/emulation.h"
+#include "kpolicy/kernels/reference.h"
+
+namespace kpolicy::gputest {
+namespace {
+
+namespace gpu = kernels::gpu;
+using kernels::WeightFormat;
+
+struct Shape {
+  int64_t n, k;
+  bool all_m;  // M = 1..8 (small shapes) or M in {1, 2, 4, 8}
+};
+
+// K = 256 * 13: 13 super-blocks is prime, so no team's super-blocks per loop
+// trip (2, 4, 12, 24, ... with two steps in flight) divides it. N = 1000 is
+// a multiple of the 4- and 8-row blocks, so N = 1003, 61 and 259 (prime or
+// odd) leave partial last blocks. K = 256 is a single super-block (most of
+// every team idle); K = 256 * 56 is Llama-3's ffn_down.
+constexpr Shape kShapes[] = {
+    {1000, 256 * 13, false},
+    {1003, 256 * 5, false},
+    {61, 256, true},
+    {259, 256 * 11, true},
+    {40, 256 * 56, false},
+};
+constexpr Workload kWorkloads[] = {Workload::kGaussian, Workload::kMassive};
+
+WeightFormat FormatOf(gpu::GemvOp op) {
+  return op == gpu::GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
+}
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  return h;
+}
+
+uint64_t WeightSeed(gpu::GemvOp op, int shape_index, Workload workload) {
+  return Mix(Mix(Mix(0x6B706F6Cull, static_cast<uint64_t>(op)), shape_index),
+             static_cast<uint64_t>(workload));
+}
+
+// Quantised weights are shared by the variants of one operation (the
+// quantiser dominates the CPU time); activations are drawn afresh per case.
+const kernels::WeightMatrix& SharedWeights(gpu::GemvOp op, int shape_index, Workload workload) {
+  static std::map<std::tuple<int, int, int>, kernels::WeightMatrix> cache;
+  const auto key = std::make_tuple(static_cast<int>(op), shape_index, static_cast<int>(workload));
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    const Shape& s = kShapes[shape_index];
+    it = cache.emplace(key, MakeWeights(FormatOf(op), s.n, s.k, workload,
+                                        WeightSeed(op, shape_index, workload))).first;
+  }
+  return it->second;
+}
+
+Problem WithFreshActivations(gpu::GemvOp op, int shape_index, Workload workload, int m,
+                             uint64_t activation_seed) {
+  Problem problem;
+  problem.weights = SharedWeights(op, shape_index, workload);
+  problem.m = m;
+  problem.x = MakeActivationsFor(kShapes[shape_index].k, m, workload,
+                                 WeightSeed(op, shape_index, workload), activation_seed);
+  return problem;
+}
+
+void CheckCase(const gpu::GemvVariant& variant, int shape_index, Workload workload, int m,
+               int mwv_warps, uint64_t case_seed) {
+  const Shape& s = kShapes[shape_index];
+  const Problem problem = WithFreshActivations(variant.op, shape_index, workload, m, case_seed);
+  std::ostringstream name;
+  name << gpu::GemvOpName(variant.op) << "/" << variant.name << " N=" << s.n << " K=" << s.k
+       << " M=" << m << " " << WorkloadName(workload);
+  if (variant.uses_mwv_warps) name << " mwv_warps=" << mwv_warps;
+  BOOST_TEST_CONTEXT(name.str()) {
+    const kernels::WeightView w = problem.weights.view();
+    const std::vector<float> got = RunGemv(variant, problem, mwv_warps);
+    const std::vector<double> reference = kernels::ReferenceGemv(w, problem.x, m);
+    if (!variant.quantizes_activations) {
+      ExpectWithin(name.str() + " vs fp64", got, reference, FloatPathBound(w, problem.x, m), s.n);
+      return;
+    }
+    const Dp4aBounds bounds = ComputeDp4aBounds(w, problem.x, m);
+    const std::vector<float> emulated = kernels::EmulateDp4aPath(w, problem.x, m);
+    const std::vector<double> emulated_d(emulated.begin(), emulated.end());
+    std::vector<double> tight(bounds.fp32.size()), loose(bounds.fp32.size());
+    for (size_t i = 0; i < tight.size(); ++i) {
+      tight[i] = 2.0 * bounds.fp32[i];
+      loose[i] = bounds.fp32[i] + bounds.quant[i];
+    }
+    ExpectWithin(name.str() + " vs CPU DP4A emulation", got, emulated_d, tight, s.n);
+    ExpectWithin(name.str() + " vs fp64", got, reference, loose, s.n);
+  }
+}
+
+void TestVariant(const gpu::GemvVariant* variant, int variant_index) {
+  const uint64_t base = Mix(Mix(0x67656D76ull, static_cast<uint64_t>(variant->op)), variant_index);
+  for (int si = 0; si < static_cast<int>(std::size(kShapes)); ++si) {
+    for (Workload workload : kWorkloads) {
+      for (int m = 1; m <= gpu::kMaxGemvRows; ++m) {
+        if (!kShapes[si].all_m && (m & (m - 1)) != 0) continue;  // 1, 2, 4, 8
+        const uint64_t seed = Mix(Mix(Mix(base, si), static_cast<uint64_t>(workload)), m);
+        CheckCase(*variant, si, workload, m, /*mwv_warps=*/3, seed);
+      }
+    }
+  }
+  if (!variant->uses_mwv_warps) return;
+  // The policy's range of mwv_warps: 1 (a warp per row), 3 (the default, not a
+  // power of two), 4, and 32 (a 1024-thread block per row; most warps idle at
+  // small K, which must still leave every output written once).
+  for (int warps : {1, 4, 32}) {
+    for (int si = 0; si < static_cast<int>(std::size(kShapes)); ++si) {
+      for (int m : {1, 3, 8}) {
+        const uint64_t seed = Mix(Mix(Mix(base, si), 1000 + warps), m);
+        CheckCase(*variant, si, Workload::kGaussian, m, warps, seed);
+      }
+    }
+  }
+}
+
+bool InitTests() {
+  auto& master = boost::unit_test::framework::master_test_suite();
+  master.p_name.value = "gpu_gemv_variants";
+  for (gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
+    int index = 0;
+    for (const gpu::GemvVariant& variant : gpu::GemvVariants(op)) {
+      const std::string name = std::string(gpu::GemvOpName(op)) + "_" + std::string(variant.name);
+      const gpu::GemvVariant* v = &variant;
+      const int i = index++;
+      master.add(boost::unit_test::make_test_case([v, i] { TestVariant(v, i); }, name, __FILE__,
+                                                  __LINE__));
+    }
+  }
+  return true;
+}
+
+BOOST_AUTO_TEST_CASE(registry_names_match_the_policy_enums) {
+  // policies/default.yaml: q4k {Legacy, Wide, Vectorized, MwvDp4a, HwDp4a, Mwv},
+  // q6k {Legacy, Mwv, Dp4a, HwDp4a}.
+  const char* q4k[] = {"Legacy", "Wide", "Vectorized", "MwvDp4a", "HwDp4a", "Mwv"};
+  const char* q6k[] = {"Legacy", "Mwv", "Dp4a", "HwDp4a"};
+  BOOST_TEST(gpu::Q4kGemvVariants().size() == std::size(q4k));
+  BOOST_TEST(gpu::Q6kGemvVariants().size() == std::size(q6k));
+  for (const char* name : q4k) BOOST_TEST(gpu::FindGemvVariant(gpu::GemvOp::kQ4K, name) != nullptr);
+  for (const char* name : q6k) BOOST_TEST(gpu::FindGemvVariant(gpu::GemvOp::kQ6K, name) != nullptr);
+  BOOST_TEST(gpu::FindGemvVariant(gpu::GemvOp::kQ6K, "Wide") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_arguments_are_refused_before_launch) {
+  const gpu::GemvVariant* v = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+  BOOST_REQUIRE(v != nullptr);
+  DeviceBuffer w(144 * 4), q8(gpu::Q8_1ActivationBytes(8, 512)), y(4 * 8 * sizeof(float));
+  gpu::GemvArgs args;
+  args.weights = w.get();
+  args.x_q8 = q8.get();
+  args.y = y.as<float>();
+  args.n = 2;
+  args.k = 512;
+  args.m = 9;  // > kMaxGemvRows
+  BOOST_TEST(v->launch(args).code == static_cast<int>(cudaErrorInvalidValue));
+  args.m = 1;
+  args.k = 300;  // not a multiple of 256
+  BOOST_TEST(v->launch(args).code == static_cast<int>(cudaErrorInvalidValue));
+  args.k = 512;
+  args.weights = static_cast<const uint8_t*>(w.get()) + 4;  // Q4_K needs 16-byte alignment
+  BOOST_TEST(v->launch(args).code == static_cast<int>(cudaErrorInvalidValue));
+  const gpu::GemvVariant* mwv = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "Mwv");
+  DeviceBuffer x(8 * 512 * sizeof(float));
+  gpu::GemvArgs margs;
+  margs.weights = w.get();
+  margs.x = x.as<float>();
+  margs.y = y.as<float>();
+  margs.n = 2;
+  margs.k = 512;
+  margs.mwv_warps = 33;
+  BOOST_TEST(mwv->launch(margs).code == static_cast<int>(cudaErrorInvalidValue));
+  KPOLICY_REQUIRE_CUDA(cudaDeviceSynchronize());
+}
+
+}  // namespace
+}  // namespace kpolicy::gputest
+
+int main(int argc, char** argv) {
+  return kpolicy::gputest::GpuTestMain(argc, argv, &kpolicy::gputest::InitTests);
+}

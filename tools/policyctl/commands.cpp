@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "device_selection.h"
+#include "record.h"
 #include "exit_codes.h"
 #include "kpolicy/builtin_policy.h"
 #include "kpolicy/contract_check.h"
@@ -33,6 +34,7 @@ Commands:
   explain              decide and show why: rules tried, values read, overrides, warnings
   devices              list the built-in GPU catalog
   check                check policies against the contracts and recorded parity data
+  record --out FILE    measure every kernel variant on the local GPU into a parity record
 
 Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
 Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
@@ -428,12 +430,13 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (command == "explain") return EvalOrExplain(rest, io, true);
   if (command == "devices") return Devices(rest, io);
   if (command == "check") return Check(rest, io);
+  if (command == "record") return RunRecord(rest, io);
   if (command == "help" || command == "--help" || command == "-h") {
     io.out << kUsage;
     return kExitOk;
   }
   io.err << "policyctl: error: unknown command '" << command << "'"
-         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check"}) << "\n" << kUsage;
+         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record"}) << "\n" << kUsage;
   return kExitUsage;
 }
 

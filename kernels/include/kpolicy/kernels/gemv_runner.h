@@ -1,0 +1,56 @@
+// DeviceGemv: one GEMV variant run on host data, for measuring parity
+// (policyctl record, the runtime's load-time gate), not for serving: the
+// weights are uploaded once; each Run uploads the activations, quantises
+// them to Q8_1 where the variant reads that, launches, waits and copies the
+// outputs back. Every CUDA call is checked; failures come back as values.
+//
+// Thread-safety: an instance owns device memory and is used by one thread.
+#ifndef KPOLICY_KERNELS_GEMV_RUNNER_H_
+#define KPOLICY_KERNELS_GEMV_RUNNER_H_
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "kpolicy/expected.h"
+#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/weights.h"
+
+namespace kpolicy::kernels::gpu {
+
+class DeviceGemv {
+ public:
+  // Uploads `weights` (N x K in the variant's format). Cost: one cudaMalloc
+  // and one copy of the weight bytes.
+  static Expected<DeviceGemv, CudaStatus> Create(const GemvVariant& variant, const WeightView& weights);
+
+  DeviceGemv(DeviceGemv&&) noexcept;
+  DeviceGemv& operator=(DeviceGemv&&) noexcept;
+  ~DeviceGemv();
+
+  // y (M x N) = x (M x K) * W^T on the device. The output buffer is poisoned
+  // (NaN) before the launch, so an unwritten element shows as NaN.
+  // Cost: synchronous; a few small copies besides the kernel.
+  Expected<std::vector<float>, CudaStatus> Run(std::span<const float> x, int m, int mwv_warps);
+
+  // Median time of one launch (M rows, activations already on the device),
+  // in microseconds, over `repeats` timed launches after warm-up, with CUDA
+  // events. The weights are read from `copies` device copies in turn so that
+  // repeated launches do not find them in L2 (pass copies = 1 to time a
+  // cache-resident case). Cost: `copies` times the weight memory.
+  Expected<double, CudaStatus> MedianMicroseconds(int m, int mwv_warps, int copies, int repeats);
+
+  const GemvVariant& variant() const { return *variant_; }
+  int64_t weight_bytes() const;
+
+ private:
+  struct State;
+  explicit DeviceGemv(std::unique_ptr<State> state, const GemvVariant& variant);
+
+  std::unique_ptr<State> state_;
+  const GemvVariant* variant_;
+};
+
+}  // namespace kpolicy::kernels::gpu
+
+#endif  // KPOLICY_KERNELS_GEMV_RUNNER_H_

@@ -1,0 +1,252 @@
+// `policyctl record` with CUDA: every variant of every GEMV operation on the
+// standard workloads, against the CPU fp64 reference, into a ParityRecord.
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+
+#include <cuda_runtime_api.h>
+
+#include "exit_codes.h"
+#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_runner.h"
+#include "kpolicy/kernels/parity.h"
+#include "kpolicy/kernels/reference.h"
+#include "kpolicy/kernels/workload.h"
+#include "kpolicy/parity_record.h"
+#include "kpolicy/runtime/device_probe.h"
+#include "record.h"
+
+namespace kpolicy::tools {
+namespace {
+
+namespace po = boost::program_options;
+namespace kn = kpolicy::kernels;
+namespace gpu = kpolicy::kernels::gpu;
+
+// The standard workloads (contracts/README.md). Fixed seeds and shapes, so
+// records of different GPUs measure the same numbers.
+constexpr int64_t kGemvN = 4096, kGemvK = 4096;  // Llama-3-8B attention projection
+constexpr int kGemvM = 4;                         // batched decode
+constexpr int kMassiveChannels = 4;
+constexpr int kMwvWarps = 3;                      // the default policy's mwv_warps
+
+kn::FfnChainSpec DeepFfnSpec(kn::WeightFormat format) {
+  kn::FfnChainSpec spec;
+  spec.d_model = 1536;  // Qwen2.5-1.5B's width
+  spec.d_ff = 4096;
+  spec.layers = 4;
+  spec.tokens = 4;
+  spec.massive_channels = kMassiveChannels;
+  spec.format = format;
+  return spec;
+}
+
+kn::WeightFormat FormatOf(gpu::GemvOp op) {
+  return op == gpu::GemvOp::kQ4K ? kn::WeightFormat::kQ4K : kn::WeightFormat::kQ6K;
+}
+
+std::string OperationName(gpu::GemvOp op) { return std::string(gpu::GemvOpName(op)) + "_gemv"; }
+
+std::map<std::string, double> MetricsOf(const kn::ParityMetrics& p) {
+  return {{"cosine", p.cosine},
+          {"relative_l2_error", p.relative_l2_error},
+          {"max_abs_error", p.max_abs_error},
+          {"argmax_agreement", p.argmax_agreement},
+          {"nan_count", static_cast<double>(p.candidate_nan_count)},
+          {"inf_count", static_cast<double>(p.candidate_inf_count)}};
+}
+
+struct GemvCase {
+  std::string workload;
+  kn::WeightMatrix weights;
+  kn::Activations x;
+  std::vector<double> reference;
+};
+
+// plain and massive at the GEMV shape, weights quantised to `format`.
+std::vector<GemvCase> GemvCases(kn::WeightFormat format) {
+  std::vector<GemvCase> cases;
+  for (const bool massive : {false, true}) {
+    GemvCase c;
+    c.workload = massive ? "massive" : "plain";
+    kn::ActivationSpec spec;
+    spec.rows = kGemvM;
+    spec.cols = kGemvK;
+    spec.massive_channels = massive ? kMassiveChannels : 0;
+    c.x = kn::MakeActivations(massive ? 13 : 12, spec);
+    std::vector<float> w = kn::GaussianWeights(11, kGemvN, kGemvK);
+    if (massive) kn::DampMassiveColumns(w, kGemvN, kGemvK, c.x.massive, c.x.massive_factor);
+    c.weights = kn::QuantizeWeights(format, w, kGemvN, kGemvK);
+    c.reference = kn::ReferenceGemv(c.weights.view(), c.x.values, kGemvM);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+std::string Today() {
+  const std::time_t now = std::time(nullptr);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&now));
+  return buf;
+}
+
+// The kernel module's version line, e.g. "580.159.04"; else the CUDA driver
+// API version.
+std::string DriverVersion() {
+  std::ifstream in("/proc/driver/nvidia/version");
+  std::string line;
+  if (std::getline(in, line)) {
+    const size_t at = line.find("Kernel Module");
+    if (at != std::string::npos) {
+      std::string rest = line.substr(at + 13);
+      rest.erase(0, rest.find_first_not_of(' '));
+      return rest.substr(0, rest.find(' '));
+    }
+  }
+  int v = 0;
+  cudaDriverGetVersion(&v);
+  return "CUDA driver API " + std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+std::string RuntimeVersion() {
+  int v = 0;
+  cudaRuntimeGetVersion(&v);
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+}  // namespace
+
+int RunRecord(const std::vector<std::string>& args, Io& io) {
+  po::options_description options("policyctl record --out FILE");
+  options.add_options()
+      ("help,h", "show this help")
+      ("out", po::value<std::string>(), "the record to write, e.g. contracts/parity/h100.yaml")
+      ("git-commit", po::value<std::string>()->default_value(KPOLICY_GIT_COMMIT),
+       "the commit the kernels were built from (default: the configured source tree's)");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    io.err << "policyctl record: error: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (vm.count("help")) {
+    io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain and\n"
+                         "massive at 4096x4096, M=4; the deep-FFN chain) against the CPU fp64 reference,\n"
+                         "times each, and writes the record with the device, driver, date and commit.\n";
+    return kExitOk;
+  }
+  if (!vm.count("out")) {
+    io.err << "policyctl record: error: --out FILE is required\n";
+    return kExitUsage;
+  }
+  auto device = runtime::ProbeLocalDevice();
+  if (!device.ok()) {
+    io.err << "policyctl record: error: " << device.error() << "\n";
+    return kExitUsage;
+  }
+  int l2_bytes = 0;
+  cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, 0);
+
+  ParityRecord record;
+  record.device = *device;
+  Provenance& p = record.provenance;
+  p.kind = "measured";
+  p.date = Today();
+  p.driver = DriverVersion();
+  p.cuda_runtime = RuntimeVersion();
+  p.tool_version = "kpolicy " KPOLICY_VERSION;
+  p.git_commit = vm["git-commit"].as<std::string>();
+  p.command = "policyctl record";
+  for (const std::string& a : args) p.command += " " + a;
+
+  int failures = 0;
+  for (const gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
+    const kn::WeightFormat format = FormatOf(op);
+    const std::vector<GemvCase> cases = GemvCases(format);
+    const kn::FfnChain chain = kn::MakeFfnChain(1, DeepFfnSpec(format));
+    const std::vector<double> chain_reference = kn::RunFfnChain(chain, kn::ReferenceGemvFn());
+    for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) {
+      io.err << "record: " << OperationName(op) << " " << v.name << "\n";
+      for (const GemvCase& c : cases) {
+        auto gemv = gpu::DeviceGemv::Create(v, c.weights.view());
+        auto y = gemv.ok() ? gemv->Run(c.x.values, kGemvM, kMwvWarps) : Fail(gemv.error());
+        if (!y.ok()) {
+          io.err << "  " << c.workload << ": " << y.error().ToString() << "\n";
+          ++failures;
+          continue;
+        }
+        Measurement m;
+        m.operation = OperationName(op);
+        m.variant = std::string(v.name);
+        m.workload = c.workload;
+        m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(kGemvM);
+        m.metrics = MetricsOf(kn::ComputeParity(c.reference, *y, kGemvN));
+        if (c.workload == "plain") {
+          // Weight copies enough to exceed L2 three times over, so each
+          // launch reads its weights from device memory.
+          const int copies = static_cast<int>(3LL * l2_bytes / gemv->weight_bytes()) + 2;
+          for (const int rows : {1, kGemvM}) {
+            auto us = gemv->MedianMicroseconds(rows, kMwvWarps, copies, 200);
+            if (!us.ok()) {
+              io.err << "  timing: " << us.error().ToString() << "\n";
+              ++failures;
+              continue;
+            }
+            const std::string suffix = "_m" + std::to_string(rows);
+            m.speed["us" + suffix] = *us;
+            m.speed["weight_gbps" + suffix] = static_cast<double>(gemv->weight_bytes()) / (*us * 1e3);
+          }
+          m.note = v.quantizes_activations ? "times include the Q8_1 activation quantisation" : "";
+        }
+        record.results.push_back(std::move(m));
+      }
+      // The deep-FFN chain through this variant: a device GEMV per weight
+      // matrix, created as the chain asks for it.
+      gpu::CudaStatus chain_error;
+      const kn::GemvFn on_device = [&](const kn::WeightView& w, std::span<const float> x, int64_t rows) {
+        std::vector<double> out(static_cast<size_t>(rows * w.rows), std::nan(""));
+        auto g = gpu::DeviceGemv::Create(v, w);
+        auto y = g.ok() ? g->Run(x, static_cast<int>(rows), kMwvWarps) : Fail(g.error());
+        if (!y.ok()) {
+          chain_error = y.error();
+          return out;
+        }
+        std::copy(y->begin(), y->end(), out.begin());
+        return out;
+      };
+      const std::vector<double> chain_out = kn::RunFfnChain(chain, on_device);
+      if (!chain_error.ok()) {
+        io.err << "  deep-ffn: " << chain_error.ToString() << "\n";
+        ++failures;
+        continue;
+      }
+      Measurement m;
+      m.operation = OperationName(op);
+      m.variant = std::string(v.name);
+      m.workload = "deep-ffn";
+      const kn::FfnChainSpec spec = DeepFfnSpec(format);
+      m.shape = "d_model=" + std::to_string(spec.d_model) + " d_ff=" + std::to_string(spec.d_ff) + " layers=" +
+                std::to_string(spec.layers) + " tokens=" + std::to_string(spec.tokens);
+      m.metrics = MetricsOf(kn::ComputeParity(chain_reference, chain_out, spec.d_model));
+      record.results.push_back(std::move(m));
+    }
+  }
+
+  const std::string out_path = vm["out"].as<std::string>();
+  record.file = out_path;
+  std::ofstream out(out_path);
+  out << FormatParityRecord(record);
+  if (!out) {
+    io.err << out_path << ": error: cannot write the record\n";
+    return kExitUsage;
+  }
+  io.out << "record: " << record.results.size() << " measurements of " << record.device.name << " written to "
+         << out_path << (failures ? " (" + std::to_string(failures) + " failed: see above)" : "") << "\n";
+  return failures ? kExitNo : kExitOk;
+}
+
+}  // namespace kpolicy::tools

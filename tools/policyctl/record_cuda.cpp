@@ -2,7 +2,10 @@
 // standard workloads, against the CPU fp64 reference, into a ParityRecord.
 #include <boost/program_options.hpp>
 
+#include <cctype>
 #include <chrono>
+#include <cmath>
+#include <sstream>
 #include <ctime>
 #include <fstream>
 
@@ -92,17 +95,21 @@ std::string Today() {
   return buf;
 }
 
-// The kernel module's version line, e.g. "580.159.04"; else the CUDA driver
-// API version.
+// The kernel module's version ("580.159.04"), the first number-like word
+// after "Kernel Module" in /proc/driver/nvidia/version (the open module's
+// line reads "... Open Kernel Module for x86_64  580.159.04 ..."); else the
+// CUDA driver API version.
 std::string DriverVersion() {
   std::ifstream in("/proc/driver/nvidia/version");
   std::string line;
   if (std::getline(in, line)) {
     const size_t at = line.find("Kernel Module");
-    if (at != std::string::npos) {
-      std::string rest = line.substr(at + 13);
-      rest.erase(0, rest.find_first_not_of(' '));
-      return rest.substr(0, rest.find(' '));
+    std::istringstream words(at == std::string::npos ? "" : line.substr(at));
+    for (std::string word; words >> word;) {
+      if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])) &&
+          word.find('.') != std::string::npos) {
+        return word;
+      }
     }
   }
   int v = 0;

@@ -167,7 +167,7 @@ class KnobEvaluator {
 }  // namespace
 
 Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceFacts& device,
-                                             const Environment& env) {
+                                             const Environment& env, std::span<const Pin> pins) {
   Decision d;
   d.policy = &policy;
   d.device = device;
@@ -191,9 +191,18 @@ Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceF
       d.slots[f.slot] = std::move(v).value();
       continue;
     }
-    if (auto error = knobs.Decide(policy.knobs[step.index], d.knobs[step.index])) {
-      return Fail(std::move(*error));
+    const Knob& knob = policy.knobs[step.index];
+    auto pin = std::find_if(pins.begin(), pins.end(), [&](const Pin& p) { return p.knob == knob.name; });
+    if (pin != pins.end()) {
+      KnobTrace& t = d.knobs[step.index];
+      t.knob = &knob;
+      t.env.assign(knob.env.size(), EnvCheck{});
+      t.decided_by = KnobTrace::kPinned;
+      t.pin_reason = pin->reason;
+      d.slots[knob.slot] = pin->value;
+      continue;
     }
+    if (auto error = knobs.Decide(knob, d.knobs[step.index])) return Fail(std::move(*error));
   }
   return d;
 }

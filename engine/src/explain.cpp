@@ -55,6 +55,7 @@ std::string SourceText(const Knob& knob, const KnobTrace& t) {
     case KnobTrace::kEnv: return "env " + knob.env[t.index].var;
     case KnobTrace::kRule: return "rule " + knob.rules[t.index].id;
     case KnobTrace::kDefault: return "default";
+    case KnobTrace::kPinned: return "pinned";
   }
   return "?";
 }
@@ -201,6 +202,8 @@ class TextRenderer {
         out_ += "            refs " + refs + "\n";
       }
       out_ += Paint(kDim, "            at   " + r.location.ToString()) + "\n";
+    } else if (t.decided_by == KnobTrace::kPinned) {
+      Step("!", kYellow, "pinned", t.pin_reason);
     } else if (t.decided_by == KnobTrace::kDefault) {
       std::string reads = ReadsText(k.default_value);
       Step("✓", kGreen, "default", k.default_value.text() + (reads.empty() ? "" : Paint(kDim, "   [" + reads + "]")));
@@ -355,6 +358,9 @@ void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace&
       w.EndArray();
       break;
     }
+    case KnobTrace::kPinned:
+      w.Key("kind").String("pinned").Key("reason").String(t.pin_reason);
+      break;
     case KnobTrace::kDefault:
       w.Key("kind").String("default").Key("expression").String(k.default_value.text());
       WriteReads(w, d, k.default_value);

@@ -83,6 +83,7 @@ struct RawKnob {
   std::optional<std::vector<RawEnv>> env;
   std::vector<RawRule> rules;
   RawExpr default_value;
+  RawExpr fallback;  // the value the runtime's parity gate falls back to
   std::vector<std::pair<std::string, SourceLocation>> remove_rules;
   std::set<std::string> misspelt;  // keys reported as misspelt: not missing too
 };
@@ -98,6 +99,8 @@ struct RawPolicy {
   std::string name, version, description;
   std::string extends;
   SourceLocation extends_where;
+  std::string on_gate_failure;  // "fallback" (default) or "fatal"
+  SourceLocation on_gate_failure_where;
   std::vector<RawFact> facts;
   std::vector<RawKnob> knobs;
   std::vector<std::string> bases;
@@ -151,7 +154,8 @@ class YamlReader : public YamlDocument {
       return std::nullopt;
     }
     const Misspelt misspelt = CheckKeys(
-        root, {"kpolicy", "name", "version", "description", "extends", "facts", "knobs"}, "the policy");
+        root, {"kpolicy", "name", "version", "description", "extends", "on_gate_failure", "facts", "knobs"},
+        "the policy");
     if (YAML::Node schema = Get(root, "kpolicy")) {
       if (!schema.IsScalar() || schema.Scalar() != std::to_string(kSchemaVersion)) {
         Error(Loc(schema), "unsupported policy format 'kpolicy: " + ScalarOr(schema, "?") +
@@ -163,6 +167,13 @@ class YamlReader : public YamlDocument {
     p.name = RequiredString(root, "name", "the policy", misspelt);
     p.version = RequiredString(root, "version", "the policy", misspelt);
     if (YAML::Node d = Get(root, "description")) p.description = String(d, "description");
+    if (YAML::Node g = Get(root, "on_gate_failure")) {
+      p.on_gate_failure = String(g, "on_gate_failure");
+      p.on_gate_failure_where = Loc(g);
+      if (g.IsScalar() && p.on_gate_failure != "fallback" && p.on_gate_failure != "fatal") {
+        Error(Loc(g), "on_gate_failure is 'fallback' or 'fatal', not '" + p.on_gate_failure + "'");
+      }
+    }
     if (YAML::Node e = Get(root, "extends")) {
       p.extends = String(e, "extends");
       p.extends_where = Loc(e);
@@ -238,7 +249,7 @@ class YamlReader : public YamlDocument {
 
   void ReadKnob(const YAML::Node& body, RawKnob& k) {
     const std::string context = "knob '" + k.name + "'";
-    k.misspelt = CheckKeys(body, {"type", "doc", "env", "rules", "default", "remove_rules"}, context);
+    k.misspelt = CheckKeys(body, {"type", "doc", "env", "rules", "default", "fallback", "remove_rules"}, context);
     if (YAML::Node t = Get(body, "type")) {
       k.type = ReadType(t, k.name);
       k.type_where = Loc(t);
@@ -260,6 +271,7 @@ class YamlReader : public YamlDocument {
       }
     }
     if (YAML::Node d = Get(body, "default")) k.default_value = Expr(d, k.name + ".default");
+    if (YAML::Node f = Get(body, "fallback")) k.fallback = Expr(f, k.name + ".fallback");
     if (YAML::Node r = Get(body, "remove_rules")) {
       if (!r.IsSequence()) {
         Error(Loc(r), "'remove_rules' is a list of rule ids, not a " + Kind(r));
@@ -426,6 +438,7 @@ RawPolicy MergeOverlay(RawPolicy base, RawPolicy overlay, Diagnostics& diagnosti
   if (!overlay.description.empty()) out.description = overlay.description;
   out.extends = overlay.extends;
   out.extends_where = overlay.extends_where;
+  if (!overlay.on_gate_failure.empty()) out.on_gate_failure = overlay.on_gate_failure;
 
   for (RawFact& f : overlay.facts) {
     auto it = std::find_if(out.facts.begin(), out.facts.end(), [&](const RawFact& b) { return b.name == f.name; });
@@ -454,6 +467,7 @@ RawPolicy MergeOverlay(RawPolicy base, RawPolicy overlay, Diagnostics& diagnosti
     }
     if (k.doc) b.doc = k.doc;
     if (k.default_value.present) b.default_value = k.default_value;
+    if (k.fallback.present) b.fallback = k.fallback;
     if (k.env) b.env = std::move(k.env);
     for (const auto& [id, where] : k.remove_rules) {
       auto it = std::find_if(b.rules.begin(), b.rules.end(), [&](const RawRule& r) { return r.id == id; });
@@ -509,6 +523,7 @@ class PolicyCompiler {
     p_.description = raw_.description;
     p_.file = raw_.file;
     p_.bases = raw_.bases;
+    p_.gate_failure_is_fatal = raw_.on_gate_failure == "fatal";
     AssignSlots();
     fact_state_.assign(raw_.facts.size(), kPending);
     p_.facts.resize(raw_.facts.size());
@@ -686,6 +701,18 @@ class PolicyCompiler {
     } else if (auto d = CompileExpr(raw.default_value, -1, type)) {
       k.default_value = std::move(*d);
       CheckConstantInRange(k, k.default_value, raw.default_value.where, "default");
+    }
+    if (raw.fallback.present) {
+      if (auto f = CompileExpr(raw.fallback, -1, type)) {
+        if (!f->constant()) {
+          Error(raw.fallback.where, "fallback of knob '" + k.name + "' must be a constant value, not '" + f->text() +
+                                        "': the gate falls back without evaluating anything");
+        } else if (!InRange(k.type, *f->constant())) {
+          CheckConstantInRange(k, *f, raw.fallback.where, "fallback");
+        } else {
+          k.fallback = *f->constant();
+        }
+      }
     }
     if (!raw.remove_rules.empty() && raw_.bases.empty()) {
       Error(raw.remove_rules[0].second, "'remove_rules' applies only in a policy that extends another");

@@ -31,7 +31,10 @@ struct EnvCheck {
 };
 
 struct KnobTrace {
-  enum DecidedBy { kEnv, kRule, kDefault } decided_by = kDefault;
+  // kPinned: set from outside the policy's rules, e.g. the runtime's parity
+  // gate falling back; `pin_reason` says why.
+  enum DecidedBy { kEnv, kRule, kDefault, kPinned } decided_by = kDefault;
+  std::string pin_reason;
   int index = -1;              // kEnv: override index; kRule: rule index
   std::vector<EnvCheck> env;   // one per override of the knob
   // Rules tried before the deciding one (kRule), or all of them (kDefault);

@@ -10,6 +10,7 @@
 #ifndef KPOLICY_EVALUATOR_H_
 #define KPOLICY_EVALUATOR_H_
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,17 @@ struct EvaluationError {
   std::string ToString() const;  // "FILE:LINE:COL: error: MESSAGE"
 };
 
+// A knob value fixed from outside the rules (the runtime's parity gate
+// switching a knob to its fallback). Knobs that read it are evaluated
+// against the pinned value.
+struct Pin {
+  std::string knob;
+  Value value;
+  std::string reason;
+};
+
 Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceFacts& device,
-                                             const Environment& env);
+                                             const Environment& env, std::span<const Pin> pins = {});
 
 // Set variables the policy does not read but that look like misspellings of
 // ones it does (HW_DP4A_Q4 for HW_DP4A_Q4K), as warnings.

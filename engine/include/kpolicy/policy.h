@@ -11,6 +11,7 @@
 #ifndef KPOLICY_POLICY_H_
 #define KPOLICY_POLICY_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct Knob {
   std::vector<EnvOverride> env;  // first match wins, before the rules
   std::vector<Rule> rules;       // first match wins
   Expression default_value;
+  // The value the runtime switches to when the kernel this knob selects
+  // fails the load-time parity gate (none: the gate failure is fatal).
+  std::optional<Value> fallback;
   SourceLocation location;
   int slot = -1;
 };
@@ -80,6 +84,7 @@ struct Policy {
   std::string description;
   std::string file;                // the file loaded
   std::vector<std::string> bases;  // files it extends, nearest first
+  bool gate_failure_is_fatal = false;  // on_gate_failure: fatal
 
   std::vector<SlotInfo> slots;
   std::vector<int> env_slots;  // declared environment variables, first use order

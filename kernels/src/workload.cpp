@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <numbers>
 
+#include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/reference.h"
 
 namespace kpolicy::kernels {
@@ -175,6 +178,37 @@ std::vector<double> RunFfnChain(const FfnChain& chain, const GemvFn& gemv) {
   }
   for (size_t i = 0; i < h.size(); ++i) h[i] -= chain.input.values[i];
   return h;
+}
+
+WeightMatrix RandomQuantizedWeights(uint64_t seed, WeightFormat format, int64_t rows, int64_t cols) {
+  WeightMatrix m;
+  m.format = format;
+  m.rows = rows;
+  m.cols = cols;
+  m.bytes.resize(static_cast<size_t>(rows * RowBytes(format, cols)));
+  Rng rng(seed);
+  // Random bytes everywhere, then scales fixed up so that a weight's size is
+  // about 1/sqrt(cols) whatever its quant (q <= 15 for Q4_K, |q - 32| <= 32
+  // for Q6_K, six-bit sub-block scales <= 63).
+  for (size_t i = 0; i + 8 <= m.bytes.size(); i += 8) {
+    const uint64_t r = rng.NextU64();
+    std::memcpy(&m.bytes[i], &r, 8);
+  }
+  const double unit = 1.0 / std::sqrt(static_cast<double>(cols));
+  const int64_t blocks = rows * (cols / 256);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const float jitter = static_cast<float>(0.5 + rng.Uniform());
+    if (format == WeightFormat::kQ4K) {
+      auto* block = reinterpret_cast<BlockQ4K*>(m.bytes.data()) + b;
+      block->d = FloatToHalf(static_cast<float>(2.0 * unit / (63.0 * 15.0)) * jitter);
+      block->dmin = FloatToHalf(static_cast<float>(unit / 63.0) * jitter);
+    } else if (format == WeightFormat::kQ6K) {
+      auto* block = reinterpret_cast<BlockQ6K*>(m.bytes.data() + b * sizeof(BlockQ6K));
+      const uint16_t d = FloatToHalf(static_cast<float>(2.0 * unit / (127.0 * 32.0)) * jitter);
+      std::memcpy(reinterpret_cast<uint8_t*>(block) + offsetof(BlockQ6K, d), &d, sizeof d);
+    }
+  }
+  return m;
 }
 
 }  // namespace kpolicy::kernels

@@ -9,15 +9,20 @@ namespace {
 
 // The device to decide for: the probe's, or the seed's fallback facts when
 // there is no GPU at all (then nothing runs on a GPU).
-std::pair<DeviceFacts, bool> FindDevice(const StartOptions& options) {
-  if (options.device) return {*options.device, options.device_is_real};
+struct FoundDevice {
+  DeviceFacts facts;
+  bool real = false;
+  std::string why_not;  // when there is no GPU: the probe's error
+};
+
+FoundDevice FindDevice(const StartOptions& options) {
+  if (options.device) return {*options.device, options.device_is_real, ""};
   auto probed = ProbeLocalDevice();
-  if (probed.ok()) return {*probed, true};
-  DeviceFacts d = DeviceFromComputeCapability(kFallbackCcMajor, kFallbackCcMinor, kFallbackNumSms,
-                                              "no GPU (" + probed.error() + ")");
+  if (probed.ok()) return {*probed, true, ""};
+  DeviceFacts d = DeviceFromComputeCapability(kFallbackCcMajor, kFallbackCcMinor, kFallbackNumSms, "no GPU");
   d.name = "no GPU";
   d.fallbacks.insert(d.fallbacks.begin(), "compute capability unreadable: assumed 7.0");
-  return {d, false};
+  return {d, false, probed.error()};
 }
 
 std::string SourceOf(const Knob& k, const KnobTrace& t, const Decision& d) {
@@ -74,9 +79,10 @@ Expected<std::unique_ptr<Runtime>, StartupError> Runtime::Start(const StartOptio
   rt->resolved_ = std::move(resolved).value();
   const Policy& policy = *rt->resolved_.policy;
 
-  const auto [device, real] = FindDevice(options);
-  const Capabilities caps = CapabilitiesFor(device, real);
-  rt->cpu_only_reason_ = caps.gpu_kernels ? "" : caps.why_no_gpu;
+  const FoundDevice found = FindDevice(options);
+  const DeviceFacts& device = found.facts;
+  const Capabilities caps = CapabilitiesFor(device, found.real);
+  rt->cpu_only_reason_ = caps.gpu_kernels ? "" : found.why_not.empty() ? caps.why_no_gpu : found.why_not;
 
   std::vector<Pin> pins;
   std::vector<std::string> fallbacks;

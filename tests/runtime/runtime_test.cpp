@@ -11,6 +11,7 @@
 #include "kpolicy/evaluator.h"
 #include "kpolicy/json.h"
 #include "kpolicy/policy_loader.h"
+#include "kpolicy/runtime/decoder_layers.h"
 #include "kpolicy/runtime/runtime.h"
 
 namespace kpolicy::runtime {
@@ -266,6 +267,22 @@ BOOST_AUTO_TEST_CASE(the_log_line_is_one_json_object_with_every_knob) {
   BOOST_TEST(knobs->Find("q4k")->Find("value")->text == "HwDp4a");
   BOOST_TEST(knobs->Find("q4k")->Find("source")->text == "rule dp4a");
   BOOST_TEST(json->Find("gate")->items.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(decoder_layers_run_on_the_cpu_path) {
+  TempDir dir;
+  auto rt = MustStart(OnH100(dir));
+  auto result = RunDecoderLayers(rt->dispatch(), "qwen2.5-1.5b", 1, 1);
+  BOOST_REQUIRE_MESSAGE(result.ok(), (result.ok() ? std::string() : result.error()));
+  BOOST_TEST(!result->gpu);
+  BOOST_TEST(result->tokens_per_second > 0);
+  BOOST_REQUIRE(result->parity.size() == 7u);
+  for (const MatrixParity& p : result->parity) {
+    // HwDp4a's INT8 activation rounding on Gaussian inputs: about 0.5% error.
+    BOOST_TEST(p.cosine_vs_reference > 0.999, p.name);
+    BOOST_TEST(p.cosine_vs_reference < 1.0, p.name << ": the DP4A arithmetic should not be exact");
+  }
+  BOOST_TEST(!RunDecoderLayers(rt->dispatch(), "gpt-5", 1, 1).ok());
 }
 
 }  // namespace

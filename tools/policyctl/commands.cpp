@@ -18,6 +18,8 @@
 #include "kpolicy/evaluator.h"
 #include "kpolicy/explain.h"
 #include "kpolicy/json.h"
+#include "kpolicy/runtime/decoder_layers.h"
+#include "kpolicy/runtime/runtime.h"
 #include "kpolicy/policy_loader.h"
 #include "kpolicy/spelling.h"
 
@@ -35,6 +37,7 @@ Commands:
   devices              list the built-in GPU catalog
   check                check policies against the contracts and recorded parity data
   record --out FILE    measure every kernel variant on the local GPU into a parity record
+  run                  start the runtime and run a decoder-layer stack with the dispatched kernels
 
 Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
 Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
@@ -375,6 +378,80 @@ int Check(const std::vector<std::string>& args, Io& io) {
   return status;
 }
 
+// ---- run ----------------------------------------------------------------------
+
+int Run(const std::vector<std::string>& args, Io& io) {
+  po::options_description options("policyctl run [OPTIONS]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
+      ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b")
+      ("layers", po::value<int>(), "decoder layers in the stack (default: 8 on a GPU, 1 on the CPU)")
+      ("tokens", po::value<int>(), "tokens to run, M = 1 each (default: 64 on a GPU, 2 on the CPU)")
+      ("device", po::value<std::string>(), "decide for a catalog GPU instead of probing (runs on the CPU)")
+      ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
+      ("clean-env", "start from an empty environment: only --env variables are set")
+      ("log", "print the runtime's JSON startup line too");
+  auto vm = Parse(args, options, nullptr);
+  if (!vm.ok()) return Usage(io, "run", vm.error().message);
+  if (vm->count("help")) {
+    io.out << options << "Starts the runtime as a server would (policy resolution, probe, dispatch, parity\n"
+                         "gate) and runs a stack of decoder layers' GEMVs with the dispatched kernels.\n";
+    return kExitOk;
+  }
+  auto env = BuildEnvironment(*vm, io);
+  if (!env.ok()) return Usage(io, "run", env.error());
+  runtime::StartOptions start;
+  if (vm->count("policy")) start.policy_path = (*vm)["policy"].as<std::string>();
+  start.environment = *env;
+  if (vm->count("device")) {
+    auto device = SelectDevice({(*vm)["device"].as<std::string>(), std::nullopt, std::nullopt, std::nullopt});
+    if (!device.ok()) return Usage(io, "run", device.error());
+    start.device = *device;
+  }
+  auto rt = runtime::Runtime::Start(start);
+  if (!rt.ok()) {
+    io.err << "policyctl run: startup failed: " << rt.error().message << "\n";
+    return kExitNo;
+  }
+  const runtime::Runtime& r = **rt;
+  const runtime::DispatchTable& t = r.dispatch();
+  const DeviceFacts& device = r.decision().device;
+  io.out << "policy   " << r.policy().name << " " << r.policy().version << "  (" << r.source().Describe() << ")\n";
+  io.out << "device   " << device.name << ": cc " << device.cc_major << "." << device.cc_minor << ", "
+         << device.num_sms << " SMs  (" << device.source << ")\n";
+  for (const std::string& f : device.fallbacks) io.out << "         ! " << f << "\n";
+  io.out << "kernels  " << (t.gpu ? "GPU" : "CPU (" + r.cpu_only_reason() + "): each variant's arithmetic on the CPU")
+         << "\n         q4k " << t.q4k << ", q6k " << t.q6k << ", mwv_warps " << t.mwv_warps << ", fused_gate_up "
+         << (t.fused_gate_up ? "on" : "off") << "\n";
+  for (const runtime::GateResult& g : r.gate_results()) io.out << "gate     " << g.ToString() << "\n";
+  if (vm->count("log")) io.out << "log      " << r.log_line() << "\n";
+
+  const int layers = vm->count("layers") ? (*vm)["layers"].as<int>() : (t.gpu ? 8 : 1);
+  const int tokens = vm->count("tokens") ? (*vm)["tokens"].as<int>() : (t.gpu ? 64 : 2);
+  const std::string model = (*vm)["model"].as<std::string>();
+  auto result = runtime::RunDecoderLayers(t, model, layers, tokens);
+  if (!result.ok()) {
+    io.err << "policyctl run: " << result.error() << "\n";
+    return kExitNo;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "run      %s, %d layers x %d tokens (M = 1) on the %s: %.1f tokens/s of the stack, "
+                "%.1f GB/s of weights\n", model.c_str(), layers, tokens, result->gpu ? "GPU" : "CPU",
+                result->tokens_per_second, result->weight_gbps);
+  io.out << line;
+  bool parity_ok = true;
+  for (const runtime::MatrixParity& p : result->parity) {
+    const bool ok = p.error_vs_cpu <= runtime::kGateMaxErrorVsCpu &&
+                    p.cosine_vs_reference >= runtime::kGateMinCosineVsReference;
+    parity_ok &= ok;
+    std::snprintf(line, sizeof line, "parity   %-12s %-30s cosine vs fp64 %.6f  error vs CPU %.2g  %s\n",
+                  p.name.c_str(), p.path.c_str(), p.cosine_vs_reference, p.error_vs_cpu, ok ? "ok" : "FAILED");
+    io.out << line;
+  }
+  return parity_ok ? kExitOk : kExitNo;
+}
+
 // ---- devices ----------------------------------------------------------------
 
 int Devices(const std::vector<std::string>& args, Io& io) {
@@ -431,12 +508,13 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (command == "devices") return Devices(rest, io);
   if (command == "check") return Check(rest, io);
   if (command == "record") return RunRecord(rest, io);
+  if (command == "run") return Run(rest, io);
   if (command == "help" || command == "--help" || command == "-h") {
     io.out << kUsage;
     return kExitOk;
   }
   io.err << "policyctl: error: unknown command '" << command << "'"
-         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record"}) << "\n" << kUsage;
+         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record", "run"}) << "\n" << kUsage;
   return kExitUsage;
 }
 

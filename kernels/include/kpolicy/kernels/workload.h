@@ -67,6 +67,12 @@ std::vector<float> GaussianVector(uint64_t seed, int64_t n, double stddev = 1.0)
 // GEMV's output at the input's magnitude), row-major.
 std::vector<float> GaussianWeights(uint64_t seed, int64_t rows, int64_t cols);
 
+// Valid Q4_K or Q6_K blocks with random quants and small random scales,
+// without running the quantiser: for timing runs at full model size, where
+// quantising hundreds of millions of Gaussian weights would take minutes.
+// Every weight is finite and of order 1/sqrt(cols).
+WeightMatrix RandomQuantizedWeights(uint64_t seed, WeightFormat format, int64_t rows, int64_t cols);
+
 // ---- Activations ----------------------------------------------------------
 
 struct ActivationSpec {

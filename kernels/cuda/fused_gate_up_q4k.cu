@@ -1,5 +1,5 @@
 // Fused gate + up + SwiGLU for the HwDp4a path: HwDp4a's thread mapping
-// (a half-warp per output row, 8 threads per super-block, 16-byte loads)
+// (several half-warps per output row, 8 threads per super-block, 16-byte loads)
 // reading the gate and the up matrix at the same positions, so each thread
 // loads its Q8_1 activations once for both, and the epilogue writes
 // silu(gate . x) * (up . x) without either N-vector reaching memory.
@@ -19,9 +19,17 @@ CudaStatus LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args) {
   KPOLICY_RETURN_IF_ERROR(detail::MakeGemvParams(gemv, GemvOp::kQ4K, true, &p));
   KPOLICY_CHECK_ARG(args.up != nullptr && reinterpret_cast<uintptr_t>(args.up) % 16 == 0);
   p.w1 = static_cast<const uint8_t*>(args.up);
-  p.warps_per_row = 1;
-  p.rows_per_block = 8;
-  using Op = detail::Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, /*kOutputs=*/2, 128>;
+  // HwDp4a's split (q4k_hw_dp4a.cu): several half-warps per row. Two matrices'
+  // fragments per super-block, so two super-blocks in flight per thread
+  // rather than four (the same bytes in flight, half the register cost).
+  constexpr int kInFlight = 2;
+  int sms = 1;
+  KPOLICY_RETURN_IF_ERROR(detail::CurrentSmCount(&sms));
+  const detail::HalfWarpSplit split =
+      detail::ChooseHalfWarpSplit(p.n, p.nsb, 2 * kInFlight, sms, /*block_groups=*/14);
+  p.groups_per_row = split.groups;
+  p.rows_per_block = split.rows;
+  using Op = detail::Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, /*kOutputs=*/2, 256, kInFlight>;
   return detail::LaunchGemvKernel<Op>(p, args.m, detail::ToStream(args.stream));
 }
 

@@ -35,8 +35,10 @@ CudaStatus MakeGemvParams(const GemvArgs& args, GemvOp op, bool quantized, GemvP
                  : reinterpret_cast<const uint32_t*>(static_cast<const uint8_t*>(args.x_q8) +
                                                      static_cast<int64_t>(args.m) * args.k);
   p.y = args.y;
-  p.warps_per_row = 1;
+  p.groups_per_row = 1;
   p.rows_per_block = 1;
+  p.stage_sb = 0;
+  p.row_stage_bytes = 0;
   return {};
 }
 

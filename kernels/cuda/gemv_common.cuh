@@ -3,21 +3,30 @@
 // checked-call macros and the loads the slices share.
 //
 // Shape of every GEMV kernel: a *team* of threads owns one output row (all M
-// activation rows of it). A team is 16 lanes (half a warp), or warps_per_row
-// whole warps. Within the team, groups of Op::kSliceThreads threads take one
-// super-block each: thread `slice` of the group reads its part of the block,
-// so the team covers team_threads / kSliceThreads super-blocks per step. The
-// loop is unrolled twice with both steps' weight loads issued before either
-// is used (two super-blocks in flight per thread; one in 1024-thread
-// blocks, for registers), then the team reduces with
-// __shfl_xor (and shared memory across warps) and M lanes write y.
+// activation rows of it). A team is groups_per_row groups of kTeamLanes lanes
+// (16: half-warps, or 32: whole warps). Within the team, groups of
+// Op::kSliceThreads threads take one super-block each: thread `slice` of the
+// group reads its part of the block, so the team covers team_threads /
+// kSliceThreads super-blocks per step. The loop is unrolled Op::kInFlight
+// times with every step's weight loads issued before any is used
+// (kInFlight super-blocks in flight per thread), then each group reduces
+// with __shfl_xor, the team's groups are added in shared memory in group
+// order (deterministic), and M lanes write y.
 //
 // An Op provides:
 //   kSliceThreads, kTeamLanes (16 or 32), kOutputs (1, or 2 for gate+up),
-//   kMaxThreads (the __launch_bounds__), struct Frag (registers of one
+//   kMaxThreads (the __launch_bounds__), kInFlight (super-blocks per thread
+//   loaded before the first is used), struct Frag (registers of one
 //   super-block's weights), Load(params, row_offset, sb, slice) -> Frag,
 //   Compute<M>(frag, params, sb, slice, acc[kOutputs][M]), and
 //   Finish(const float (&v)[kOutputs]) -> float (the epilogue).
+//
+// Summation chain (tests/gpu/gpu_test_support.h, h = nsb + 48): a term is
+// rounded <= 16 times inside its super-block's Compute, then once per
+// super-block the same thread adds after it (<= nsb), then log2(kTeamLanes)
+// <= 5 times in the butterfly and <= groups_per_row <= 32 times in the
+// cross-group sum. The split launches keep groups_per_row <= 16 with 16-lane
+// groups (4 + 16 = 20 <= 32).
 #ifndef KPOLICY_KERNELS_CUDA_GEMV_COMMON_CUH_
 #define KPOLICY_KERNELS_CUDA_GEMV_COMMON_CUH_
 
@@ -81,8 +90,10 @@ struct GemvParams {
   int n;                 // rows
   Activations act;
   float* y;
-  int warps_per_row;     // 1 for kTeamLanes == 16
+  int groups_per_row;    // kTeamLanes-lane groups (half-warps or warps) per row
   int rows_per_block;
+  int stage_sb;          // StagedGemvKernel: super-blocks staged per row per trip
+  int row_stage_bytes;   // StagedGemvKernel: shared-memory bytes per row (multiple of 16)
 };
 
 // ---- Loads ------------------------------------------------------------------
@@ -125,16 +136,71 @@ __device__ __forceinline__ float ByteToFloat(uint32_t v, int index) {
 
 // ---- The kernel ---------------------------------------------------------------
 
+// The end of every GEMV kernel: butterfly within each group of kLanes lanes
+// (xor offsets below kLanes stay inside an aligned group; every lane of the
+// warp takes part), then, where a team has several groups, lane 0 of each
+// group leaves its sums in shared memory and lane m of the team adds its
+// team's groups in group order (deterministic). Must be reached by every
+// thread of the block (it may hold a __syncthreads).
+template <class Op, int M>
+__device__ __forceinline__ void ReduceTeamAndStore(float (&acc)[Op::kOutputs][M],
+                                                   const GemvParams& p, int tid, int team,
+                                                   int tt, int row) {
+  constexpr int kLanes = Op::kTeamLanes;
+  constexpr int kOut = Op::kOutputs;
+#pragma unroll
+  for (int o = 0; o < kOut; ++o) {
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+#pragma unroll
+      for (int offset = kLanes / 2; offset > 0; offset >>= 1) {
+        acc[o][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[o][m], offset);
+      }
+    }
+  }
+  if (p.groups_per_row > 1) {
+    __shared__ float partial[Op::kMaxThreads / kLanes][kOut * M];
+    const int group = tid / kLanes;
+    if (tid % kLanes == 0) {
+#pragma unroll
+      for (int o = 0; o < kOut; ++o) {
+#pragma unroll
+        for (int m = 0; m < M; ++m) partial[group][o * M + m] = acc[o][m];
+      }
+    }
+    __syncthreads();
+    if (row < p.n && tt < M) {
+      float v[kOut];
+      for (int o = 0; o < kOut; ++o) {
+        v[o] = 0.0f;
+        for (int w = 0; w < p.groups_per_row; ++w) {
+          v[o] += partial[team * p.groups_per_row + w][o * M + tt];
+        }
+      }
+      p.y[static_cast<int64_t>(tt) * p.n + row] = Op::Finish(v);
+    }
+    return;
+  }
+  if (row < p.n && tt < M) {
+    float v[kOut];
+#pragma unroll
+    for (int o = 0; o < kOut; ++o) {
+      v[o] = acc[o][0];
+#pragma unroll
+      for (int m = 1; m < M; ++m) v[o] = (tt == m) ? acc[o][m] : v[o];
+    }
+    p.y[static_cast<int64_t>(tt) * p.n + row] = Op::Finish(v);
+  }
+}
+
 template <class Op, int M>
 __global__ void __launch_bounds__(Op::kMaxThreads) GemvKernel(const GemvParams p) {
   constexpr int kSlice = Op::kSliceThreads;
   constexpr int kLanes = Op::kTeamLanes;
   constexpr int kOut = Op::kOutputs;
-  // Two super-blocks in flight per thread, except in 1024-thread blocks,
-  // where the 64-register budget per thread has no room for a second one.
-  constexpr bool kTwoInFlight = Op::kMaxThreads <= 256;
+  constexpr int kIn = Op::kInFlight;
   const int tid = static_cast<int>(threadIdx.x);
-  const int team_threads = kLanes * p.warps_per_row;
+  const int team_threads = kLanes * p.groups_per_row;
   const int team = tid / team_threads;
   const int tt = tid - team * team_threads;
   const int row = static_cast<int>(blockIdx.x) * p.rows_per_block + team;
@@ -150,7 +216,13 @@ __global__ void __launch_bounds__(Op::kMaxThreads) GemvKernel(const GemvParams p
 
   if (row < p.n) {
     const int64_t row_offset = static_cast<int64_t>(row) * p.row_bytes;
-    if constexpr (kTwoInFlight) {
+    if constexpr (kIn == 1) {
+      for (int sb = tt / kSlice; sb < p.nsb; sb += step) {
+        Op::template Compute<M>(Op::Load(p, row_offset, sb, slice), p, sb, slice, acc);
+      }
+    } else if constexpr (kIn == 2) {
+      // (v1's code for two in flight, kept as it was: same registers and
+      // instruction schedule for the variants that did not change.)
       for (int sb = tt / kSlice; sb < p.nsb; sb += 2 * step) {
         const bool has_second = sb + step < p.nsb;
         const typename Op::Frag first = Op::Load(p, row_offset, sb, slice);
@@ -160,69 +232,33 @@ __global__ void __launch_bounds__(Op::kMaxThreads) GemvKernel(const GemvParams p
         if (has_second) Op::template Compute<M>(second, p, sb + step, slice, acc);
       }
     } else {
-      for (int sb = tt / kSlice; sb < p.nsb; sb += step) {
-        Op::template Compute<M>(Op::Load(p, row_offset, sb, slice), p, sb, slice, acc);
-      }
-    }
-  }
-
-  // Butterfly within the team's lanes (xor offsets below kLanes stay inside
-  // an aligned group of kLanes lanes). Every lane of the warp takes part.
+      for (int sb = tt / kSlice; sb < p.nsb; sb += kIn * step) {
+        // All kIn loads first (independent, so all in flight at once), then
+        // the arithmetic in super-block order.
+        typename Op::Frag frag[kIn];
 #pragma unroll
-  for (int o = 0; o < kOut; ++o) {
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-#pragma unroll
-      for (int offset = kLanes / 2; offset > 0; offset >>= 1) {
-        acc[o][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[o][m], offset);
-      }
-    }
-  }
-
-  if constexpr (kLanes == 32) {
-    if (p.warps_per_row > 1) {
-      // Lane 0 of each warp leaves its team-partial sums; lane m of the
-      // team's first warp adds its team's warps in order (deterministic).
-      __shared__ float partial[32][kOut * M];
-      const int warp = tid >> 5, lane = tid & 31;
-      if (lane == 0) {
-#pragma unroll
-        for (int o = 0; o < kOut; ++o) {
-#pragma unroll
-          for (int m = 0; m < M; ++m) partial[warp][o * M + m] = acc[o][m];
-        }
-      }
-      __syncthreads();
-      if (row < p.n && tt < M) {
-        float v[kOut];
-        for (int o = 0; o < kOut; ++o) {
-          v[o] = 0.0f;
-          for (int w = 0; w < p.warps_per_row; ++w) {
-            v[o] += partial[team * p.warps_per_row + w][o * M + tt];
+        for (int i = 0; i < kIn; ++i) {
+          if (i == 0 || sb + i * step < p.nsb) {
+            frag[i] = Op::Load(p, row_offset, sb + i * step, slice);
           }
         }
-        p.y[static_cast<int64_t>(tt) * p.n + row] = Op::Finish(v);
+#pragma unroll
+        for (int i = 0; i < kIn; ++i) {
+          if (i == 0 || sb + i * step < p.nsb) {
+            Op::template Compute<M>(frag[i], p, sb + i * step, slice, acc);
+          }
+        }
       }
-      return;
     }
   }
-  if (row < p.n && tt < M) {
-    float v[kOut];
-#pragma unroll
-    for (int o = 0; o < kOut; ++o) {
-      v[o] = acc[o][0];
-#pragma unroll
-      for (int m = 1; m < M; ++m) v[o] = (tt == m) ? acc[o][m] : v[o];
-    }
-    p.y[static_cast<int64_t>(tt) * p.n + row] = Op::Finish(v);
-  }
+  ReduceTeamAndStore<Op, M>(acc, p, tid, team, tt, row);
 }
 
 // Launches GemvKernel<Op, M> for the runtime M (1..8): one block per
-// rows_per_block rows, kTeamLanes * warps_per_row * rows_per_block threads.
+// rows_per_block rows, kTeamLanes * groups_per_row * rows_per_block threads.
 template <class Op>
 CudaStatus LaunchGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
-  const int threads = Op::kTeamLanes * p.warps_per_row * p.rows_per_block;
+  const int threads = Op::kTeamLanes * p.groups_per_row * p.rows_per_block;
   KPOLICY_CHECK_ARG(threads >= 32 && threads <= Op::kMaxThreads && threads % 32 == 0);
   const unsigned blocks = static_cast<unsigned>((p.n + p.rows_per_block - 1) / p.rows_per_block);
   switch (m) {
@@ -240,13 +276,165 @@ CudaStatus LaunchGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
   return {};
 }
 
+// ---- Split launches: several half-warps per row --------------------------------
+//
+// A half-warp per row leaves a long row's super-blocks to be walked one
+// after another by 16 threads, with too few loads in flight (v1: 48% of the
+// streaming read at 4096 x 14336). The split launches (HwDp4a) give a row
+// `groups` half-warps, enough that one trip of the team covers the row: each
+// thread then issues all its loads at once and the block finishes after one
+// memory latency, and the grid has many more, shorter blocks.
+struct HalfWarpSplit {
+  int groups;  // 16-lane groups per row, 1..16
+  int rows;    // rows per block; 16 * groups * rows is a multiple of 32, <= 256
+};
+
+// `sb_per_group`: super-blocks one half-warp covers per trip (slices per
+// step times Op::kInFlight). `sms`: the device's multiprocessor count.
+// `block_groups`: half-warps per block when several rows share a block (16:
+// 256 threads; 14: 224 threads, which packs 4 blocks = 28 warps into an SM's
+// 64K registers at 65..72 registers per thread where 256 packs only 3).
+inline HalfWarpSplit ChooseHalfWarpSplit(int64_t n, int nsb, int sb_per_group, int sms,
+                                         int block_groups = 16) {
+  int g = (nsb + sb_per_group - 1) / sb_per_group;
+  g = g < 1 ? 1 : (g > 16 ? 16 : g);
+  if (g > 8 && g % 2 != 0) ++g;  // a block of one row must be whole warps
+  int r = block_groups / g;      // up to 16 * block_groups threads per block
+  if (r < 1) r = 1;              // g > block_groups: one row (<= 256 threads)
+  if ((g * r) % 2 != 0) --r;     // whole warps (g odd <= 7 leaves r >= 2)
+  // Fewer rows per block while the grid would have under two blocks per SM
+  // (small N), keeping whole warps.
+  while ((n + r - 1) / r < 2 * static_cast<int64_t>(sms)) {
+    int half = r / 2;
+    if ((g * half) % 2 != 0) --half;
+    if (half < 1) break;
+    r = half;
+  }
+  return {g, r};
+}
+
+// The current device's multiprocessor count (a cached attribute query).
+inline CudaStatus CurrentSmCount(int* sms) {
+  int device = 0;
+  KPOLICY_CUDA_TRY(cudaGetDevice(&device));
+  KPOLICY_CUDA_TRY(cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, device));
+  if (*sms < 1) *sms = 1;
+  return {};
+}
+
+// ---- Staged kernel: weights through shared memory ---------------------------------
+//
+// For formats whose blocks are not 16-byte aligned (Q6_K: 210 bytes, 2-byte
+// aligned): per trip, each team copies stage_sb consecutive super-blocks of
+// its row into shared memory with 16-byte loads of the 16-byte-aligned
+// middle of the byte range and 2-byte loads of its (<= 14-byte) head and
+// tail, then computes from shared memory (Op::LoadStaged). Byte b of the
+// range lands at buf + (range_start % 16) + b, so the 16-byte stores are
+// aligned too. Every thread of the block passes every __syncthreads: rows
+// past N skip only the copies and the arithmetic. Team layout, slices and
+// reduction as GemvKernel (one super-block per kSliceThreads threads per
+// step; a thread adds its super-blocks in increasing order).
+inline constexpr int kStageLoadsPerThread = 4;
+
+template <class Op, int M>
+__global__ void __launch_bounds__(Op::kMaxThreads) StagedGemvKernel(const GemvParams p) {
+  static_assert(Op::kOutputs == 1, "the staged kernel has one output");
+  extern __shared__ uint4 stage_smem[];
+  constexpr int kSlice = Op::kSliceThreads;
+  constexpr int kLanes = Op::kTeamLanes;
+  constexpr int kBlockBytes = Op::kBlockBytes;
+  const int tid = static_cast<int>(threadIdx.x);
+  const int team_threads = kLanes * p.groups_per_row;
+  const int team = tid / team_threads;
+  const int tt = tid - team * team_threads;
+  const int row = static_cast<int>(blockIdx.x) * p.rows_per_block + team;
+  const int slice = tt % kSlice;
+  const int step = team_threads / kSlice;
+  uint8_t* const buf = reinterpret_cast<uint8_t*>(stage_smem) + team * p.row_stage_bytes;
+  const uint8_t* const row_ptr = p.w0 + static_cast<int64_t>(row < p.n ? row : 0) * p.row_bytes;
+
+  float acc[1][M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) acc[0][m] = 0.0f;
+
+  for (int sb0 = 0; sb0 < p.nsb; sb0 += p.stage_sb) {
+    const int count = p.nsb - sb0 < p.stage_sb ? p.nsb - sb0 : p.stage_sb;
+    const uint8_t* const src = row_ptr + static_cast<int64_t>(sb0) * kBlockBytes;
+    const int mis = static_cast<int>(reinterpret_cast<uintptr_t>(src) & 15);  // even
+    uint8_t* const dst = buf + mis;  // dst + b holds byte src[b]
+    if (row < p.n) {
+      const int len = count * kBlockBytes;
+      const int head = (16 - mis) & 15;       // src + head is 16-byte aligned
+      const int n16 = (len - head) >> 4;      // whole 16-byte vectors after the head
+      const int tail = head + 16 * n16;       // [tail, len): < 16 bytes
+      for (int j0 = 0; j0 < n16; j0 += kStageLoadsPerThread * team_threads) {
+        uint4 v[kStageLoadsPerThread];
+#pragma unroll
+        for (int i = 0; i < kStageLoadsPerThread; ++i) {
+          const int j = j0 + tt + i * team_threads;
+          if (j < n16) v[i] = LoadWeightsU4(src + head + 16 * j);
+        }
+#pragma unroll
+        for (int i = 0; i < kStageLoadsPerThread; ++i) {
+          const int j = j0 + tt + i * team_threads;
+          if (j < n16) *reinterpret_cast<uint4*>(dst + head + 16 * j) = v[i];
+        }
+      }
+      // Head and tail, 2 bytes per thread (at most 7 each; len and mis are even).
+      if (2 * tt < head && 2 * tt < len) {
+        *reinterpret_cast<uint16_t*>(dst + 2 * tt) =
+            static_cast<uint16_t>(LoadWeightsU16(src + 2 * tt));
+      }
+      if (tail + 2 * tt < len) {
+        *reinterpret_cast<uint16_t*>(dst + tail + 2 * tt) =
+            static_cast<uint16_t>(LoadWeightsU16(src + tail + 2 * tt));
+      }
+    }
+    __syncthreads();
+    if (row < p.n) {
+      for (int s = tt / kSlice; s < count; s += step) {
+        Op::template Compute<M>(Op::LoadStaged(dst + s * kBlockBytes, slice), p, sb0 + s, slice,
+                                acc);
+      }
+    }
+    if (sb0 + p.stage_sb < p.nsb) __syncthreads();  // the buffer is refilled next trip
+  }
+  ReduceTeamAndStore<Op, M>(acc, p, tid, team, tt, row);
+}
+
+// Launches StagedGemvKernel<Op, M>: one block per rows_per_block rows,
+// rows_per_block * row_stage_bytes of dynamic shared memory.
+template <class Op>
+CudaStatus LaunchStagedGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
+  const int threads = Op::kTeamLanes * p.groups_per_row * p.rows_per_block;
+  KPOLICY_CHECK_ARG(threads >= 32 && threads <= Op::kMaxThreads && threads % 32 == 0);
+  KPOLICY_CHECK_ARG(p.stage_sb >= 1 && p.row_stage_bytes % 16 == 0 &&
+                    p.row_stage_bytes >= p.stage_sb * Op::kBlockBytes + 14);
+  const size_t smem = static_cast<size_t>(p.rows_per_block) * p.row_stage_bytes;
+  KPOLICY_CHECK_ARG(smem <= 48 * 1024);
+  const unsigned blocks = static_cast<unsigned>((p.n + p.rows_per_block - 1) / p.rows_per_block);
+  switch (m) {
+    case 1: StagedGemvKernel<Op, 1><<<blocks, threads, smem, stream>>>(p); break;
+    case 2: StagedGemvKernel<Op, 2><<<blocks, threads, smem, stream>>>(p); break;
+    case 3: StagedGemvKernel<Op, 3><<<blocks, threads, smem, stream>>>(p); break;
+    case 4: StagedGemvKernel<Op, 4><<<blocks, threads, smem, stream>>>(p); break;
+    case 5: StagedGemvKernel<Op, 5><<<blocks, threads, smem, stream>>>(p); break;
+    case 6: StagedGemvKernel<Op, 6><<<blocks, threads, smem, stream>>>(p); break;
+    case 7: StagedGemvKernel<Op, 7><<<blocks, threads, smem, stream>>>(p); break;
+    case 8: StagedGemvKernel<Op, 8><<<blocks, threads, smem, stream>>>(p); break;
+    default: KPOLICY_CHECK_ARG(m >= 1 && m <= kMaxGemvRows);
+  }
+  KPOLICY_CUDA_TRY(cudaGetLastError());
+  return {};
+}
+
 // The multi-warp variants: blocks of up to 256 threads (mwv_warps <= 8) get
 // the register budget for two super-blocks in flight; more warps per row need
 // the 1024-thread instantiation.
 template <template <int> class OpOf>
 CudaStatus LaunchMultiWarp(GemvParams p, int mwv_warps, int m, cudaStream_t stream) {
   KPOLICY_CHECK_ARG(mwv_warps >= 1 && mwv_warps <= kMaxMwvWarps);
-  p.warps_per_row = mwv_warps;
+  p.groups_per_row = mwv_warps;
   p.rows_per_block = mwv_warps >= 4 ? 1 : 4 / mwv_warps;
   if (mwv_warps <= 8) return LaunchGemvKernel<OpOf<256>>(p, m, stream);
   return LaunchGemvKernel<OpOf<1024>>(p, m, stream);

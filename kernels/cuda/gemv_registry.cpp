@@ -36,7 +36,8 @@ constexpr GemvVariant kQ4kVariants[] = {
      "mwv_warps warps per row, warp per super-block, DP4A on Q8_1, header via __shfl_sync",
      &LaunchQ4kMwvDp4a},
     {GemvOp::kQ4K, "HwDp4a", 75, true, false,
-     "half-warp per row, 8 threads per super-block, 16-byte qs/header/Q8_1 loads, DP4A",
+     "1-16 half-warps per row (by K), 8 threads per super-block, 4 super-blocks in flight, "
+     "16-byte qs/header/Q8_1 loads, DP4A",
      &LaunchQ4kHwDp4a},
     {GemvOp::kQ4K, "Mwv", 75, false, true,
      "mwv_warps warps per row, 8 threads per super-block, 16-byte qs loads, float4 x",
@@ -54,7 +55,8 @@ constexpr GemvVariant kQ6kVariants[] = {
      "warp per row, 32 threads per super-block (8 weights of one quarter), DP4A on Q8_1",
      &LaunchQ6kDp4a},
     {GemvOp::kQ6K, "HwDp4a", 75, true, false,
-     "half-warp per row, 16 threads per super-block (16 weights each), DP4A on Q8_1",
+     "1-16 half-warps per row (by K), 16 threads per super-block (16 weights each), row staged "
+     "in shared memory by 16-byte loads, DP4A on Q8_1",
      &LaunchQ6kHwDp4a},
 };
 

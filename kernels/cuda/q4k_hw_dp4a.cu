@@ -1,18 +1,35 @@
-// Q4_K HwDp4a, the fast path: a half-warp per output row, 8 threads per super-block (two super-
-// blocks per half-warp step, two steps in flight), 16-byte loads of qs and of the header (direct
-// scale loads), 16-byte loads of the Q8_1 quants, 8 DP4As per thread per super-block per
-// activation row; 8 rows per 128-thread block.
+// Q4_K HwDp4a, the fast path: 8 threads per super-block (two super-blocks per half-warp step),
+// 16-byte loads of qs and of the header (direct scale loads), 16-byte loads of the Q8_1 quants,
+// 8 DP4As per thread per super-block per activation row.
+//
+// v2 (kernels/cuda/PERF_NOTES.md): v1 gave each row one half-warp walking the row's super-blocks
+// two steps at a time (48% of the streaming read at 4096 x 14336: ~500 threads per SM with two
+// 16-byte loads each in flight, and a 14-trip serial walk per row). Now each thread loads four
+// super-blocks before using any (kInFlight = 4) and a row gets `groups` half-warps
+// (ChooseHalfWarpSplit: enough that one trip covers the row, up to 16), reduced by shuffles and
+// one shared-memory step; up to 224 threads per block (4 blocks per SM at <= 72 registers), fewer rows per block while the grid has
+// under two blocks per SM. All M activation rows use each weight load.
 #include "q4k_slices.cuh"
 #include "variants.h"
 
 namespace kpolicy::kernels::gpu::detail {
 
+namespace {
+constexpr int kInFlight = 4;
+// Super-blocks per half-warp per trip: 16 lanes / 8 slices, times kInFlight.
+constexpr int kSbPerGroup = 2 * kInFlight;
+}  // namespace
+
 CudaStatus LaunchQ4kHwDp4a(const GemvArgs& args) {
   GemvParams p;
   KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
-  p.warps_per_row = 1;
-  p.rows_per_block = 8;
-  using Op = Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, 1, 128>;
+  int sms = 1;
+  KPOLICY_RETURN_IF_ERROR(CurrentSmCount(&sms));
+  const HalfWarpSplit split =
+      ChooseHalfWarpSplit(p.n, p.nsb, kSbPerGroup, sms, /*block_groups=*/14);
+  p.groups_per_row = split.groups;
+  p.rows_per_block = split.rows;
+  using Op = Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, 1, 256, kInFlight>;
   return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
 }
 

@@ -71,12 +71,16 @@ __device__ __forceinline__ int Dp4a(uint32_t a, int b, int c) {
 // kDp4a: the activations are Q8_1 (two 16-byte loads of qs and one 8-byte
 // load of the two blocks' (d, s) per row); else float (eight float4 loads).
 // kOutputs == 2 reads a second matrix (w1) at the same position: gate and up.
-template <bool kDp4a, int kLanes, int kOutputs_, int kMaxThreads_>
+// kInFlight_: super-blocks whose loads a thread issues before using the first
+// (two by default; one in 1024-thread blocks, for registers).
+template <bool kDp4a, int kLanes, int kOutputs_, int kMaxThreads_,
+          int kInFlight_ = (kMaxThreads_ <= 256 ? 2 : 1)>
 struct Q4kVecOp {
   static constexpr int kSliceThreads = 8;
   static constexpr int kTeamLanes = kLanes;
   static constexpr int kOutputs = kOutputs_;
   static constexpr int kMaxThreads = kMaxThreads_;
+  static constexpr int kInFlight = kInFlight_;
 
   struct Frag {
     Q4kHeader head[kOutputs];
@@ -206,6 +210,7 @@ struct Q4kWordOp {
   static constexpr int kTeamLanes = 32;
   static constexpr int kOutputs = 1;
   static constexpr int kMaxThreads = kMaxThreads_;
+  static constexpr int kInFlight = kMaxThreads_ <= 256 ? 2 : 1;
 
   struct Frag {
     Q4kHeader head;

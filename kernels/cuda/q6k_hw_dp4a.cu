@@ -1,18 +1,35 @@
-// Q6_K HwDp4a: a half-warp per output row, 16 threads per super-block (16 weights each: four
-// 4-weight runs, one per quarter, four DP4As per activation row), direct scale loads; 8 rows per
-// 128-thread block.
+// Q6_K HwDp4a: 16 threads (a half-warp) per super-block (16 weights each: four 4-weight runs, one
+// per quarter, four DP4As per activation row), direct scale loads, Q8_1 activations.
+//
+// v2 (kernels/cuda/PERF_NOTES.md): a 210-byte block is only 2-byte aligned, and v1's eleven
+// 2-byte global loads per thread per super-block kept few bytes in flight (29% of the streaming
+// read at 4096 x 14336). Now a row gets `groups` half-warps (ChooseHalfWarpSplit: enough that
+// one trip of 4 super-blocks per half-warp covers the row, up to 16 half-warps; 64 super-blocks
+// per trip beyond), and StagedGemvKernel copies the trip's bytes of the row into shared memory
+// with 16-byte loads (2-byte loads for the unaligned <= 14-byte head and tail) before the
+// half-warps compute from shared memory. Rows per block: up to 256 threads, fewer while the
+// grid has under two blocks per SM.
 #include "q6k_slices.cuh"
 #include "variants.h"
 
 namespace kpolicy::kernels::gpu::detail {
 
+namespace {
+constexpr int kSbPerGroup = 4;  // super-blocks per half-warp per trip
+}  // namespace
+
 CudaStatus LaunchQ6kHwDp4a(const GemvArgs& args) {
   GemvParams p;
   KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
-  p.warps_per_row = 1;
-  p.rows_per_block = 8;
-  using Op = Q6kQuarterOp</*kDp4a=*/true, /*kLanes=*/16, 128>;
-  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  int sms = 1;
+  KPOLICY_RETURN_IF_ERROR(CurrentSmCount(&sms));
+  const HalfWarpSplit split = ChooseHalfWarpSplit(p.n, p.nsb, kSbPerGroup, sms);
+  p.groups_per_row = split.groups;
+  p.rows_per_block = split.rows;
+  p.stage_sb = split.groups * kSbPerGroup < p.nsb ? split.groups * kSbPerGroup : p.nsb;
+  p.row_stage_bytes = (p.stage_sb * kQ6KBlockBytes + 14 + 15) / 16 * 16;
+  using Op = Q6kQuarterOp</*kDp4a=*/true, /*kLanes=*/16, 256>;
+  return LaunchStagedGemvKernel<Op>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -8,7 +8,7 @@ namespace kpolicy::kernels::gpu::detail {
 CudaStatus LaunchQ6kLegacy(const GemvArgs& args) {
   GemvParams p;
   KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, false, &p));
-  p.warps_per_row = 1;
+  p.groups_per_row = 1;
   p.rows_per_block = 4;
   using Op = Q6kWideOp</*kDp4a=*/false, 128>;
   return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));

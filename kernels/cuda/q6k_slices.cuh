@@ -25,6 +25,12 @@ __device__ __forceinline__ uint32_t Q6kQuants4(uint32_t ql_word, uint32_t qh_wor
   return low | high;
 }
 
+// Four bytes at a 2-byte-aligned shared-memory address, little-endian.
+__device__ __forceinline__ uint32_t SharedU32Align2(const uint8_t* p) {
+  const uint16_t* q = reinterpret_cast<const uint16_t*>(p);
+  return static_cast<uint32_t>(q[0]) | (static_cast<uint32_t>(q[1]) << 16);
+}
+
 __device__ __forceinline__ int8_t SignedByte(uint32_t v, int index) {
   return static_cast<int8_t>((v >> (8 * index)) & 0xFF);
 }
@@ -41,6 +47,7 @@ struct Q6kQuarterOp {
   static constexpr int kTeamLanes = kLanes;
   static constexpr int kOutputs = 1;
   static constexpr int kMaxThreads = kMaxThreads_;
+  static constexpr int kInFlight = kMaxThreads_ <= 256 ? 2 : 1;
 
   struct Frag {
     uint32_t ql_a, ql_b, qh;
@@ -63,6 +70,22 @@ struct Q6kQuarterOp {
     const int sel = c >> 2;  // 0: even bytes, 1: odd bytes
     f.scales = __byte_perm(s01, s23, sel ? 0x7531u : 0x6420u);
     f.d = LoadWeightsU16(block + 208);
+    return f;
+  }
+
+  // The same Frag from a copy of the block in shared memory (StagedGemvKernel;
+  // `block` is 2-byte aligned there too): 11 two-byte shared loads.
+  static constexpr int kBlockBytes = kQ6KBlockBytes;
+  __device__ __forceinline__ static Frag LoadStaged(const uint8_t* block, int slice) {
+    const int h = slice >> 3, c = slice & 7;
+    Frag f;
+    f.ql_a = SharedU32Align2(block + 64 * h + 4 * c);
+    f.ql_b = SharedU32Align2(block + 64 * h + 32 + 4 * c);
+    f.qh = SharedU32Align2(block + 128 + 32 * h + 4 * c);
+    const uint32_t s01 = SharedU32Align2(block + 192 + 8 * h);
+    const uint32_t s23 = SharedU32Align2(block + 196 + 8 * h);
+    f.scales = __byte_perm(s01, s23, (c >> 2) ? 0x7531u : 0x6420u);
+    f.d = *reinterpret_cast<const uint16_t*>(block + 208);
     return f;
   }
 
@@ -133,6 +156,7 @@ struct Q6kWideOp {
   static constexpr int kTeamLanes = 32;
   static constexpr int kOutputs = 1;
   static constexpr int kMaxThreads = kMaxThreads_;
+  static constexpr int kInFlight = kMaxThreads_ <= 256 ? 2 : 1;
 
   struct Frag {
     uint32_t ql0, ql1, qh0, qh1;  // Dp4a: 8 bytes each; Legacy: ql0/ql1 = the two 16-bit ql, qh0

@@ -83,6 +83,10 @@ BOOST_AUTO_TEST_CASE(fused_gate_up_matches_the_composition) {
     for (int m : {1, 2, 4, 8}) {
       CheckFused(1003, 256 * 13, m, workload, ++seed);
       CheckFused(61, 256, m, workload, ++seed);
+      // Long rows, few of them: 14 and 16 half-warps per row (HwDp4a's
+      // split), the latter over several trips of 64 super-blocks.
+      CheckFused(37, 256 * 56, m, workload, ++seed);
+      CheckFused(9, 256 * 129, m, workload, ++seed);
     }
   }
 }

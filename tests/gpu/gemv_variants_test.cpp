@@ -37,13 +37,22 @@ struct Shape {
 // trip (2, 4, 12, 24, ... with two steps in flight) divides it. N = 1000 is
 // a multiple of the 4- and 8-row blocks, so N = 1003, 61 and 259 (prime or
 // odd) leave partial last blocks. K = 256 is a single super-block (most of
-// every team idle); K = 256 * 56 is Llama-3's ffn_down.
+// every team idle); K = 256 * 56 is Llama-3's ffn_down. The split launches
+// (HwDp4a: several half-warps per row, gemv_common.cuh ChooseHalfWarpSplit)
+// get their other paths from the last two: K = 256 * 75 gives Q4_K 10
+// half-warps per row (an odd count rounded up to whole warps) and Q6_K 16
+// half-warps staging 64 + 11 super-blocks in two trips; K = 256 * 129 gives
+// both 16 half-warps per row and several trips (Q4_K 128 + 1, Q6_K
+// 64 + 64 + 1), with a Q6_K row length (129 * 210 bytes) that is 2 mod 16,
+// so every row's staged range starts at a different 16-byte misalignment.
 constexpr Shape kShapes[] = {
     {1000, 256 * 13, false},
     {1003, 256 * 5, false},
     {61, 256, true},
     {259, 256 * 11, true},
     {40, 256 * 56, false},
+    {33, 256 * 75, false},
+    {7, 256 * 129, false},
 };
 constexpr Workload kWorkloads[] = {Workload::kGaussian, Workload::kMassive};
 

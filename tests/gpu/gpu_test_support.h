@@ -20,7 +20,11 @@
 //    sum_j |dmin m_j| |s_j| the sum of magnitudes of all terms and h the
 //    longest chain of roundings a term goes through: at most nsb + 48
 //    (nsb super-blocks summed in order, <= 16 per block, <= 32 in the
-//    shuffle and cross-warp reductions). So GPU vs emulation: 2 h 2^-24 S;
+//    shuffle and cross-group reductions: the HwDp4a split launches add up
+//    to 16 half-warps' sums in order after a 4-level butterfly, 20 <= 32,
+//    and a thread there sums only its own nsb/groups super-blocks; the
+//    kernels' side of this is in kernels/cuda/gemv_common.cuh, "Summation
+//    chain"). So GPU vs emulation: 2 h 2^-24 S;
 //    GPU vs fp64: h 2^-24 S + quant.
 #ifndef KPOLICY_TESTS_GPU_GPU_TEST_SUPPORT_H_
 #define KPOLICY_TESTS_GPU_GPU_TEST_SUPPORT_H_

@@ -25,10 +25,10 @@ pack() {
   local tests
   tests=$(grep -ho 'kpolicy_add_test([a-z0-9_]*' tests/gpu/CMakeLists.txt | sed 's/kpolicy_add_test(//')
   # shellcheck disable=SC2086
-  cmake --build build-dev -j"$(nproc)" --target $tests bench_gemv policyctl
+  cmake --build build-dev -j"$(nproc)" --target $tests bench_gemv bench_prefill policyctl
   rm -rf "$CARRY" && mkdir -p "$CARRY/bin" "$CARRY/lib" "$CARRY/obj"
   for t in $tests; do cp "build-dev/tests/gpu/$t" "$CARRY/bin/"; done
-  cp build-dev/tools/bench/bench_gemv build-dev/tools/policyctl/policyctl "$CARRY/bin/"
+  cp build-dev/tools/bench/bench_gemv build-dev/tools/bench/bench_prefill build-dev/tools/policyctl/policyctl "$CARRY/bin/"
   cp build-dev/kernels/CMakeFiles/kpolicy_kernels_cuda.dir/cuda/*.cu.o "$CARRY/obj/"
   # The non-system shared libraries (Boost, yaml-cpp, this compiler's libstdc++).
   ldd "$CARRY"/bin/* | awk '/=> \// {print $3}' | sort -u |
@@ -47,7 +47,7 @@ step() {  # step NAME TIMEOUT_S LOG CMD...: runs, tees, records the status
 run() {
   OUT="${OUT:-$PWD/gpu_out}"
   mkdir -p "$OUT"
-  export LD_LIBRARY_PATH="$PWD/$CARRY/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH="$PWD/$CARRY/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export PATH=/usr/local/cuda/bin:$PATH
   start=$(date +%s)
   declare -gA status
@@ -58,6 +58,7 @@ run() {
     step "$(basename "$t")" 150 "$OUT/gpu_tests.log" "$t" --log_level=test_suite --report_level=short
   done
   step bench 240 "$OUT/bench_gemv.log" "$CARRY/bin/bench_gemv" --out "$OUT/bench_gemv.md"
+  step bench_prefill 300 "$OUT/bench_prefill.log" "$CARRY/bin/bench_prefill" --out "$OUT/bench_prefill.md"
   step record 240 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/h100.yaml"
   if command -v cuobjdump > /dev/null; then
     for obj in q4k_hw_dp4a q6k_hw_dp4a q4k_mwv_dp4a q6k_dp4a fused_gate_up_q4k q4k_vectorized; do

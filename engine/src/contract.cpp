@@ -71,7 +71,7 @@ class ContractReader : public YamlDocument {
       return c;
     }
     const Misspelt misspelt = CheckKeys(
-        node, {"id", "title", "knob", "operation", "workloads", "thresholds", "refs"}, "a contract");
+        node, {"id", "title", "knob", "operation", "workloads", "variants", "thresholds", "refs"}, "a contract");
     c.id = RequiredString(node, "id", "a contract", misspelt);
     const std::string context = c.id.empty() ? std::string("a contract") : "contract " + c.id;
     if (YAML::Node t = Get(node, "title")) c.title = String(t, "title");
@@ -84,6 +84,7 @@ class ContractReader : public YamlDocument {
       Error(c.location, "missing 'workloads' in " + context);
     }
     if (YAML::Node r = Get(node, "refs")) c.refs = Strings(r, "refs");
+    if (YAML::Node v = Get(node, "variants")) c.variants = Strings(v, "variants");
     YAML::Node thresholds = Get(node, "thresholds");
     if (!thresholds) {
       if (!misspelt.count("thresholds")) Error(c.location, "missing 'thresholds' in " + context);

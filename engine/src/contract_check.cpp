@@ -40,6 +40,7 @@ std::string Joined(const std::vector<std::string>& items) {
 // Findings of one contract for the variant a decision chose.
 void CheckOne(const Contract& contract, const std::string& variant, const ParityRecord& record,
               const CheckFinding& base, std::vector<CheckFinding>& out) {
+  if (!contract.variants.empty() && !Contains(contract.variants, variant)) return;  // not applicable
   CheckFinding f = base;
   f.variant = variant;
   f.contract = contract.id;

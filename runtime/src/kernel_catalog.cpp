@@ -17,9 +17,14 @@ std::string GemvVariantNames(std::string_view op) {
 }
 
 bool HasGemmPath(std::string_view knob) {
-  // The GEMM paths (FP8 cuBLASLt, HGEMM, W4A16) are not built yet.
+  // Built with the CUDA kernels (kernels/gemm_paths.h); a build without
+  // CUDA has none of them.
+#ifdef KPOLICY_HAVE_GEMM_PATHS
+  return knob == "fp8_prefill" || knob == "fp8_decode" || knob == "hgemm_decode" || knob == "w4a16_interleaved";
+#else
   (void)knob;
   return false;
+#endif
 }
 
 }  // namespace kpolicy::runtime

@@ -12,6 +12,8 @@
 #include <cuda_runtime_api.h>
 
 #include "exit_codes.h"
+#include "kpolicy/kernels/gemm_paths.h"
+#include "kpolicy/kernels/gemm_runner.h"
 #include "kpolicy/kernels/gemv_registry.h"
 #include "kpolicy/kernels/gemv_runner.h"
 #include "kpolicy/kernels/parity.h"
@@ -88,6 +90,65 @@ std::vector<GemvCase> GemvCases(kn::WeightFormat format) {
   return cases;
 }
 
+// The GEMM paths, as the boolean knobs that switch them on name them: the
+// operation a contract constrains, the knob's value, the path, the rows.
+struct GemmCase {
+  const char* operation;
+  const char* variant;
+  gpu::GemmPath path;
+  int rows;
+};
+constexpr GemmCase kGemmCases[] = {
+    {"prefill_gemm", "true", gpu::GemmPath::kFp8Lt, 64},        // fp8_prefill = true
+    {"prefill_gemm", "false", gpu::GemmPath::kF16Cublas, 64},   // fp8_prefill = false
+    {"fp8_decode_gemm", "true", gpu::GemmPath::kFp8Lt, kGemvM}, // fp8_decode = true
+    {"hgemm_decode_gemm", "true", gpu::GemmPath::kF16Cublas, 1},
+    {"w4a16_decode_gemm", "true", gpu::GemmPath::kW4a16Interleaved, kGemvM},
+};
+
+// Every GEMM path on the plain and massive workloads (Q4_K weights at the
+// GEMV shape, `rows` activation rows), against the fp64 reference.
+void RecordGemmPaths(ParityRecord& record, Io& io, int& failures) {
+  for (const GemmCase& g : kGemmCases) {
+    io.err << "record: " << g.operation << " " << g.variant << " (" << gpu::GemmPathName(g.path) << ")\n";
+    for (const bool massive : {false, true}) {
+      kn::ActivationSpec spec;
+      spec.rows = g.rows;
+      spec.cols = kGemvK;
+      spec.massive_channels = massive ? kMassiveChannels : 0;
+      const kn::Activations x = kn::MakeActivations(massive ? 23 : 22, spec);
+      std::vector<float> w = kn::GaussianWeights(21, kGemvN, kGemvK);
+      if (massive) kn::DampMassiveColumns(w, kGemvN, kGemvK, x.massive, x.massive_factor);
+      const kn::WeightMatrix weights = kn::QuantizeWeights(kn::WeightFormat::kQ4K, w, kGemvN, kGemvK);
+      auto y = gpu::RunGemmPathOnHost(g.path, weights.view(), x.values, g.rows);
+      if (!y.ok()) {
+        io.err << "  " << (massive ? "massive" : "plain") << ": " << y.error().ToString() << "\n";
+        ++failures;
+        continue;
+      }
+      Measurement m;
+      m.operation = g.operation;
+      m.variant = g.variant;
+      m.workload = massive ? "massive" : "plain";
+      m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(g.rows) +
+                " (" + std::string(gpu::GemmPathName(g.path)) + ", Q4_K weights)";
+      const std::vector<double> reference = kn::ReferenceGemv(weights.view(), x.values, g.rows);
+      m.metrics = MetricsOf(kn::ComputeParity(reference, *y, kGemvN));
+      if (!massive) {
+        auto us = gpu::MedianGemmPathMicroseconds(g.path, weights.view(), g.rows, 50);
+        if (us.ok()) {
+          m.speed["us"] = *us;
+          m.speed["tflops"] = 2.0 * kGemvN * kGemvK * g.rows / (*us * 1e6);
+        } else {
+          io.err << "  timing: " << us.error().ToString() << "\n";
+          ++failures;
+        }
+      }
+      record.results.push_back(std::move(m));
+    }
+  }
+}
+
 std::string Today() {
   const std::time_t now = std::time(nullptr);
   char buf[16];
@@ -142,8 +203,9 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   }
   if (vm.count("help")) {
     io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain and\n"
-                         "massive at 4096x4096, M=4; the deep-FFN chain) against the CPU fp64 reference,\n"
-                         "times each, and writes the record with the device, driver, date and commit.\n";
+                         "massive at 4096x4096, M=4; the deep-FFN chain) and every GEMM path (FP8\n"
+                         "cuBLASLt, FP16 cuBLAS, W4A16) against the CPU fp64 reference, times each, and\n"
+                         "writes the record with the device, driver, date and commit.\n";
     return kExitOk;
   }
   if (!vm.count("out")) {
@@ -242,6 +304,8 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
       record.results.push_back(std::move(m));
     }
   }
+
+  RecordGemmPaths(record, io, failures);
 
   const std::string out_path = vm["out"].as<std::string>();
   record.file = out_path;

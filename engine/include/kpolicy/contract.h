@@ -37,6 +37,9 @@ struct Contract {
   std::string knob;       // the knob whose value names the variant: q4k
   std::string operation;  // the operation records name: q4k_gemv
   std::vector<std::string> workloads;  // records of these workloads count
+  // The knob values the contract applies to (empty: every value), e.g.
+  // [true] for a path that only runs when a bool knob turns it on.
+  std::vector<std::string> variants;
   std::vector<Threshold> thresholds;
   std::vector<std::string> refs;
   SourceLocation location;

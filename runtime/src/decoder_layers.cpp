@@ -87,18 +87,20 @@ LayerRunResult RunOnCpu(const DispatchTable& t, const std::vector<LayerMatrix>& 
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.decode_path = "each variant's arithmetic on the CPU";
   return r;
 }
 
 }  // namespace
 
 Expected<LayerRunResult, std::string> RunDecoderLayers(const DispatchTable& table, std::string_view model,
-                                                       int layers, int tokens) {
+                                                       int layers, int tokens, int prefill_tokens) {
   const std::vector<LayerMatrix> matrices = DecoderLayerMatrices(model);
   if (matrices.empty()) return Fail("unknown model '" + std::string(model) + "' (qwen2.5-1.5b, llama-3-8b)");
   if (layers < 1 || tokens < 1) return Fail(std::string("layers and tokens must be at least 1"));
   Expected<LayerRunResult, std::string> r =
-      table.gpu ? internal::RunOnGpu(table, matrices, layers, tokens) : RunOnCpu(table, matrices, layers, tokens);
+      table.gpu ? internal::RunOnGpu(table, matrices, layers, tokens, prefill_tokens)
+                : RunOnCpu(table, matrices, layers, tokens);
   if (!r.ok()) return r;
   r->gpu = table.gpu;
   r->layers = layers;

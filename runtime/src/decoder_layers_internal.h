@@ -20,7 +20,7 @@ std::vector<float> Input(uint64_t seed, int64_t k);
 
 // The GPU half (decoder_layers_cuda.cpp; a build without CUDA says it has none).
 Expected<LayerRunResult, std::string> RunOnGpu(const DispatchTable& t, const std::vector<LayerMatrix>& matrices,
-                                               int layers, int tokens);
+                                               int layers, int tokens, int prefill_tokens);
 
 }  // namespace kpolicy::runtime::internal
 

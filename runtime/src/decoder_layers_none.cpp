@@ -2,7 +2,7 @@
 
 namespace kpolicy::runtime::internal {
 
-Expected<LayerRunResult, std::string> RunOnGpu(const DispatchTable&, const std::vector<LayerMatrix>&, int, int) {
+Expected<LayerRunResult, std::string> RunOnGpu(const DispatchTable&, const std::vector<LayerMatrix>&, int, int, int) {
   return Fail(std::string("this build has no CUDA kernels"));
 }
 

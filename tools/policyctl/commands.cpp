@@ -388,6 +388,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
       ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b")
       ("layers", po::value<int>(), "decoder layers in the stack (default: 8 on a GPU, 1 on the CPU)")
       ("tokens", po::value<int>(), "tokens to run, M = 1 each (default: 64 on a GPU, 2 on the CPU)")
+      ("prefill", po::value<int>(), "prompt tokens to prefill first (default: 512 on a GPU; not run on the CPU)")
       ("device", po::value<std::string>(), "decide for a catalog GPU instead of probing (runs on the CPU)")
       ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
       ("clean-env", "start from an empty environment: only --env variables are set")
@@ -430,7 +431,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
   const int layers = vm->count("layers") ? (*vm)["layers"].as<int>() : (t.gpu ? 8 : 1);
   const int tokens = vm->count("tokens") ? (*vm)["tokens"].as<int>() : (t.gpu ? 64 : 2);
   const std::string model = (*vm)["model"].as<std::string>();
-  auto result = runtime::RunDecoderLayers(t, model, layers, tokens);
+  const int prefill = vm->count("prefill") ? (*vm)["prefill"].as<int>() : (t.gpu ? 512 : 0);
+  auto result = runtime::RunDecoderLayers(t, model, layers, tokens, t.gpu ? prefill : 0);
   if (!result.ok()) {
     io.err << "policyctl run: " << result.error() << "\n";
     return kExitNo;
@@ -440,6 +442,16 @@ int Run(const std::vector<std::string>& args, Io& io) {
                 "%.1f GB/s of weights\n", model.c_str(), layers, tokens, result->gpu ? "GPU" : "CPU",
                 result->tokens_per_second, result->weight_gbps);
   io.out << line;
+  io.out << "         decode: " << result->decode_path << "\n";
+  if (result->prefill_tokens > 0) {
+    std::snprintf(line, sizeof line, "prefill  %d tokens through %d layers: %.1f ms, %.1f TFLOP/s (%s; batched_prefill %s, "
+                  "fp8_prefill %s)\n", result->prefill_tokens, layers, result->prefill_seconds * 1e3,
+                  result->prefill_tflops, result->prefill_path.c_str(), t.batched_prefill ? "on" : "off",
+                  t.fp8_prefill ? "on" : "off");
+    io.out << line;
+  } else if (!t.gpu) {
+    io.out << "prefill  not run on the CPU path\n";
+  }
   bool parity_ok = true;
   for (const runtime::MatrixParity& p : result->parity) {
     const bool ok = p.error_vs_cpu <= runtime::kGateMaxErrorVsCpu &&

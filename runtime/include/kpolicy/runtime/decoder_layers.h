@@ -42,6 +42,13 @@ struct MatrixParity {
 
 struct LayerRunResult {
   bool gpu = false;
+  std::string decode_path;          // "GEMV q4k HwDp4a / q6k HwDp4a" or "HGEMM (cuBLAS FP16)"
+  // Prefill of `prefill_tokens` tokens through every layer with the path
+  // batched_prefill and fp8_prefill select (GPU only; 0 tokens: not run).
+  std::string prefill_path;         // "fp8_lt", "f16_cublas", "gemv_loop"
+  int prefill_tokens = 0;
+  double prefill_seconds = 0;
+  double prefill_tflops = 0;
   int layers = 0;
   int tokens = 0;
   double seconds = 0;               // all tokens through all layers
@@ -51,10 +58,14 @@ struct LayerRunResult {
   std::vector<MatrixParity> parity; // layer 0, one token
 };
 
-// Runs `tokens` tokens (M = 1 decode) through `layers` layers of `model`.
-// GPU kernels when table.gpu, else the CPU runs each variant's arithmetic.
+// Runs `tokens` tokens (M = 1 decode) through `layers` layers of `model`,
+// after a prefill of `prefill_tokens` (GPU only). GPU kernels when
+// table.gpu, else the CPU runs each variant's arithmetic. Decode uses the
+// GEMV variants, or cuBLAS HGEMM where hgemm_decode; prefill one GEMM per
+// matrix (FP8 cuBLASLt where fp8_prefill, else FP16 cuBLAS) where
+// batched_prefill, else one GEMV per token.
 Expected<LayerRunResult, std::string> RunDecoderLayers(const DispatchTable& table, std::string_view model,
-                                                       int layers, int tokens);
+                                                       int layers, int tokens, int prefill_tokens = 0);
 
 }  // namespace kpolicy::runtime
 

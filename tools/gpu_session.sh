@@ -13,6 +13,9 @@
 #       bench_gemv.md     bench_gemv --out (YAML front matter + markdown tables)
 #       bench_gemv.log    its stdout
 #       h100.yaml         policyctl record --out (the parity record)
+#       bench_prefill.md  bench_prefill --out, and .log
+#       runtime.log       policyctl explain and run on this GPU (default policy,
+#                         then FP16 prefill + HGEMM decode, then unbatched prefill)
 #       sass_check.txt    16-byte loads and DP4A in the hot kernels' SASS
 # A short summary comes last on stdout. Never changes the GPU's settings.
 set -uo pipefail
@@ -60,6 +63,15 @@ run() {
   step bench 240 "$OUT/bench_gemv.log" "$CARRY/bin/bench_gemv" --out "$OUT/bench_gemv.md"
   step bench_prefill 300 "$OUT/bench_prefill.log" "$CARRY/bin/bench_prefill" --out "$OUT/bench_prefill.md"
   step record 240 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/h100.yaml"
+  # The runtime as a server starts it, on this GPU: the default policy, then
+  # the other prefill and decode paths the knobs switch.
+  local ctl="$CARRY/bin/policyctl"
+  step explain 60 "$OUT/runtime.log" "$ctl" explain --contracts contracts --color never
+  step run_qwen 120 "$OUT/runtime.log" "$ctl" run --log
+  step run_llama 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32
+  step run_f16_hgemm 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32 \
+    --env FP8_PREFILL=0 --env HGEMM_DECODE=1
+  step run_unbatched 120 "$OUT/runtime.log" "$ctl" run --layers 2 --tokens 16 --prefill 64 --env BATCHED_PREFILL=0
   if command -v cuobjdump > /dev/null; then
     for obj in q4k_hw_dp4a q6k_hw_dp4a q4k_mwv_dp4a q6k_dp4a fused_gate_up_q4k q4k_vectorized; do
       sass=$(cuobjdump -sass "$CARRY/obj/$obj.cu.o")
@@ -74,6 +86,7 @@ run() {
   grep -E "failure|No errors|error" "$OUT/gpu_tests.log" | tail -15
   grep -E "^stream read|^target |MET|MISSED" "$OUT/bench_gemv.log" | head -12
   tail -2 "$OUT/record.log"
+  grep -E "^(run|prefill|gate) " "$OUT/runtime.log"
 }
 
 case "${1:-}" in

@@ -428,6 +428,182 @@ CudaStatus LaunchStagedGemvKernel(const GemvParams& p, int m, cudaStream_t strea
   return {};
 }
 
+// ---- Streaming kernel: a persistent grid, weights through a cp.async ring ---------
+//
+// v3 (kernels/cuda/PERF_NOTES.md): the one-trip blocks of GemvKernel and
+// StagedGemvKernel leave the memory system idle between a block's loads and
+// its successor's (ncu, v2: DRAM 54% / 39% busy, warps stalled on L1TEX
+// scoreboards 50% of the time, occupancy 38% capped by registers, 3.9-7.8
+// waves). Here a grid of (blocks per SM x SMs) blocks of 256 threads walks
+// the matrix in tiles of rows_per_block consecutive rows (contiguous bytes):
+// each tile is copied into one of kStreamStages shared-memory stages with
+// 16-byte cp.async (no registers held while in flight), kStreamStages - 1
+// tiles ahead of the one being computed, so every SM keeps up to
+// 3 x 11.5 KB per block in flight without pause. Within a tile the team
+// layout, slices, per-thread super-block order and reduction are those of
+// GemvKernel (ReduceTeamAndStore), so the summation chain is unchanged.
+// Preconditions (checked by ChooseStreamTile's caller): weights and
+// row_bytes 16-byte aligned, sm_80+ (cp.async).
+inline constexpr int kStreamStages = 4;
+inline constexpr int kStreamThreads = 256;               // 16 half-warps
+inline constexpr int kStreamStageBytes = 47104 / kStreamStages;  // 4 stages <= 46 KB
+
+__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(gmem) : "memory");
+#else
+  (void)smem;
+  (void)gmem;
+#endif
+}
+__device__ __forceinline__ void CpAsyncCommit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+template <int kPending>
+__device__ __forceinline__ void CpAsyncWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
+#endif
+}
+
+template <class Op, int M>
+__global__ void __launch_bounds__(kStreamThreads) StreamGemvKernel(const GemvParams p) {
+  static_assert(Op::kOutputs == 1, "the streaming kernel has one output");
+  static_assert(Op::kMaxThreads >= kStreamThreads, "partials sized for the block");
+  extern __shared__ uint4 stage_smem[];
+  constexpr int kSlice = Op::kSliceThreads;
+  constexpr int kLanes = Op::kTeamLanes;
+  constexpr int kBlockBytes = Op::kBlockBytes;
+  const int tid = static_cast<int>(threadIdx.x);
+  const int team_threads = kLanes * p.groups_per_row;
+  const int team = tid / team_threads;
+  const int tt = tid - team * team_threads;
+  const int slice = tt % kSlice;
+  const int step = team_threads / kSlice;
+  const int rows = p.rows_per_block;
+  const int tiles = (p.n + rows - 1) / rows;
+  const int stage_bytes = p.row_stage_bytes;
+  uint8_t* const smem = reinterpret_cast<uint8_t*>(stage_smem);
+
+  // Copies tile `tile` (if any) into stage `stage`; always commits a group,
+  // so that the wait counts are the same for every thread and iteration.
+  auto issue = [&](int tile, int stage) {
+    if (tile < tiles) {
+      const int first = tile * rows;
+      const int nrows = p.n - first < rows ? p.n - first : rows;
+      const int vectors = static_cast<int>(nrows * p.row_bytes / 16);
+      const uint8_t* src = p.w0 + static_cast<int64_t>(first) * p.row_bytes;
+      uint8_t* dst = smem + stage * stage_bytes;
+      for (int j = tid; j < vectors; j += kStreamThreads) CpAsync16(dst + 16 * j, src + 16 * j);
+    }
+    CpAsyncCommit();
+  };
+
+  const int grid = static_cast<int>(gridDim.x);
+  int tile = static_cast<int>(blockIdx.x);
+#pragma unroll
+  for (int s = 0; s < kStreamStages - 1; ++s) issue(tile + s * grid, s);
+  int stage = 0;
+  for (; tile < tiles; tile += grid) {
+    CpAsyncWait<kStreamStages - 2>();  // this tile's group has landed (own copies)
+    __syncthreads();                   // everyone's copies; last tile's stage is free
+    issue(tile + (kStreamStages - 1) * grid, stage == 0 ? kStreamStages - 1 : stage - 1);
+    float acc[1][M];
+#pragma unroll
+    for (int m = 0; m < M; ++m) acc[0][m] = 0.0f;
+    const int row = tile * rows + team;
+    if (row < p.n) {
+      const uint8_t* const rowbuf =
+          smem + stage * stage_bytes + static_cast<int64_t>(team) * p.row_bytes;
+      for (int sb = tt / kSlice; sb < p.nsb; sb += step) {
+        Op::template Compute<M>(Op::LoadStaged(rowbuf + sb * kBlockBytes, slice), p, sb, slice,
+                                acc);
+      }
+    }
+    ReduceTeamAndStore<Op, M>(acc, p, tid, team, tt, row);
+    stage = stage == kStreamStages - 1 ? 0 : stage + 1;
+  }
+  CpAsyncWait<0>();
+}
+
+// Tile shape for StreamGemvKernel: the most rows (1, 2, 4, 8 or 16) whose
+// bytes fit one stage, and 16 / rows half-warps per row. rows == 0: the
+// streaming kernel does not apply (a row larger than a stage, unaligned
+// weights or rows, or a device without cp.async); use the v2 kernels.
+struct StreamTile {
+  int rows = 0;
+  int groups = 0;
+};
+inline StreamTile ChooseStreamTile(const GemvParams& p, int cc) {
+  StreamTile t;
+  if (cc < 80 || p.row_bytes % 16 != 0 || reinterpret_cast<uintptr_t>(p.w0) % 16 != 0 ||
+      p.row_bytes > kStreamStageBytes) {
+    return t;
+  }
+  int rows = 16;
+  while (rows > 1 && rows * p.row_bytes > kStreamStageBytes) rows /= 2;
+  t.rows = rows;
+  t.groups = 16 / rows;
+  return t;
+}
+
+// The current device's compute capability as major*10+minor.
+inline CudaStatus CurrentComputeCapability(int* cc) {
+  int device = 0, major = 0, minor = 0;
+  KPOLICY_CUDA_TRY(cudaGetDevice(&device));
+  KPOLICY_CUDA_TRY(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  KPOLICY_CUDA_TRY(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  *cc = 10 * major + minor;
+  return {};
+}
+
+// Launches StreamGemvKernel<Op, M> with tile `t`: min(tiles, resident
+// blocks) blocks of 256 threads, kStreamStages stages of dynamic shared memory.
+template <class Op, int M>
+CudaStatus LaunchStreamGemvKernelM(GemvParams p, const StreamTile& t, int sms,
+                                   cudaStream_t stream) {
+  p.rows_per_block = t.rows;
+  p.groups_per_row = t.groups;
+  p.row_stage_bytes = static_cast<int>(t.rows * p.row_bytes);
+  const size_t smem = static_cast<size_t>(kStreamStages) * p.row_stage_bytes;
+  // Resident blocks per SM for this instantiation at the largest stage
+  // (computed once; the answer for smaller stages is no lower).
+  static int per_sm = 0;  // benign race: every writer stores the same value
+  if (per_sm == 0) {
+    int b = 0;
+    KPOLICY_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &b, StreamGemvKernel<Op, M>, kStreamThreads,
+        static_cast<size_t>(kStreamStages) * kStreamStageBytes));
+    per_sm = b < 1 ? 1 : b;
+  }
+  const int64_t tiles = (p.n + t.rows - 1) / t.rows;
+  const int64_t resident = static_cast<int64_t>(per_sm) * sms;
+  const unsigned blocks = static_cast<unsigned>(tiles < resident ? tiles : resident);
+  StreamGemvKernel<Op, M><<<blocks, kStreamThreads, smem, stream>>>(p);
+  KPOLICY_CUDA_TRY(cudaGetLastError());
+  return {};
+}
+
+template <class Op>
+CudaStatus LaunchStreamGemvKernel(const GemvParams& p, const StreamTile& t, int m, int sms,
+                                  cudaStream_t stream) {
+  switch (m) {
+    case 1: return LaunchStreamGemvKernelM<Op, 1>(p, t, sms, stream);
+    case 2: return LaunchStreamGemvKernelM<Op, 2>(p, t, sms, stream);
+    case 3: return LaunchStreamGemvKernelM<Op, 3>(p, t, sms, stream);
+    case 4: return LaunchStreamGemvKernelM<Op, 4>(p, t, sms, stream);
+    case 5: return LaunchStreamGemvKernelM<Op, 5>(p, t, sms, stream);
+    case 6: return LaunchStreamGemvKernelM<Op, 6>(p, t, sms, stream);
+    case 7: return LaunchStreamGemvKernelM<Op, 7>(p, t, sms, stream);
+    case 8: return LaunchStreamGemvKernelM<Op, 8>(p, t, sms, stream);
+    default: KPOLICY_CHECK_ARG(m >= 1 && m <= kMaxGemvRows);
+  }
+  return {};
+}
+
 // The multi-warp variants: blocks of up to 256 threads (mwv_warps <= 8) get
 // the register budget for two super-blocks in flight; more warps per row need
 // the 1024-thread instantiation.

@@ -55,8 +55,9 @@ constexpr GemvVariant kQ6kVariants[] = {
      "warp per row, 32 threads per super-block (8 weights of one quarter), DP4A on Q8_1",
      &LaunchQ6kDp4a},
     {GemvOp::kQ6K, "HwDp4a", 75, true, false,
-     "1-16 half-warps per row (by K), 16 threads per super-block (16 weights each), row staged "
-     "in shared memory by 16-byte loads, DP4A on Q8_1",
+     "16 threads per super-block (16 weights each), rows streamed through a 4-stage cp.async "
+     "shared-memory ring by a persistent grid (sm_80+, K % 2048 == 0), else 1-16 half-warps per "
+     "row with the row staged in shared memory; DP4A on Q8_1",
      &LaunchQ6kHwDp4a},
 };
 

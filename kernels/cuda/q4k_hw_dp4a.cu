@@ -9,6 +9,9 @@
 // (ChooseHalfWarpSplit: enough that one trip covers the row, up to 16), reduced by shuffles and
 // one shared-memory step; up to 224 threads per block (4 blocks per SM at <= 72 registers), fewer rows per block while the grid has
 // under two blocks per SM. All M activation rows use each weight load.
+//
+// v3 tried StreamGemvKernel (gemv_common.cuh) for this Op and measured it slower (55% vs 64% of
+// the streaming read at both goal shapes: PERF_NOTES.md, v3), so this launch is v2's.
 #include "q4k_slices.cuh"
 #include "variants.h"
 
@@ -25,11 +28,11 @@ CudaStatus LaunchQ4kHwDp4a(const GemvArgs& args) {
   KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
   int sms = 1;
   KPOLICY_RETURN_IF_ERROR(CurrentSmCount(&sms));
+  using Op = Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, 1, 256, kInFlight>;
   const HalfWarpSplit split =
       ChooseHalfWarpSplit(p.n, p.nsb, kSbPerGroup, sms, /*block_groups=*/14);
   p.groups_per_row = split.groups;
   p.rows_per_block = split.rows;
-  using Op = Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, 1, 256, kInFlight>;
   return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
 }
 

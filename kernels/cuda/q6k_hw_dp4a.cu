@@ -9,6 +9,11 @@
 // with 16-byte loads (2-byte loads for the unaligned <= 14-byte head and tail) before the
 // half-warps compute from shared memory. Rows per block: up to 256 threads, fewer while the
 // grid has under two blocks per SM.
+//
+// v3: where rows are whole 16-byte vectors (K a multiple of 2048) and fit a stage (K <= 14336),
+// with 16-byte aligned weights on sm_80+, StreamGemvKernel instead (gemv_common.cuh): a
+// persistent grid streaming tiles of 1-16 rows through a 4-stage cp.async ring; v2's staged
+// launch stays for the other shapes and alignments.
 #include "q6k_slices.cuh"
 #include "variants.h"
 
@@ -21,14 +26,19 @@ constexpr int kSbPerGroup = 4;  // super-blocks per half-warp per trip
 CudaStatus LaunchQ6kHwDp4a(const GemvArgs& args) {
   GemvParams p;
   KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
-  int sms = 1;
+  int sms = 1, cc = 0;
   KPOLICY_RETURN_IF_ERROR(CurrentSmCount(&sms));
+  KPOLICY_RETURN_IF_ERROR(CurrentComputeCapability(&cc));
+  using Op = Q6kQuarterOp</*kDp4a=*/true, /*kLanes=*/16, 256>;
+  // v3: the streaming kernel where rows are whole 16-byte vectors (K a multiple of 2048), the
+  // weights 16-byte aligned and a row fits a stage (K <= 14336) on sm_80+.
+  const StreamTile tile = ChooseStreamTile(p, cc);
+  if (tile.rows > 0) return LaunchStreamGemvKernel<Op>(p, tile, args.m, sms, ToStream(args.stream));
   const HalfWarpSplit split = ChooseHalfWarpSplit(p.n, p.nsb, kSbPerGroup, sms);
   p.groups_per_row = split.groups;
   p.rows_per_block = split.rows;
   p.stage_sb = split.groups * kSbPerGroup < p.nsb ? split.groups * kSbPerGroup : p.nsb;
   p.row_stage_bytes = (p.stage_sb * kQ6KBlockBytes + 14 + 15) / 16 * 16;
-  using Op = Q6kQuarterOp</*kDp4a=*/true, /*kLanes=*/16, 256>;
   return LaunchStagedGemvKernel<Op>(p, args.m, ToStream(args.stream));
 }
 

@@ -16,8 +16,13 @@
 // read + write.
 //
 // Usage: bench_gemv [--out FILE] [--replays N] [--mwv-warps N] [--quick]
+//                   [--filter S] [--m 1,2,..] [--gemv-only]
 //   --out FILE   also write the results as YAML front matter + markdown tables
 //   --quick      M = 1 only, fewer replays (a smoke run)
+//   --filter S   only the GEMVs whose "op variant NxK" contains S (e.g.
+//                "q4k HwDp4a 4096x14336"; for profiling one kernel)
+//   --m LIST     these M only
+//   --gemv-only  skip the quantiser and fused gate+up tables
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -68,6 +73,9 @@ struct Options {
   int replays = 25;
   int mwv_warps = 3;
   bool quick = false;
+  std::string filter;      // --filter: only GEMVs whose "op variant NxK" contains it
+  std::vector<int> ms;     // --m: activation rows (default 1,2,4,8; --quick: 1)
+  bool gemv_only = false;  // --gemv-only: skip the quantiser and fused tables
   std::string command;
 };
 
@@ -272,7 +280,8 @@ void Run(const Options& opt) {
   std::printf("stream read (1 GiB, 16-byte loads): %.0f GB/s; cudaMemcpy D2D (read+write): %.0f GB/s\n\n",
               ceil.stream_gbps, ceil.d2d_gbps);
 
-  const std::vector<int> ms = opt.quick ? std::vector<int>{1} : std::vector<int>{1, 2, 4, 8};
+  const std::vector<int> ms =
+      !opt.ms.empty() ? opt.ms : (opt.quick ? std::vector<int>{1} : std::vector<int>{1, 2, 4, 8});
   const int replays = opt.quick ? 7 : opt.replays;
   std::vector<Result> results, quant_results, fused_results;
 
@@ -300,6 +309,14 @@ void Run(const Options& opt) {
   for (gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
     const WeightFormat format = op == gpu::GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
     for (const BenchShape& s : kShapes) {
+      auto selected = [&](const gpu::GemvVariant& v) {
+        const std::string key = std::string(gpu::GemvOpName(op)) + " " + std::string(v.name) +
+                                " " + std::to_string(s.n) + "x" + std::to_string(s.k);
+        return opt.filter.empty() || key.find(opt.filter) != std::string::npos;
+      };
+      bool any = false;
+      for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) any = any || selected(v);
+      if (!any) continue;
       const std::vector<uint8_t> host = RandomWeights(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
       const int launches = LaunchesFor(w.copies);
@@ -307,6 +324,7 @@ void Run(const Options& opt) {
         BENCH_OK(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
         BENCH_CHECK(cudaDeviceSynchronize());
         for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) {
+          if (!selected(v)) continue;
           gpu::GemvArgs args;
           args.n = s.n;
           args.k = s.k;
@@ -338,7 +356,9 @@ void Run(const Options& opt) {
   }
 
   // Q8_1 quantisation: M*K floats read, 1.125*M*K bytes written.
-  for (int64_t k : {int64_t{1536}, int64_t{4096}, int64_t{8960}, int64_t{14336}}) {
+  const std::vector<int64_t> quant_ks =
+      opt.gemv_only ? std::vector<int64_t>{} : std::vector<int64_t>{1536, 4096, 8960, 14336};
+  for (int64_t k : quant_ks) {
     for (int m : ms) {
       const float* x = x_for(k);
       const double us = TimeLaunches(
@@ -352,7 +372,7 @@ void Run(const Options& opt) {
 
   // Fused gate/up vs two HwDp4a launches, at the FFN shapes.
   for (const BenchShape& s : kShapes) {
-    if (std::strcmp(s.tensor, "ffn_up") != 0) continue;
+    if (opt.gemv_only || std::strcmp(s.tensor, "ffn_up") != 0) continue;
     const std::vector<uint8_t> host = RandomWeights(WeightFormat::kQ4K, s.n, s.k, s.n + s.k);
     const WeightCopies w = MakeCopies(host, l2);  // copy i = gate, i+1 = up
     const int launches = LaunchesFor(w.copies);
@@ -502,8 +522,22 @@ int main(int argc, char** argv) {
       opt.mwv_warps = std::atoi(value().c_str());
     } else if (a == "--quick") {
       opt.quick = true;
+    } else if (a == "--filter") {
+      opt.filter = value();
+    } else if (a == "--gemv-only") {
+      opt.gemv_only = true;
+    } else if (a == "--m") {
+      std::stringstream list(value());
+      for (std::string item; std::getline(list, item, ',');) {
+        const int m = std::atoi(item.c_str());
+        if (m < 1 || m > gpu::kMaxGemvRows) {
+          std::fprintf(stderr, "bench_gemv: --m takes 1..%d\n", gpu::kMaxGemvRows);
+          return 2;
+        }
+        opt.ms.push_back(m);
+      }
     } else {
-      std::fprintf(stderr, "usage: bench_gemv [--out FILE] [--replays N] [--mwv-warps N] [--quick]\n");
+      std::fprintf(stderr, "usage: bench_gemv [--out FILE] [--replays N] [--mwv-warps N] [--quick] [--filter S] [--m 1,2,..] [--gemv-only]\n");
       return 2;
     }
   }

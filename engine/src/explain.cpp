@@ -223,7 +223,7 @@ class TextRenderer {
         std::swap(saved, out_);
         Wrapped(source, 12);
         std::swap(saved, out_);
-        out_ += "  " + Paint(kCyan, "◆") + " " + Pad("evidence", 8) + Paint(kDim, saved.substr(12));
+        out_ += "  " + Paint(kCyan, "◆") + " " + Pad("evidence", 9) + Paint(kDim, saved.substr(12));
       }
       const char* mark = e.status == Evidence::kMeets ? "✓" : e.status == Evidence::kBreaks ? "✗" : "?";
       const char* style = e.status == Evidence::kMeets ? kGreen : e.status == Evidence::kBreaks ? kRed : kYellow;

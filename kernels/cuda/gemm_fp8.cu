@@ -33,11 +33,14 @@ __global__ void __launch_bounds__(kThreads)
   if ((threadIdx.x & 31) == 0) atomicMax(absmax_bits, __float_as_uint(local));
 }
 
-// FloatToFp8E4M3: round to nearest even, saturate finite values and
-// infinities to +-448 (cvt.rn.satfinite on sm_89+), NaN -> 0x7F with its sign.
-__device__ __forceinline__ uint32_t EncodeE4M3(float v) {
+// FloatToFp8E4M3(v / scale): round to nearest even, saturate finite values
+// and infinities to +-448 (cvt.rn.satfinite on sm_89+), NaN -> 0x7F with
+// its sign. The NaN test comes before the division: the GPU's division
+// returns the canonical (positive) NaN, where the CPU's keeps the input's
+// sign (seen on the H100: -NaN encoded as 0x7F, the CPU 0xFF).
+__device__ __forceinline__ uint32_t EncodeE4M3(float v, float scale) {
   if (isnan(v)) return (signbit(v) ? 0x80u : 0x00u) | 0x7Fu;
-  return static_cast<uint32_t>(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3));
+  return static_cast<uint32_t>(__nv_cvt_float_to_fp8(v / scale, __NV_SATFINITE, __NV_E4M3));
 }
 
 // codes = E4M3(x / s), s = absmax/448 (1 when absmax is 0): the same float
@@ -51,8 +54,8 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count4; i += stride) {
     const float4 v = x[i];
-    codes[i] = EncodeE4M3(v.x / scale) | (EncodeE4M3(v.y / scale) << 8) |
-               (EncodeE4M3(v.z / scale) << 16) | (EncodeE4M3(v.w / scale) << 24);
+    codes[i] = EncodeE4M3(v.x, scale) | (EncodeE4M3(v.y, scale) << 8) | (EncodeE4M3(v.z, scale) << 16) |
+               (EncodeE4M3(v.w, scale) << 24);
   }
 }
 

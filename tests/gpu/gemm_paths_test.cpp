@@ -129,7 +129,7 @@ std::string CaseName(gpu::GemmPath path, const WeightKey& key, int m) {
 std::vector<float> RunOnHost(gpu::GemmPath path, const WeightView& w, const std::vector<float>& x, int m,
                              const std::string& name) {
   auto y = gpu::RunGemmPathOnHost(path, w, x, m);
-  BOOST_REQUIRE_MESSAGE(y.ok(), name << ": " << y.error().ToString());
+  BOOST_REQUIRE_MESSAGE(y.ok(), name << ": " << (y.ok() ? std::string() : y.error().ToString()));
   return std::move(y).value();
 }
 
@@ -373,7 +373,7 @@ BOOST_AUTO_TEST_CASE(fp8_activation_encoding_matches_the_cpu_bit_for_bit) {
 
 BOOST_AUTO_TEST_CASE(fp8_path_refuses_old_devices_and_caches_cpu_weight_codes) {
   auto ctx = gpu::GemmContext::Create();
-  BOOST_REQUIRE_MESSAGE(ctx.ok(), ctx.error().ToString());
+  BOOST_REQUIRE_MESSAGE(ctx.ok(), (ctx.ok() ? std::string() : ctx.error().ToString()));
   const WeightMatrix& wm = SharedWeights(kQ4Tail);
   auto w = gpu::GemmWeights::Create(*ctx, gpu::GemmPath::kFp8Lt, wm.view());
   if (!HasFp8()) {
@@ -382,7 +382,7 @@ BOOST_AUTO_TEST_CASE(fp8_path_refuses_old_devices_and_caches_cpu_weight_codes) {
                w.error().ToString());
     return;
   }
-  BOOST_REQUIRE_MESSAGE(w.ok(), w.error().ToString());
+  BOOST_REQUIRE_MESSAGE(w.ok(), (w.ok() ? std::string() : w.error().ToString()));
   const kernels::Fp8Tensor want = kernels::QuantizeFp8PerTensor(kernels::DequantizeAll(wm.view()));
   BOOST_REQUIRE_EQUAL(w->device_bytes(), static_cast<int64_t>(want.codes.size()));
   std::vector<uint8_t> got(want.codes.size());
@@ -397,7 +397,7 @@ BOOST_AUTO_TEST_CASE(fp8_heuristic_without_an_algorithm_is_a_clear_error) {
     return;
   }
   auto ctx = gpu::GemmContext::Create();
-  BOOST_REQUIRE_MESSAGE(ctx.ok(), ctx.error().ToString());
+  BOOST_REQUIRE_MESSAGE(ctx.ok(), (ctx.ok() ? std::string() : ctx.error().ToString()));
   // K = 40: not a multiple of 16, so lda = ldb = 40 bytes are not 16-byte
   // aligned leading dimensions, which cuBLASLt's FP8 kernels require.
   const int64_t m = 16, n = 64, k = 40;
@@ -421,14 +421,14 @@ BOOST_AUTO_TEST_CASE(fp8_heuristic_without_an_algorithm_is_a_clear_error) {
 
 BOOST_AUTO_TEST_CASE(w4a16_refuses_bad_arguments) {
   auto ctx = gpu::GemmContext::Create();
-  BOOST_REQUIRE_MESSAGE(ctx.ok(), ctx.error().ToString());
+  BOOST_REQUIRE_MESSAGE(ctx.ok(), (ctx.ok() ? std::string() : ctx.error().ToString()));
   const WeightMatrix q6 = MakeWeights(WeightFormat::kQ6K, 16, 256, Workload::kGaussian, 5);
   auto bad = gpu::GemmWeights::Create(*ctx, gpu::GemmPath::kW4a16Interleaved, q6.view());
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.error().code == static_cast<int>(cudaErrorInvalidValue), bad.error().ToString());
   const WeightMatrix q4 = MakeWeights(WeightFormat::kQ4K, 16, 256, Workload::kGaussian, 5);
   auto w = gpu::GemmWeights::Create(*ctx, gpu::GemmPath::kW4a16Interleaved, q4.view());
-  BOOST_REQUIRE_MESSAGE(w.ok(), w.error().ToString());
+  BOOST_REQUIRE_MESSAGE(w.ok(), (w.ok() ? std::string() : w.error().ToString()));
   DeviceBuffer x(65 * 256 * sizeof(float)), y(65 * 16 * sizeof(float));
   const gpu::CudaStatus s = gpu::RunGemm(*ctx, *w, x.as<float>(), 65, y.as<float>());
   BOOST_TEST(s.code == static_cast<int>(cudaErrorInvalidValue), s.ToString());

@@ -4,15 +4,10 @@
 #include <algorithm>
 
 #include "gemm_common.cuh"
+#include "host_runner_support.cuh"
 
 namespace kpolicy::kernels::gpu {
 namespace {
-
-#define KPOLICY_GEMM_TRY_EXPECTED(status_expr)                               \
-  do {                                                                       \
-    const CudaStatus kpolicy_gemm_s_ = (status_expr);                        \
-    if (!kpolicy_gemm_s_.ok()) return Fail(kpolicy_gemm_s_);                 \
-  } while (0)
 
 #define KPOLICY_GEMM_CUDA_EXPECTED(expr)                                     \
   do {                                                                       \
@@ -20,15 +15,7 @@ namespace {
     if (kpolicy_gemm_e_ != cudaSuccess) return Fail(KPOLICY_GEMM_STATUS(kpolicy_gemm_e_, #expr)); \
   } while (0)
 
-struct DeviceMemory {
-  void* ptr = nullptr;
-  DeviceMemory() = default;
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  ~DeviceMemory() {
-    if (ptr) cudaFree(ptr);
-  }
-};
+using detail::DeviceMemory;
 
 struct Events {
   cudaEvent_t start = nullptr, stop = nullptr;
@@ -55,7 +42,7 @@ Expected<std::vector<float>, CudaStatus> RunGemmPathOnHost(GemmPath path, const 
   KPOLICY_GEMM_CUDA_EXPECTED(cudaMalloc(&dy.ptr, sizeof(float) * out_count));
   KPOLICY_GEMM_CUDA_EXPECTED(cudaMemcpy(dx.ptr, x.data(), x.size_bytes(), cudaMemcpyHostToDevice));
   KPOLICY_GEMM_CUDA_EXPECTED(cudaMemset(dy.ptr, 0xFF, sizeof(float) * out_count));  // NaN
-  KPOLICY_GEMM_TRY_EXPECTED(RunGemm(*context, *w, static_cast<const float*>(dx.ptr), rows,
+  KPOLICY_STATUS_TRY_EXPECTED(RunGemm(*context, *w, static_cast<const float*>(dx.ptr), rows,
                                     static_cast<float*>(dy.ptr)));
   KPOLICY_GEMM_CUDA_EXPECTED(cudaGetLastError());
   KPOLICY_GEMM_CUDA_EXPECTED(cudaDeviceSynchronize());
@@ -95,7 +82,7 @@ Expected<double, CudaStatus> MedianGemmPathMicroseconds(GemmPath path, const Wei
   for (int i = -warmup; i < repeats; ++i) {
     KPOLICY_GEMM_CUDA_EXPECTED(cudaMemsetAsync(flush.ptr, i & 0xFF, flush_bytes, stream));
     KPOLICY_GEMM_CUDA_EXPECTED(cudaEventRecord(ev.start, stream));
-    KPOLICY_GEMM_TRY_EXPECTED(RunGemm(*context, *w, static_cast<const float*>(dx.ptr), rows,
+    KPOLICY_STATUS_TRY_EXPECTED(RunGemm(*context, *w, static_cast<const float*>(dx.ptr), rows,
                                       static_cast<float*>(dy.ptr)));
     KPOLICY_GEMM_CUDA_EXPECTED(cudaEventRecord(ev.stop, stream));
     KPOLICY_GEMM_CUDA_EXPECTED(cudaEventSynchronize(ev.stop));

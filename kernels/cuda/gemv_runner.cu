@@ -5,36 +5,11 @@
 #include <algorithm>
 
 #include "gemv_common.cuh"
+#include "host_runner_support.cuh"
 
 namespace kpolicy::kernels::gpu {
-namespace {
 
-// Like KPOLICY_CUDA_TRY, for functions that return an Expected.
-#define KPOLICY_CUDA_TRY_EXPECTED(expr)                                                      \
-  do {                                                                                       \
-    const cudaError_t kpolicy_err_ = (expr);                                                 \
-    if (kpolicy_err_ != cudaSuccess) {                                                       \
-      return Fail(CudaStatus{static_cast<int>(kpolicy_err_), __FILE__, __LINE__, #expr});   \
-    }                                                                                        \
-  } while (0)
-
-#define KPOLICY_STATUS_TRY_EXPECTED(status_expr)                                             \
-  do {                                                                                       \
-    const CudaStatus kpolicy_st_ = (status_expr);                                            \
-    if (!kpolicy_st_.ok()) return Fail(kpolicy_st_);                                         \
-  } while (0)
-
-struct DeviceMemory {
-  void* ptr = nullptr;
-  DeviceMemory() = default;
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  ~DeviceMemory() {
-    if (ptr) cudaFree(ptr);
-  }
-};
-
-}  // namespace
+using detail::DeviceMemory;
 
 struct DeviceGemv::State {
   std::vector<std::unique_ptr<DeviceMemory>> weights;  // weights[0] is the one Run reads

@@ -40,6 +40,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_support.cuh"
 #include "kpolicy/kernels/gemv_registry.h"
 #include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/weights.h"
@@ -48,25 +49,6 @@ namespace {
 
 namespace gpu = kpolicy::kernels::gpu;
 using kpolicy::kernels::WeightFormat;
-
-#define BENCH_CHECK(expr)                                                                  \
-  do {                                                                                     \
-    const cudaError_t e_ = (expr);                                                         \
-    if (e_ != cudaSuccess) {                                                               \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr,                   \
-                   cudaGetErrorString(e_));                                                \
-      std::exit(1);                                                                        \
-    }                                                                                      \
-  } while (0)
-
-#define BENCH_OK(status_expr)                                                              \
-  do {                                                                                     \
-    const gpu::CudaStatus s_ = (status_expr);                                              \
-    if (!s_.ok()) {                                                                        \
-      std::fprintf(stderr, "%s\n", s_.ToString().c_str());                                 \
-      std::exit(1);                                                                        \
-    }                                                                                      \
-  } while (0)
 
 struct Options {
   std::string out;

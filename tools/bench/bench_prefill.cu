@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kpolicy/kernels/gemm_paths.h"
+#include "bench_support.cuh"
 #include "kpolicy/kernels/gemv_registry.h"
 #include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/weights.h"
@@ -40,25 +41,6 @@ namespace {
 
 namespace gpu = kpolicy::kernels::gpu;
 using kpolicy::kernels::WeightFormat;
-
-#define BENCH_CHECK(expr)                                                                         \
-  do {                                                                                            \
-    const cudaError_t e_ = (expr);                                                                \
-    if (e_ != cudaSuccess) {                                                                      \
-      std::fprintf(stderr, "bench_prefill: %s:%d: %s: %s\n", __FILE__, __LINE__, #expr,          \
-                   cudaGetErrorString(e_));                                                       \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
-
-#define BENCH_OK(status_expr)                                                                     \
-  do {                                                                                            \
-    const gpu::CudaStatus s_ = (status_expr);                                                     \
-    if (!s_.ok()) {                                                                               \
-      std::fprintf(stderr, "bench_prefill: %s:%d: %s\n", __FILE__, __LINE__, s_.ToString().c_str()); \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
 
 template <typename T>
 T Unwrap(kpolicy::Expected<T, gpu::CudaStatus> e, const char* what) {

@@ -212,6 +212,10 @@ std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decisi
         } else {
           e.status = f.kind == CheckFinding::kPass ? Evidence::kMeets : Evidence::kBreaks;
           e.claim = f.metric + " " + Format(f.measured) + " on " + f.workload + ", needs " + f.threshold;
+          e.metric = f.metric;
+          e.workload = f.workload;
+          e.threshold = f.threshold;
+          e.measured = f.measured;
         }
         out[c.knob].push_back(std::move(e));
       }

@@ -213,10 +213,12 @@ class TextRenderer {
     if (auto it = o_.evidence.find(k.name); it != o_.evidence.end()) EvidenceSteps(it->second);
   }
 
-  // Evidence grouped by the record it comes from, the source named once.
+  // Evidence grouped by the record it comes from, the source named once,
+  // and one line per contract and metric listing the workloads' figures.
   void EvidenceSteps(const std::vector<Evidence>& evidence) {
     std::string source;
-    for (const Evidence& e : evidence) {
+    for (size_t i = 0; i < evidence.size();) {
+      const Evidence& e = evidence[i];
       if (e.source != source) {
         source = e.source;
         std::string saved;
@@ -227,7 +229,22 @@ class TextRenderer {
       }
       const char* mark = e.status == Evidence::kMeets ? "✓" : e.status == Evidence::kBreaks ? "✗" : "?";
       const char* style = e.status == Evidence::kMeets ? kGreen : e.status == Evidence::kBreaks ? kRed : kYellow;
-      out_ += "            " + Paint(style, mark) + " " + e.contract + "  " + e.claim + "\n";
+      std::string claim = e.claim;
+      size_t j = i + 1;
+      if (e.status != Evidence::kUnproven) {
+        char figure[32];
+        std::snprintf(figure, sizeof figure, "%.6g", e.measured);
+        claim = e.metric + " " + figure + " on " + e.workload;
+        for (; j < evidence.size(); ++j) {
+          const Evidence& n = evidence[j];
+          if (n.source != e.source || n.contract != e.contract || n.metric != e.metric || n.status != e.status) break;
+          std::snprintf(figure, sizeof figure, "%.6g", n.measured);
+          claim += std::string(", ") + figure + " on " + n.workload;
+        }
+        claim += " (needs " + e.threshold + ")";
+      }
+      out_ += "            " + Paint(style, mark) + " " + e.contract + "  " + claim + "\n";
+      i = j;
     }
   }
 
@@ -390,7 +407,12 @@ void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace&
     for (const Evidence& e : it->second) {
       const char* status = e.status == Evidence::kMeets ? "meets" : e.status == Evidence::kBreaks ? "breaks" : "unproven";
       w.BeginObject().Key("contract").String(e.contract).Key("status").String(status);
-      w.Key("claim").String(e.claim).Key("source").String(e.source).EndObject();
+      w.Key("claim").String(e.claim).Key("source").String(e.source);
+      if (e.status != Evidence::kUnproven) {
+        w.Key("metric").String(e.metric).Key("workload").String(e.workload);
+        w.Key("measured").Double(e.measured).Key("threshold").String(e.threshold);
+      }
+      w.EndObject();
     }
   }
   w.EndArray();

@@ -247,13 +247,13 @@ contracts:
 BOOST_AUTO_TEST_CASE(explain_cites_the_evidence_for_the_chosen_value) {
   Run r = Policyctl({"explain", "--device", "gb10", "--clean-env", "--contracts", kContracts});
   BOOST_REQUIRE(r.status == 0);
-  BOOST_TEST(r.out.find("✓ FALSIFY-CPU-GPU-008  cosine 0.9939 on model-parity-gate, needs cosine >= 0.99") !=
+  BOOST_TEST(r.out.find("✓ FALSIFY-CPU-GPU-008  cosine 0.9939 on model-parity-gate (needs cosine >= 0.99)") !=
                  std::string::npos, r.out);
   BOOST_TEST(r.out.find("gb10.yaml: reported 2026-06-16") != std::string::npos, r.out);
   Run json = Policyctl({"explain", "--device", "gb10", "--clean-env", "--contracts", kContracts, "--format", "json"});
   BOOST_TEST(json.out.find("\"evidence\": [") != std::string::npos);
   Run forced = Policyctl({"explain", "--device", "gb10", "--clean-env", "--env", "HW_DP4A_Q4K=1", "--contracts", kContracts});
-  BOOST_TEST(forced.out.find("✗ FALSIFY-CPU-GPU-008  cosine 0.9817 on model-parity-gate, needs cosine >= 0.99") !=
+  BOOST_TEST(forced.out.find("✗ FALSIFY-CPU-GPU-008  cosine 0.9817 on model-parity-gate (needs cosine >= 0.99)") !=
                  std::string::npos, forced.out);
 }
 

@@ -21,6 +21,9 @@ struct Evidence {
   std::string contract;  // FALSIFY-CPU-GPU-008
   std::string claim;     // "cosine 0.9939 on model-parity-gate, needs cosine >= 0.99"
   std::string source;    // "contracts/parity/gb10.yaml: reported 2026-06-16: ..."
+  // kMeets and kBreaks: the figure behind the claim.
+  std::string metric, workload, threshold;  // "cosine", "model-parity-gate", "cosine >= 0.99"
+  double measured = 0;
 };
 
 struct ExplainOptions {

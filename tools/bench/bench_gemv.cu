@@ -80,47 +80,7 @@ struct Result {
   double us, gbps, ratio;
 };
 
-// ---- Random valid weights ------------------------------------------------------
-
-uint64_t NextRandom(uint64_t* state) {  // xorshift64*
-  *state ^= *state >> 12;
-  *state ^= *state << 25;
-  *state ^= *state >> 27;
-  return *state * 0x2545F4914F6CDD1Dull;
-}
-
-std::vector<uint8_t> RandomWeights(WeightFormat format, int64_t n, int64_t k, uint64_t seed) {
-  const int64_t bytes = n * kpolicy::kernels::RowBytes(format, k);
-  std::vector<uint8_t> w(bytes);
-  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (int64_t i = 0; i + 8 <= bytes; i += 8) {
-    const uint64_t r = NextRandom(&state);
-    std::memcpy(&w[i], &r, 8);
-  }
-  // Sane fp16 scales (random bytes could be NaN or inf).
-  const int64_t blocks = n * (k / 256);
-  for (int64_t b = 0; b < blocks; ++b) {
-    const float scale = 1e-3f * (0.5f + (NextRandom(&state) % 1000) / 1000.0f);
-    const uint16_t h = kpolicy::kernels::FloatToHalf(scale);
-    if (format == WeightFormat::kQ4K) {
-      std::memcpy(&w[b * 144], &h, 2);
-      std::memcpy(&w[b * 144 + 2], &h, 2);
-    } else {
-      std::memcpy(&w[b * 210 + 208], &h, 2);
-    }
-  }
-  return w;
-}
-
-// ---- Device buffers -------------------------------------------------------------
-
-struct DeviceMemory {
-  void* ptr = nullptr;
-  explicit DeviceMemory(size_t bytes) { BENCH_CHECK(cudaMalloc(&ptr, bytes)); }
-  ~DeviceMemory() { cudaFree(ptr); }
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-};
+using kpolicy::bench::DeviceMemory;
 
 // `copies` device copies of the same host bytes, each 256-byte aligned.
 struct WeightCopies {
@@ -272,9 +232,7 @@ void Run(const Options& opt) {
   auto x_for = [&](int64_t k) -> const float* {
     auto& slot = xs[k];
     if (!slot) {
-      std::vector<float> host(8 * k);
-      uint64_t state = static_cast<uint64_t>(k) * 7919 + 3;
-      for (float& v : host) v = static_cast<float>((NextRandom(&state) >> 40) / 8388608.0 - 1.0);
+      const std::vector<float> host = kpolicy::bench::RandomActivations(8 * k, static_cast<uint64_t>(k) * 7919 + 3);
       slot = std::make_unique<DeviceMemory>(host.size() * sizeof(float));
       BENCH_CHECK(cudaMemcpy(slot->ptr, host.data(), host.size() * sizeof(float),
                              cudaMemcpyHostToDevice));
@@ -299,7 +257,7 @@ void Run(const Options& opt) {
       bool any = false;
       for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) any = any || selected(v);
       if (!any) continue;
-      const std::vector<uint8_t> host = RandomWeights(format, s.n, s.k, s.n * 31 + s.k);
+      const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
       const int launches = LaunchesFor(w.copies);
       for (int m : ms) {
@@ -355,7 +313,7 @@ void Run(const Options& opt) {
   // Fused gate/up vs two HwDp4a launches, at the FFN shapes.
   for (const BenchShape& s : kShapes) {
     if (opt.gemv_only || std::strcmp(s.tensor, "ffn_up") != 0) continue;
-    const std::vector<uint8_t> host = RandomWeights(WeightFormat::kQ4K, s.n, s.k, s.n + s.k);
+    const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(WeightFormat::kQ4K, s.n, s.k, s.n + s.k);
     const WeightCopies w = MakeCopies(host, l2);  // copy i = gate, i+1 = up
     const int launches = LaunchesFor(w.copies);
     const gpu::GemvVariant* hw = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");

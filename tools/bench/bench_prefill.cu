@@ -69,43 +69,10 @@ struct Row {
   double us, tflops, ratio;  // ratio: section-specific (vs FP16, vs HwDp4a, vs peak)
 };
 
-uint64_t NextRandom(uint64_t* s) {  // xorshift64*
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * 0x2545F4914F6CDD1Dull;
-}
-
-// Random Q4_K blocks with sane fp16 d / dmin (random bytes could be NaN).
-std::vector<uint8_t> RandomQ4K(int64_t n, int64_t k, uint64_t seed) {
-  std::vector<uint8_t> w(n * kpolicy::kernels::RowBytes(WeightFormat::kQ4K, k));
-  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i + 8 <= w.size(); i += 8) {
-    const uint64_t r = NextRandom(&state);
-    std::memcpy(&w[i], &r, 8);
-  }
-  for (size_t b = 0; b < w.size() / 144; ++b) {
-    const uint16_t d = kpolicy::kernels::FloatToHalf(1e-3f * (0.5f + (NextRandom(&state) % 1000) / 1000.0f));
-    std::memcpy(&w[b * 144], &d, 2);
-    std::memcpy(&w[b * 144 + 2], &d, 2);
-  }
-  return w;
-}
-
-struct DeviceMemory {
-  void* ptr = nullptr;
-  explicit DeviceMemory(size_t bytes) { BENCH_CHECK(cudaMalloc(&ptr, bytes)); }
-  ~DeviceMemory() { cudaFree(ptr); }
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  template <typename T>
-  T* as() const { return static_cast<T*>(ptr); }
-};
+using kpolicy::bench::DeviceMemory;
 
 std::unique_ptr<DeviceMemory> RandomFloats(int64_t count, uint64_t seed) {
-  std::vector<float> host(count);
-  uint64_t state = seed + 7;
-  for (float& v : host) v = static_cast<float>((NextRandom(&state) >> 40) / 8388608.0 - 1.0);
+  const std::vector<float> host = kpolicy::bench::RandomActivations(count, seed + 7);
   auto mem = std::make_unique<DeviceMemory>(host.size() * sizeof(float));
   BENCH_CHECK(cudaMemcpy(mem->ptr, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
   return mem;
@@ -231,7 +198,7 @@ void Run(const Options& opt) {
 
   for (const Shape& s : kShapes) {
     const std::string shape = std::string(s.tensor) + " " + std::to_string(s.n) + "x" + std::to_string(s.k);
-    const std::vector<uint8_t> host = RandomQ4K(s.n, s.k, s.n * 31 + s.k);
+    const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(WeightFormat::kQ4K, s.n, s.k, s.n * 31 + s.k);
     const kpolicy::kernels::WeightView view{WeightFormat::kQ4K, s.n, s.k, host, 1.0f};
     std::unique_ptr<gpu::GemmWeights> w8;
     if (fp8) w8 = std::make_unique<gpu::GemmWeights>(Unwrap(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kFp8Lt, view), "FP8 weights"));

@@ -5,10 +5,13 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "kpolicy/kernels/cuda_status.h"
+#include "kpolicy/kernels/workload.h"
 
 #define BENCH_CHECK(expr)                                                                  \
   do {                                                                                     \
@@ -28,5 +31,31 @@
       std::exit(1);                                                                        \
     }                                                                                      \
   } while (0)
+
+namespace kpolicy::bench {
+
+// A cudaMalloc'd buffer freed on destruction; exits on failure.
+struct DeviceMemory {
+  void* ptr = nullptr;
+  explicit DeviceMemory(size_t bytes) { BENCH_CHECK(cudaMalloc(&ptr, bytes)); }
+  ~DeviceMemory() { cudaFree(ptr); }
+  DeviceMemory(const DeviceMemory&) = delete;
+  DeviceMemory& operator=(const DeviceMemory&) = delete;
+  template <typename T>
+  T* as() const { return static_cast<T*>(ptr); }
+};
+
+// Valid Q4_K / Q6_K blocks at full model size without the quantiser's cost:
+// speed does not depend on the values, only on them being finite.
+inline std::vector<uint8_t> RandomWeightBytes(kernels::WeightFormat format, int64_t n, int64_t k, uint64_t seed) {
+  return kernels::RandomQuantizedWeights(seed, format, n, k).bytes;
+}
+
+// `count` N(0, 1) activations.
+inline std::vector<float> RandomActivations(int64_t count, uint64_t seed) {
+  return kernels::GaussianVector(seed, count);
+}
+
+}  // namespace kpolicy::bench
 
 #endif  // KPOLICY_TOOLS_BENCH_SUPPORT_CUH_

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "kpolicy/spelling.h"
+#include "kpolicy/value.h"
 #include "yaml_document.h"
 
 namespace kpolicy {
@@ -23,9 +24,7 @@ bool Threshold::Holds(double value) const {
 }
 
 std::string Threshold::ToString() const {
-  char limit_text[32];
-  std::snprintf(limit_text, sizeof limit_text, "%g", limit);
-  return metric + (is_min ? " >= " : " <= ") + limit_text;
+  return metric + (is_min ? " >= " : " <= ") + FormatNumber(limit);
 }
 
 namespace {

@@ -9,12 +9,6 @@ namespace kpolicy {
 
 namespace {
 
-std::string Format(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 bool Contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
@@ -121,10 +115,10 @@ std::string CheckFinding::Outcome() const {
   std::string head = (environment.empty() ? "" : "with " + environment + ", ") + knob + " = " + variant;
   switch (kind) {
     case kPass:
-      return head + " meets " + contract + ": " + metric + " " + Format(measured) + " on " + workload +
+      return head + " meets " + contract + ": " + metric + " " + FormatNumber(measured) + " on " + workload +
              " (" + threshold + ")";
     case kViolation:
-      return head + " breaks " + contract + ": " + metric + " " + Format(measured) + " on " + workload +
+      return head + " breaks " + contract + ": " + metric + " " + FormatNumber(measured) + " on " + workload +
              ", needs " + threshold;
     case kUnproven:
       return head + " is unproven for " + contract + ": " + detail;
@@ -211,7 +205,7 @@ std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decisi
           e.claim = f.detail;
         } else {
           e.status = f.kind == CheckFinding::kPass ? Evidence::kMeets : Evidence::kBreaks;
-          e.claim = f.metric + " " + Format(f.measured) + " on " + f.workload + ", needs " + f.threshold;
+          e.claim = f.metric + " " + FormatNumber(f.measured) + " on " + f.workload + ", needs " + f.threshold;
           e.metric = f.metric;
           e.workload = f.workload;
           e.threshold = f.threshold;

@@ -232,14 +232,11 @@ class TextRenderer {
       std::string claim = e.claim;
       size_t j = i + 1;
       if (e.status != Evidence::kUnproven) {
-        char figure[32];
-        std::snprintf(figure, sizeof figure, "%.6g", e.measured);
-        claim = e.metric + " " + figure + " on " + e.workload;
+        claim = e.metric + " " + FormatNumber(e.measured) + " on " + e.workload;
         for (; j < evidence.size(); ++j) {
           const Evidence& n = evidence[j];
           if (n.source != e.source || n.contract != e.contract || n.metric != e.metric || n.status != e.status) break;
-          std::snprintf(figure, sizeof figure, "%.6g", n.measured);
-          claim += std::string(", ") + figure + " on " + n.workload;
+          claim += ", " + FormatNumber(n.measured) + " on " + n.workload;
         }
         claim += " (needs " + e.threshold + ")";
       }

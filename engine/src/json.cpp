@@ -1,5 +1,7 @@
 #include "kpolicy/json.h"
 
+#include "kpolicy/value.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -90,9 +92,7 @@ JsonWriter& JsonWriter::Double(double value) {
     out_ += "null";
     return *this;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  out_ += buf;
+  out_ += FormatNumber(value);
   return *this;
 }
 

@@ -167,18 +167,12 @@ class RecordReader : public YamlDocument {
   }
 };
 
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 void AppendNumbers(std::string& out, const char* key, const std::map<std::string, double>& values) {
   if (values.empty()) return;
   out += std::string("    ") + key + ": {";
   bool first = true;
   for (const auto& [name, v] : values) {
-    out += (first ? "" : ", ") + name + ": " + Number(v);
+    out += (first ? "" : ", ") + name + ": " + FormatNumber(v);
     first = false;
   }
   out += "}\n";

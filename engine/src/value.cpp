@@ -1,5 +1,7 @@
 #include "kpolicy/value.h"
 
+#include <cstdio>
+
 namespace kpolicy {
 
 std::optional<int> Type::MemberIndex(std::string_view name) const {
@@ -46,6 +48,12 @@ std::string FormatValue(const Type& type, const Value& value) {
       return "<member " + std::to_string(value.number) + ">";
   }
   return "?";
+}
+
+std::string FormatNumber(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  return buf;
 }
 
 bool InRange(const Type& type, const Value& value) {

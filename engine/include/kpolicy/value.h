@@ -56,6 +56,10 @@ struct Value {
 // The value as a person reads it: HwDp4a, true, 3, sm_90.
 std::string FormatValue(const Type& type, const Value& value);
 
+// A measured figure as people and the record files read it: six
+// significant digits, no trailing zeros ("0.9817", "1.2e-07", "3352").
+std::string FormatNumber(double value);
+
 // Whether `value` lies in an int type's range (always true for other kinds).
 bool InRange(const Type& type, const Value& value);
 

@@ -104,8 +104,10 @@ class TextRenderer {
     return s;
   }
 
-  // Appends `text` word-wrapped, every line starting with `indent` spaces.
-  void Wrapped(const std::string& text, size_t indent, const std::string& first_prefix = "") {
+  // `text` word-wrapped to kWidth, every line starting with `indent`
+  // spaces (the first with `first_prefix` after them), each line ending "\n".
+  static std::string Wrap(const std::string& text, size_t indent, const std::string& first_prefix = "") {
+    std::string out;
     std::string line = std::string(indent, ' ') + first_prefix;
     const size_t empty_len = line.size();
     size_t pos = 0;
@@ -116,13 +118,13 @@ class TextRenderer {
       pos = end + 1;
       if (word.empty()) continue;
       if (line.size() > empty_len && line.size() + 1 + word.size() > kWidth) {
-        out_ += line + "\n";
+        out += line + "\n";
         line = std::string(indent + first_prefix.size(), ' ');
       }
       if (line.size() > indent + first_prefix.size()) line += ' ';
       line += word;
     }
-    out_ += line + "\n";
+    return out + line + "\n";
   }
 
   std::string ReadsText(const Expression& e) const {
@@ -167,11 +169,8 @@ class TextRenderer {
     std::string names;
     for (const std::string& n : p.EnvironmentVariables()) names += (names.empty() ? "" : " ") + n;
     if (!names.empty()) {
-      std::string saved;
-      std::swap(saved, out_);
-      Wrapped(names, 8);
-      std::swap(saved, out_);
-      out_ += Paint(kDim, saved.substr(0, saved.size() - 1)) + "\n";
+      const std::string wrapped = Wrap(names, 8);
+      out_ += Paint(kDim, wrapped.substr(0, wrapped.size() - 1)) + "\n";
     }
   }
 
@@ -195,7 +194,7 @@ class TextRenderer {
       if (!r.value.constant()) {
         out_ += "            value " + r.value.text() + Paint(kDim, "   [" + ReadsText(r.value) + "]") + "\n";
       }
-      if (!r.why.empty()) Wrapped(r.why, 12, "why  ");
+      if (!r.why.empty()) out_ += Wrap(r.why, 12, "why  ");
       if (!r.refs.empty()) {
         std::string refs;
         for (const std::string& ref : r.refs) refs += (refs.empty() ? "" : ", ") + ref;
@@ -221,11 +220,7 @@ class TextRenderer {
       const Evidence& e = evidence[i];
       if (e.source != source) {
         source = e.source;
-        std::string saved;
-        std::swap(saved, out_);
-        Wrapped(source, 12);
-        std::swap(saved, out_);
-        out_ += "  " + Paint(kCyan, "◆") + " " + Pad("evidence", 9) + Paint(kDim, saved.substr(12));
+        out_ += "  " + Paint(kCyan, "◆") + " " + Pad("evidence", 9) + Paint(kDim, Wrap(source, 12).substr(12));
       }
       const char* mark = e.status == Evidence::kMeets ? "✓" : e.status == Evidence::kBreaks ? "✗" : "?";
       const char* style = e.status == Evidence::kMeets ? kGreen : e.status == Evidence::kBreaks ? kRed : kYellow;
@@ -290,11 +285,7 @@ class TextRenderer {
     if (all.empty()) return;
     out_ += "\n" + Paint(kBold, "warnings") + "\n";
     for (const std::string& w : all) {
-      std::string saved;
-      std::swap(saved, out_);
-      Wrapped(w, 4);
-      std::swap(saved, out_);
-      out_ += "  " + Paint(kYellow, "!") + saved.substr(3);
+      out_ += "  " + Paint(kYellow, "!") + Wrap(w, 4).substr(3);
     }
   }
 

@@ -27,6 +27,14 @@ namespace {
 
 constexpr const char* kFormatKey = "kpolicy_record";
 
+// The provenance's optional text fields, in file order: the reader and the
+// writer both walk this list, so a new field is one line here.
+constexpr std::pair<const char*, std::string Provenance::*> kOptionalProvenance[] = {
+    {"source", &Provenance::source},           {"driver", &Provenance::driver},
+    {"cuda_runtime", &Provenance::cuda_runtime}, {"tool_version", &Provenance::tool_version},
+    {"git_commit", &Provenance::git_commit},   {"command", &Provenance::command},
+};
+
 class RecordReader : public YamlDocument {
  public:
   using YamlDocument::YamlDocument;
@@ -103,20 +111,14 @@ class RecordReader : public YamlDocument {
       Error(Loc(node), "'provenance' is a mapping, not a " + Kind(node));
       return;
     }
-    const Misspelt misspelt = CheckKeys(
-        node, {"kind", "date", "source", "driver", "cuda_runtime", "tool_version", "git_commit", "command"},
-        "the provenance");
+    std::vector<std::string> keys = {"kind", "date"};
+    for (const auto& [key, field] : kOptionalProvenance) keys.push_back(key);
+    const Misspelt misspelt = CheckKeys(node, keys, "the provenance");
     p.kind = RequiredString(node, "kind", "the provenance", misspelt);
     p.date = RequiredString(node, "date", "the provenance", misspelt);
-    auto optional = [&](const char* key, std::string& out) {
-      if (YAML::Node n = Get(node, key)) out = String(n, key);
-    };
-    optional("source", p.source);
-    optional("driver", p.driver);
-    optional("cuda_runtime", p.cuda_runtime);
-    optional("tool_version", p.tool_version);
-    optional("git_commit", p.git_commit);
-    optional("command", p.command);
+    for (const auto& [key, field] : kOptionalProvenance) {
+      if (YAML::Node n = Get(node, key)) p.*field = String(n, key);
+    }
     if (p.kind == "reported") {
       if (p.source.empty()) Error(Loc(node), "a reported record names its 'source'");
     } else if (p.kind == "measured") {
@@ -212,15 +214,9 @@ std::string FormatParityRecord(const ParityRecord& r) {
   if (r.device.memory_mib > 0) out += "  memory_mib: " + std::to_string(r.device.memory_mib) + "\n";
   if (r.device.bandwidth_gbps > 0) out += "  bandwidth_gbps: " + std::to_string(r.device.bandwidth_gbps) + "\n";
   out += "provenance:\n  kind: " + p.kind + "\n  date: " + JsonQuote(p.date) + "\n";
-  auto optional = [&](const char* key, const std::string& v) {
-    if (!v.empty()) out += std::string("  ") + key + ": " + JsonQuote(v) + "\n";
-  };
-  optional("source", p.source);
-  optional("driver", p.driver);
-  optional("cuda_runtime", p.cuda_runtime);
-  optional("tool_version", p.tool_version);
-  optional("git_commit", p.git_commit);
-  optional("command", p.command);
+  for (const auto& [key, field] : kOptionalProvenance) {
+    if (!(p.*field).empty()) out += std::string("  ") + key + ": " + JsonQuote(p.*field) + "\n";
+  }
   out += "results:\n";
   for (const Measurement& m : r.results) {
     out += "  - operation: " + m.operation + "\n    variant: " + m.variant + "\n    workload: " + m.workload + "\n";

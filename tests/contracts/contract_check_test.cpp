@@ -100,6 +100,32 @@ BOOST_AUTO_TEST_CASE(shipped_contracts_and_records_load) {
   BOOST_TEST(has_gb10);
 }
 
+// What `policyctl record` writes, LoadParityRecord reads back unchanged.
+BOOST_AUTO_TEST_CASE(a_formatted_record_reads_back_the_same) {
+  TempDir dir;
+  for (const ParityRecord& original : Records()) {
+    auto copy = LoadParityRecord(dir.Write("parity/copy.yaml", FormatParityRecord(original)));
+    BOOST_REQUIRE_MESSAGE(copy.ok(), (copy.ok() ? std::string() : copy.error().ToString()));
+    const Provenance& a = original.provenance;
+    const Provenance& b = copy->provenance;
+    BOOST_TEST(b.kind == a.kind);
+    BOOST_TEST(b.date == a.date);
+    BOOST_TEST(b.source == a.source);
+    BOOST_TEST(b.driver == a.driver);
+    BOOST_TEST(b.git_commit == a.git_commit);
+    BOOST_TEST(b.command == a.command);
+    BOOST_TEST(copy->device.name == original.device.name);
+    BOOST_TEST(copy->device.cc() == original.device.cc());
+    BOOST_TEST(copy->device.num_sms == original.device.num_sms);
+    BOOST_REQUIRE(copy->results.size() == original.results.size());
+    for (size_t i = 0; i < original.results.size(); ++i) {
+      BOOST_TEST(copy->results[i].variant == original.results[i].variant);
+      BOOST_TEST(copy->results[i].workload == original.results[i].workload);
+      BOOST_TEST(copy->results[i].metrics == original.results[i].metrics);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(default_policy_passes) {
   auto p = LoadPolicyText(BuiltinDefaultPolicyText(), "builtin:default");
   BOOST_REQUIRE(p.ok());

@@ -481,13 +481,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    std::fprintf(stderr, "bench_gemv: no CUDA device (cudaGetDeviceCount: %s)\n",
-                 e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
-    return 1;
-  }
+  if (!kpolicy::bench::HaveCudaDevice("bench_gemv")) return 1;
   Run(opt);
   return 0;
 }

@@ -45,6 +45,16 @@ struct DeviceMemory {
   T* as() const { return static_cast<T*>(ptr); }
 };
 
+// Whether a CUDA device is usable; if not, says so on stderr as `tool`.
+inline bool HaveCudaDevice(const char* tool) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e == cudaSuccess && count > 0) return true;
+  std::fprintf(stderr, "%s: no CUDA device (cudaGetDeviceCount: %s)\n", tool,
+               e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+  return false;
+}
+
 // Valid Q4_K / Q6_K blocks at full model size without the quantiser's cost:
 // speed does not depend on the values, only on them being finite.
 inline std::vector<uint8_t> RandomWeightBytes(kernels::WeightFormat format, int64_t n, int64_t k, uint64_t seed) {

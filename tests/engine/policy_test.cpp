@@ -22,6 +22,12 @@ Policy MustLoad(const std::string& text, const std::string& name = "test.yaml") 
   return std::move(p).value();
 }
 
+Policy MustLoadFile(const std::string& path) {
+  auto p = LoadPolicyFile(path);
+  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().diagnostics.ToString());
+  return std::move(p).value();
+}
+
 Decision MustEvaluate(const Policy& p, const DeviceFacts& d, const Environment& env = {}) {
   auto decision = Evaluate(p, d, env);
   if (!decision.ok()) BOOST_FAIL("evaluation failed: " + decision.error().ToString());
@@ -307,15 +313,14 @@ knobs:
     rules:
       - {id: r1, when: device.cc >= 100, value: B}
 )");
-  auto p = LoadPolicyFile(overlay);
-  BOOST_REQUIRE_MESSAGE(p.ok(), (p.ok() ? std::string() : p.error().diagnostics.ToString()));
-  BOOST_TEST(p->name == "o");
-  BOOST_TEST(p->bases.size() == 1u);
-  const Knob& v = p->knobs[0];
+  const Policy p = MustLoadFile(overlay);
+  BOOST_TEST(p.name == "o");
+  BOOST_TEST(p.bases.size() == 1u);
+  const Knob& v = p.knobs[0];
   BOOST_REQUIRE(v.rules.size() == 2u);
   BOOST_TEST(v.rules[0].id == "r1");
   BOOST_TEST(v.rules[0].when.text() == "device.cc >= 100");
-  BOOST_TEST(Value(MustEvaluate(*p, Cc(9, 0)), "v") == "C");
+  BOOST_TEST(Value(MustEvaluate(p, Cc(9, 0)), "v") == "C");
   BOOST_TEST(v.env.size() == 1u);  // untouched
 }
 
@@ -333,10 +338,9 @@ knobs:
       - {id: mid, after: r1, when: device.num_sms == 2, value: A}
       - {id: last-but-one, before: r2, when: device.num_sms == 3, value: A}
 )");
-  auto p = LoadPolicyFile(overlay);
-  BOOST_REQUIRE_MESSAGE(p.ok(), (p.ok() ? std::string() : p.error().diagnostics.ToString()));
+  const Policy p = MustLoadFile(overlay);
   std::vector<std::string> ids;
-  for (const Rule& r : p->knobs[0].rules) ids.push_back(r.id);
+  for (const Rule& r : p.knobs[0].rules) ids.push_back(r.id);
   BOOST_TEST(ids == (std::vector<std::string>{"first", "r1", "mid", "last-but-one", "r2"}),
              boost::test_tools::per_element());
 }
@@ -358,10 +362,9 @@ knobs:
     type: bool
     default: v == A
 )");
-  auto p = LoadPolicyFile(overlay);
-  BOOST_REQUIRE_MESSAGE(p.ok(), (p.ok() ? std::string() : p.error().diagnostics.ToString()));
-  BOOST_TEST(p->EnvironmentVariables() == std::vector<std::string>{"FORCE_B"}, boost::test_tools::per_element());
-  const Decision d = MustEvaluate(*p, Cc(8, 0), Env({{"FORCE_A", "1"}}));
+  const Policy p = MustLoadFile(overlay);
+  BOOST_TEST(p.EnvironmentVariables() == std::vector<std::string>{"FORCE_B"}, boost::test_tools::per_element());
+  const Decision d = MustEvaluate(p, Cc(8, 0), Env({{"FORCE_A", "1"}}));
   BOOST_TEST(Value(d, "v") == "A");  // r2 removed, new default; FORCE_A no longer read
   BOOST_TEST(d.knobs[0].decided_by == KnobTrace::kDefault);
   BOOST_TEST(Value(d, "w") == "true");
@@ -421,9 +424,8 @@ BOOST_AUTO_TEST_CASE(every_shipped_policy_loads) {
 }
 
 BOOST_AUTO_TEST_CASE(locked_kernels_fleet_ignores_variant_variables) {
-  auto p = LoadPolicyFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/fleets/locked-kernels.yaml");
-  BOOST_REQUIRE(p.ok());
-  const Decision d = MustEvaluate(*p, FindCatalogDevice("h100")->ToFacts(),
+  const Policy p = MustLoadFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/fleets/locked-kernels.yaml");
+  const Decision d = MustEvaluate(p, FindCatalogDevice("h100")->ToFacts(),
                                   Env({{"HW_DP4A_Q4K", "1"}, {"WIDE_Q4K", "1"}, {"MWV_WARPS", "8"}, {"FP8_PREFILL", "0"}}));
   BOOST_TEST(Value(d, "q4k") == "HwDp4a");
   BOOST_TEST(Value(d, "mwv_warps") == "3");
@@ -431,11 +433,10 @@ BOOST_AUTO_TEST_CASE(locked_kernels_fleet_ignores_variant_variables) {
 }
 
 BOOST_AUTO_TEST_CASE(blackwell_fp8_guard_fleet) {
-  auto p = LoadPolicyFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/fleets/blackwell-fp8-guard.yaml");
-  BOOST_REQUIRE(p.ok());
-  BOOST_TEST(Value(MustEvaluate(*p, FindCatalogDevice("b200")->ToFacts()), "fp8_prefill") == "false");
-  BOOST_TEST(Value(MustEvaluate(*p, FindCatalogDevice("h100")->ToFacts()), "fp8_prefill") == "true");
-  BOOST_TEST(Value(MustEvaluate(*p, FindCatalogDevice("b200")->ToFacts(), Env({{"FP8_PREFILL", "1"}})),
+  const Policy p = MustLoadFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/fleets/blackwell-fp8-guard.yaml");
+  BOOST_TEST(Value(MustEvaluate(p, FindCatalogDevice("b200")->ToFacts()), "fp8_prefill") == "false");
+  BOOST_TEST(Value(MustEvaluate(p, FindCatalogDevice("h100")->ToFacts()), "fp8_prefill") == "true");
+  BOOST_TEST(Value(MustEvaluate(p, FindCatalogDevice("b200")->ToFacts(), Env({{"FP8_PREFILL", "1"}})),
                    "fp8_prefill") == "true");
 }
 

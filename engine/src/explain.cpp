@@ -149,7 +149,9 @@ class TextRenderer {
     if (dev.memory_mib > 0) facts += ", " + std::to_string(dev.memory_mib / 1024) + " GiB";
     if (dev.bandwidth_gbps > 0) facts += ", " + std::to_string(dev.bandwidth_gbps) + " GB/s";
     out_ += Paint(kBold, "device  ") + dev.name + ": " + facts + "\n";
-    out_ += Paint(kDim, "        from " + dev.source) + "\n";
+    std::string from = "        from " + dev.source;
+    if (!dev.driver_version.empty()) from += ", driver " + dev.driver_version + ", CUDA runtime " + dev.runtime_version;
+    out_ += Paint(kDim, from) + "\n";
     for (const std::string& f : dev.fallbacks) out_ += "        " + Paint(kYellow, "! " + f) + "\n";
 
     std::vector<std::string> set;
@@ -312,6 +314,8 @@ void WriteDevice(JsonWriter& w, const DeviceFacts& dev) {
   w.Key("cc_minor").Int(dev.cc_minor).Key("num_sms").Int(dev.num_sms);
   if (dev.memory_mib > 0) w.Key("memory_mib").Int(dev.memory_mib);
   if (dev.bandwidth_gbps > 0) w.Key("bandwidth_gbps").Int(dev.bandwidth_gbps);
+  if (!dev.driver_version.empty()) w.Key("driver").String(dev.driver_version);
+  if (!dev.runtime_version.empty()) w.Key("cuda_runtime").String(dev.runtime_version);
   w.Key("source").String(dev.source);
   w.Key("fallbacks").BeginArray();
   for (const std::string& f : dev.fallbacks) w.String(f);

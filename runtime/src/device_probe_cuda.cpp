@@ -1,9 +1,41 @@
 // The probe for builds with the CUDA toolkit (plain C++ over the runtime API).
 #include <cuda_runtime_api.h>
 
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
 #include "kpolicy/runtime/device_probe.h"
 
 namespace kpolicy::runtime {
+namespace {
+
+// The kernel module's version ("580.159.04"), the first number-like word
+// after "Kernel Module" in /proc/driver/nvidia/version (the open module's
+// line reads "... Open Kernel Module for x86_64  580.159.04 ..."); else the
+// CUDA driver API version.
+std::string DriverVersion() {
+  std::ifstream in("/proc/driver/nvidia/version");
+  std::string line;
+  if (std::getline(in, line)) {
+    const size_t at = line.find("Kernel Module");
+    std::istringstream words(at == std::string::npos ? "" : line.substr(at));
+    for (std::string word; words >> word;) {
+      if (std::isdigit(static_cast<unsigned char>(word[0])) && word.find('.') != std::string::npos) return word;
+    }
+  }
+  int v = 0;
+  cudaDriverGetVersion(&v);
+  return "CUDA driver API " + std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+std::string RuntimeVersion() {
+  int v = 0;
+  cudaRuntimeGetVersion(&v);
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+}  // namespace
 
 bool BuildHasCuda() { return true; }
 
@@ -17,6 +49,8 @@ Expected<DeviceFacts, std::string> ProbeLocalDevice(int ordinal) {
   }
   DeviceFacts d;
   d.source = "local GPU " + std::to_string(ordinal) + " (CUDA runtime)";
+  d.driver_version = DriverVersion();
+  d.runtime_version = RuntimeVersion();
   auto attribute = [&](cudaDeviceAttr attr, const char* what, int fallback, int& out) {
     cudaError_t e = cudaDeviceGetAttribute(&out, attr, ordinal);
     if (e == cudaSuccess) return true;

@@ -44,6 +44,8 @@ std::string LogLine(const Runtime& rt, const std::vector<std::string>& fallbacks
   w.Key("device").BeginObject().Key("name").String(d.device.name);
   w.Key("cc").String(std::to_string(d.device.cc_major) + "." + std::to_string(d.device.cc_minor));
   w.Key("num_sms").Int(d.device.num_sms).Key("source").String(d.device.source);
+  if (!d.device.driver_version.empty()) w.Key("driver").String(d.device.driver_version);
+  if (!d.device.runtime_version.empty()) w.Key("cuda_runtime").String(d.device.runtime_version);
   w.Key("fallbacks").BeginArray();
   for (const std::string& f : d.device.fallbacks) w.String(f);
   w.EndArray().EndObject();

@@ -2,10 +2,8 @@
 // standard workloads, against the CPU fp64 reference, into a ParityRecord.
 #include <boost/program_options.hpp>
 
-#include <cctype>
 #include <chrono>
 #include <cmath>
-#include <sstream>
 #include <ctime>
 #include <fstream>
 
@@ -156,33 +154,6 @@ std::string Today() {
   return buf;
 }
 
-// The kernel module's version ("580.159.04"), the first number-like word
-// after "Kernel Module" in /proc/driver/nvidia/version (the open module's
-// line reads "... Open Kernel Module for x86_64  580.159.04 ..."); else the
-// CUDA driver API version.
-std::string DriverVersion() {
-  std::ifstream in("/proc/driver/nvidia/version");
-  std::string line;
-  if (std::getline(in, line)) {
-    const size_t at = line.find("Kernel Module");
-    std::istringstream words(at == std::string::npos ? "" : line.substr(at));
-    for (std::string word; words >> word;) {
-      if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])) &&
-          word.find('.') != std::string::npos) {
-        return word;
-      }
-    }
-  }
-  int v = 0;
-  cudaDriverGetVersion(&v);
-  return "CUDA driver API " + std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
-}
-
-std::string RuntimeVersion() {
-  int v = 0;
-  cudaRuntimeGetVersion(&v);
-  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
-}
 
 }  // namespace
 
@@ -225,8 +196,8 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   Provenance& p = record.provenance;
   p.kind = "measured";
   p.date = Today();
-  p.driver = DriverVersion();
-  p.cuda_runtime = RuntimeVersion();
+  p.driver = device->driver_version;
+  p.cuda_runtime = device->runtime_version;
   p.tool_version = "kpolicy " KPOLICY_VERSION;
   p.git_commit = vm["git-commit"].as<std::string>();
   p.command = "policyctl record";

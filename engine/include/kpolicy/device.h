@@ -22,6 +22,8 @@ struct DeviceFacts {
   int num_sms = 0;           // streaming multiprocessors
   int64_t memory_mib = 0;    // 0: unknown
   int64_t bandwidth_gbps = 0;  // theoretical memory bandwidth, GB/s; 0: unknown
+  std::string driver_version;   // a probed GPU's: "580.159.04"; empty: unknown
+  std::string runtime_version;  // the CUDA runtime this build uses: "13.0"
   std::string source;        // "catalog entry h100", "--cc 12.1 --sms 48", "local GPU 0"
   std::vector<std::string> fallbacks;  // facts that could not be read and what was assumed
 

@@ -1,4 +1,5 @@
-// Device probe: the facts of a local GPU, read through the CUDA runtime API.
+// Device probe: the facts of a local GPU, read through the CUDA runtime API,
+// with the driver and runtime versions.
 // A fact that cannot be read takes the seed's fallback (compute capability
 // 7.0, 8 SMs) and the DeviceFacts say so in `fallbacks`, so explain and the
 // startup log show what was assumed. No GPU at all is an error, never a

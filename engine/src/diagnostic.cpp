@@ -5,28 +5,6 @@
 
 namespace kpolicy {
 
-std::string SourceLocation::ToString() const {
-  std::string out = file.empty() ? "<input>" : file;
-  if (line > 0) {
-    out += ":" + std::to_string(line);
-    if (column > 0) out += ":" + std::to_string(column);
-  }
-  return out;
-}
-
-static const char* SeverityName(Severity severity) {
-  switch (severity) {
-    case Severity::kError: return "error";
-    case Severity::kWarning: return "warning";
-    case Severity::kNote: return "note";
-  }
-  return "error";
-}
-
-std::string Diagnostic::ToString() const {
-  return location.ToString() + ": " + SeverityName(severity) + ": " + message;
-}
-
 void Diagnostics::Error(SourceLocation where, std::string message) {
   items_.push_back({Severity::kError, std::move(where), std::move(message)});
   ++error_count_;
@@ -80,6 +58,18 @@ std::string Diagnostics::ToString() const {
   std::string out;
   for (const Diagnostic& d : items_) out += d.ToString() + "\n";
   return out;
+}
+
+kpolicy::Error Diagnostics::ToError(ErrorCode code) const {
+  kpolicy::Error error(code, "");
+  error.findings = items_;
+  for (const Diagnostic& d : items_) {
+    if (d.severity != Severity::kError) continue;
+    error.place = d.location;
+    error.message = d.message;
+    break;
+  }
+  return error;
 }
 
 }  // namespace kpolicy

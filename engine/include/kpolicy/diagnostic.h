@@ -14,27 +14,6 @@
 
 namespace kpolicy {
 
-// A place in a source file; line and column count from 1, 0 means unknown.
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-  int column = 0;
-
-  // "FILE:LINE:COL", or fewer parts where they are unknown.
-  std::string ToString() const;
-};
-
-enum class Severity { kError, kWarning, kNote };
-
-struct Diagnostic {
-  Severity severity = Severity::kError;
-  SourceLocation location;
-  std::string message;
-
-  // "FILE:LINE:COL: error: MESSAGE".
-  std::string ToString() const;
-};
-
 class Diagnostics {
  public:
   void Error(SourceLocation where, std::string message);
@@ -55,6 +34,10 @@ class Diagnostics {
 
   // Every diagnostic on its own line.
   std::string ToString() const;
+
+  // The Error that stands for these findings: `code`, every finding kept,
+  // the first error's place and message. Precondition: has_errors().
+  kpolicy::Error ToError(ErrorCode code) const;
 
  private:
   std::vector<Diagnostic> items_;

@@ -106,7 +106,7 @@ class GgufParser {
   GgufParser(const Source& source, std::string name, const GgufReadOptions& options)
       : source_(source), name_(std::move(name)), options_(options) {}
 
-  Expected<GgufFile, GgufError> Run() {
+  Expected<GgufFile> Run() {
     GgufFile file;
     file.name_ = name_;
     file.file_size_ = source_.size();
@@ -118,8 +118,9 @@ class GgufParser {
   }
 
  private:
-  bool Error(uint64_t at, std::string message) {
-    if (!error_) error_ = GgufError{name_, at, std::move(message)};
+  // Records the first error (bad content unless `code` says otherwise).
+  bool Reject(uint64_t at, std::string message, ErrorCode code = ErrorCode::kInvalidInput) {
+    if (!error_) error_ = kpolicy::Error(code, GgufBytePlace(name_, at), std::move(message));
     return false;
   }
 
@@ -127,12 +128,12 @@ class GgufParser {
 
   bool ReadRaw(void* dst, uint64_t n, std::string_view what) {
     if (n > Remaining()) {
-      return Error(pos_, "truncated: " + std::string(what) + " needs " + std::to_string(n) +
+      return Reject(pos_, "truncated: " + std::string(what) + " needs " + std::to_string(n) +
                              " bytes, " + std::to_string(Remaining()) + " left in a file of " +
                              std::to_string(source_.size()) + " bytes");
     }
     if (!source_.Read(pos_, n, static_cast<uint8_t*>(dst))) {
-      return Error(pos_, "read error while reading " + std::string(what));
+      return Reject(pos_, "read error while reading " + std::string(what), ErrorCode::kUnreadable);
     }
     pos_ += n;
     return true;
@@ -148,11 +149,11 @@ class GgufParser {
     uint64_t length = 0;
     if (!ReadScalar(&length, what)) return false;
     if (length > options_.max_string_bytes) {
-      return Error(at, std::string(what) + " claims " + std::to_string(length) +
+      return Reject(at, std::string(what) + " claims " + std::to_string(length) +
                            " bytes, over the limit of " + std::to_string(options_.max_string_bytes));
     }
     if (length > Remaining()) {
-      return Error(at, "truncated: " + std::string(what) + " claims " + std::to_string(length) +
+      return Reject(at, "truncated: " + std::string(what) + " claims " + std::to_string(length) +
                            " bytes, " + std::to_string(Remaining()) + " left");
     }
     std::string s(length, '\0');
@@ -164,7 +165,7 @@ class GgufParser {
   bool ParseHeader(GgufFile* file) {
     char magic[4];
     if (source_.size() < 4) {
-      return Error(0, "not a GGUF file: " + std::to_string(source_.size()) +
+      return Reject(0, "not a GGUF file: " + std::to_string(source_.size()) +
                           " bytes, too short for the magic");
     }
     if (!ReadRaw(magic, 4, "magic")) return false;
@@ -173,16 +174,16 @@ class GgufParser {
       std::snprintf(shown, sizeof shown, "%02x %02x %02x %02x",
                     static_cast<unsigned char>(magic[0]), static_cast<unsigned char>(magic[1]),
                     static_cast<unsigned char>(magic[2]), static_cast<unsigned char>(magic[3]));
-      return Error(0, std::string("not a GGUF file: magic is ") + shown +
+      return Reject(0, std::string("not a GGUF file: magic is ") + shown +
                           ", expected 47 47 55 46 (\"GGUF\")");
     }
     uint32_t version = 0;
     if (!ReadScalar(&version, "version")) return false;
     if (version == 0x02000000u || version == 0x03000000u) {
-      return Error(4, "big-endian GGUF files are not supported");
+      return Reject(4, "big-endian GGUF files are not supported");
     }
     if (version != 2 && version != 3) {
-      return Error(4, "unsupported GGUF version " + std::to_string(version) +
+      return Reject(4, "unsupported GGUF version " + std::to_string(version) +
                           " (supported: 2 and 3)");
     }
     file->version_ = version;
@@ -195,13 +196,13 @@ class GgufParser {
     constexpr uint64_t kMinTensorInfo = 8 + 4 + 8 + 4 + 8;  // name len, n_dims, one dim, type, offset
     constexpr uint64_t kMinMetadataEntry = 8 + 4 + 1;
     if (tensor_count_ > options_.max_tensors || tensor_count_ > Remaining() / kMinTensorInfo) {
-      return Error(8, "tensor count " + std::to_string(tensor_count_) +
+      return Reject(8, "tensor count " + std::to_string(tensor_count_) +
                           " is impossible for a file of " + std::to_string(source_.size()) +
                           " bytes (limit " + std::to_string(options_.max_tensors) + ")");
     }
     if (metadata_count_ > options_.max_metadata_entries ||
         metadata_count_ > Remaining() / kMinMetadataEntry) {
-      return Error(16, "metadata count " + std::to_string(metadata_count_) +
+      return Reject(16, "metadata count " + std::to_string(metadata_count_) +
                            " is impossible for a file of " + std::to_string(source_.size()) +
                            " bytes (limit " + std::to_string(options_.max_metadata_entries) + ")");
     }
@@ -227,7 +228,7 @@ class GgufParser {
         const uint64_t at = pos_;
         uint8_t x;
         if (!ReadScalar(&x, "value")) return false;
-        if (x > 1) return Error(at, "key '" + key + "': bool value " + std::to_string(x) + " is not 0 or 1");
+        if (x > 1) return Reject(at, "key '" + key + "': bool value " + std::to_string(x) + " is not 0 or 1");
         v.data = x == 1;
         break;
       }
@@ -240,7 +241,7 @@ class GgufParser {
       case GgufValueType::kArray: {
         const uint64_t at = pos_;
         if (depth >= options_.max_array_depth) {
-          return Error(at, "key '" + key + "': arrays nested deeper than " +
+          return Reject(at, "key '" + key + "': arrays nested deeper than " +
                                std::to_string(options_.max_array_depth));
         }
         uint32_t element_type = 0;
@@ -249,11 +250,11 @@ class GgufParser {
           return false;
         }
         if (!KnownValueType(element_type)) {
-          return Error(at, "key '" + key + "': unknown array element type " + std::to_string(element_type));
+          return Reject(at, "key '" + key + "': unknown array element type " + std::to_string(element_type));
         }
         const auto et = static_cast<GgufValueType>(element_type);
         if (count > options_.max_array_elements || count > Remaining() / MinEncodedSize(et)) {
-          return Error(at + 4, "key '" + key + "': array length " + std::to_string(count) +
+          return Reject(at + 4, "key '" + key + "': array length " + std::to_string(count) +
                                    " is impossible with " + std::to_string(Remaining()) +
                                    " bytes left (limit " + std::to_string(options_.max_array_elements) + ")");
         }
@@ -283,9 +284,9 @@ class GgufParser {
       const uint64_t type_at = pos_;
       if (!ReadScalar(&raw_type, "metadata value type")) return false;
       if (!KnownValueType(raw_type)) {
-        return Error(type_at, "key '" + key + "': unknown value type " + std::to_string(raw_type));
+        return Reject(type_at, "key '" + key + "': unknown value type " + std::to_string(raw_type));
       }
-      if (!seen.insert(key).second) return Error(entry_at, "duplicate metadata key '" + key + "'");
+      if (!seen.insert(key).second) return Reject(entry_at, "duplicate metadata key '" + key + "'");
       const uint64_t value_at = pos_;
       GgufValue value;
       const bool keep = options_.keep_metadata || key == "general.alignment";
@@ -295,7 +296,7 @@ class GgufParser {
       if (key == "general.alignment") {
         const std::optional<uint64_t> a = value.AsUint();
         if (value.type != GgufValueType::kUint32 || !a || *a == 0 || (*a & (*a - 1)) != 0) {
-          return Error(value_at, "general.alignment must be a u32 power of two");
+          return Reject(value_at, "general.alignment must be a u32 power of two");
         }
         file->alignment_ = *a;
       }
@@ -317,7 +318,7 @@ class GgufParser {
       uint32_t n_dims = 0;
       if (!ReadScalar(&n_dims, "tensor n_dims")) return false;
       if (n_dims == 0 || n_dims > kMaxDims) {
-        return Error(dims_at, label + ": n_dims " + std::to_string(n_dims) + " is not in 1.." +
+        return Reject(dims_at, label + ": n_dims " + std::to_string(n_dims) + " is not in 1.." +
                                   std::to_string(kMaxDims));
       }
       info.dims.resize(n_dims);
@@ -328,17 +329,17 @@ class GgufParser {
         if (info.dims[d] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
             __builtin_mul_overflow(elements, info.dims[d], &elements) ||
             elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          return Error(dim_at, label + ": dimensions overflow 63 bits");
+          return Reject(dim_at, label + ": dimensions overflow 63 bits");
         }
       }
       const uint64_t type_at = pos_;
       uint32_t raw_type = 0;
       if (!ReadScalar(&raw_type, "tensor type")) return false;
       const std::optional<GgmlTypeTraits> traits = GgmlTypeInfo(raw_type);
-      if (!traits) return Error(type_at, label + ": unknown ggml type " + std::to_string(raw_type));
+      if (!traits) return Reject(type_at, label + ": unknown ggml type " + std::to_string(raw_type));
       info.type = static_cast<GgmlType>(raw_type);
       if (info.dims[0] % static_cast<uint64_t>(traits->block_size) != 0) {
-        return Error(dims_at, label + ": ne0 " + std::to_string(info.dims[0]) +
+        return Reject(dims_at, label + ": ne0 " + std::to_string(info.dims[0]) +
                                   " is not a multiple of the " + std::string(traits->name) +
                                   " block size " + std::to_string(traits->block_size));
       }
@@ -347,11 +348,11 @@ class GgufParser {
       // can still pass 2^64: check it.
       if (__builtin_mul_overflow(elements / traits->block_size,
                                  static_cast<uint64_t>(traits->type_size), &info.byte_size)) {
-        return Error(dims_at, label + ": byte size overflows 64 bits");
+        return Reject(dims_at, label + ": byte size overflows 64 bits");
       }
       offset_field_at_.push_back(pos_);
       if (!ReadScalar(&info.offset, "tensor data offset")) return false;
-      if (!seen.insert(info.name).second) return Error(info_at, "duplicate tensor name '" + info.name + "'");
+      if (!seen.insert(info.name).second) return Reject(info_at, "duplicate tensor name '" + info.name + "'");
       file->tensors_.push_back(std::move(info));
     }
     return true;
@@ -361,7 +362,7 @@ class GgufParser {
     const uint64_t alignment = file->alignment_;
     uint64_t data_offset = 0;
     if (__builtin_add_overflow(pos_, alignment - 1, &data_offset)) {
-      return Error(pos_, "data section offset overflows");
+      return Reject(pos_, "data section offset overflows");
     }
     data_offset -= data_offset % alignment;
     file->data_offset_ = data_offset;
@@ -370,14 +371,14 @@ class GgufParser {
       const GgufTensorInfo& t = file->tensors_[i];
       const std::string label = "tensor '" + t.name + "'";
       if (t.offset % alignment != 0) {
-        return Error(offset_field_at_[i], label + ": data offset " + std::to_string(t.offset) +
+        return Reject(offset_field_at_[i], label + ": data offset " + std::to_string(t.offset) +
                                               " is not a multiple of the alignment " +
                                               std::to_string(alignment));
       }
       uint64_t begin = 0, end = 0;
       if (__builtin_add_overflow(data_offset, t.offset, &begin) ||
           __builtin_add_overflow(begin, t.byte_size, &end) || end > size) {
-        return Error(offset_field_at_[i],
+        return Reject(offset_field_at_[i],
                      label + ": data [" + std::to_string(t.offset) + ", +" +
                          std::to_string(t.byte_size) + ") of the data section at byte " +
                          std::to_string(data_offset) + " lies beyond the end of the file (" +
@@ -394,12 +395,8 @@ class GgufParser {
   uint64_t tensor_count_ = 0;
   uint64_t metadata_count_ = 0;
   std::vector<uint64_t> offset_field_at_;
-  std::optional<GgufError> error_;
+  std::optional<kpolicy::Error> error_;
 };
-
-std::string GgufError::ToString() const {
-  return file + ": byte " + std::to_string(offset) + ": " + message;
-}
 
 std::optional<uint64_t> GgufValue::AsUint() const {
   if (const auto* v = std::get_if<uint64_t>(&data)) return *v;
@@ -422,20 +419,20 @@ std::optional<double> GgufValue::AsFloat() const {
 const std::string* GgufValue::AsString() const { return std::get_if<std::string>(&data); }
 const GgufValue::Array* GgufValue::AsArray() const { return std::get_if<Array>(&data); }
 
-Expected<GgufFile, GgufError> GgufFile::Open(const std::string& path, const GgufReadOptions& options) {
+Expected<GgufFile> GgufFile::Open(const std::string& path, const GgufReadOptions& options) {
   FileSource source;
   std::string message;
-  if (!source.Open(path, &message)) return Fail(GgufError{path, 0, message});
-  Expected<GgufFile, GgufError> file = GgufParser(source, path, options).Run();
+  if (!source.Open(path, &message)) return Fail(ErrorCode::kUnreadable, GgufBytePlace(path, 0), message);
+  Expected<GgufFile> file = GgufParser(source, path, options).Run();
   if (file.ok()) file->path_ = path;
   return file;
 }
 
-Expected<GgufFile, GgufError> GgufFile::Parse(std::vector<uint8_t> bytes, std::string name,
+Expected<GgufFile> GgufFile::Parse(std::vector<uint8_t> bytes, std::string name,
                                               const GgufReadOptions& options) {
   auto memory = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
   MemorySource source(*memory);
-  Expected<GgufFile, GgufError> file = GgufParser(source, std::move(name), options).Run();
+  Expected<GgufFile> file = GgufParser(source, std::move(name), options).Run();
   if (file.ok()) file->memory_ = std::move(memory);
   return file;
 }
@@ -454,28 +451,31 @@ const GgufTensorInfo* GgufFile::FindTensor(std::string_view name) const {
   return nullptr;
 }
 
-Expected<GgufTensor, GgufError> GgufFile::ReadTensor(std::string_view name) const {
+Expected<GgufTensor> GgufFile::ReadTensor(std::string_view name) const {
   const GgufTensorInfo* info = FindTensor(name);
-  if (info == nullptr) return Fail(GgufError{name_, 0, "no tensor named '" + std::string(name) + "'"});
+  if (info == nullptr) {
+    return Fail(ErrorCode::kNotFound, GgufBytePlace(name_, 0), "no tensor named '" + std::string(name) + "'");
+  }
   GgufTensor tensor{*info, std::vector<uint8_t>(info->byte_size)};
   const uint64_t at = data_offset_ + info->offset;  // checked at parse time
   if (memory_) {
     MemorySource source(*memory_);
     if (!source.Read(at, info->byte_size, tensor.bytes.data())) {
-      return Fail(GgufError{name_, at, "cannot read tensor '" + info->name + "'"});
+      return Fail(ErrorCode::kUnreadable, GgufBytePlace(name_, at), "cannot read tensor '" + info->name + "'");
     }
     return tensor;
   }
   FileSource source;
   std::string message;
-  if (!source.Open(path_, &message)) return Fail(GgufError{name_, 0, message});
+  if (!source.Open(path_, &message)) return Fail(ErrorCode::kUnreadable, GgufBytePlace(name_, 0), message);
   if (source.size() != file_size_) {
-    return Fail(GgufError{name_, 0, "file changed size since it was opened (" +
-                                        std::to_string(file_size_) + " -> " +
-                                        std::to_string(source.size()) + " bytes)"});
+    return Fail(ErrorCode::kUnreadable, GgufBytePlace(name_, 0),
+                "file changed size since it was opened (" + std::to_string(file_size_) + " -> " +
+                    std::to_string(source.size()) + " bytes)");
   }
   if (!source.Read(at, info->byte_size, tensor.bytes.data())) {
-    return Fail(GgufError{name_, at, "read error in the data of tensor '" + info->name + "'"});
+    return Fail(ErrorCode::kUnreadable, GgufBytePlace(name_, at),
+                "read error in the data of tensor '" + info->name + "'");
   }
   return tensor;
 }

@@ -124,10 +124,10 @@ std::optional<GgmlType> GgmlTypeFor(WeightFormat format) {
   return std::nullopt;
 }
 
-Expected<WeightMatrix, GgufError> ToWeightMatrix(const GgufTensor& tensor, const std::string& file) {
+Expected<WeightMatrix> ToWeightMatrix(const GgufTensor& tensor, const std::string& file) {
   const GgufTensorInfo& info = tensor.info;
-  auto error = [&](std::string message) {
-    return Fail(GgufError{file, 0, "tensor '" + info.name + "': " + std::move(message)});
+  auto error = [&](std::string message, ErrorCode code = ErrorCode::kInvalidInput) {
+    return Fail(code, GgufBytePlace(file, 0), "tensor '" + info.name + "': " + std::move(message));
   };
   WeightMatrix m;
   switch (info.type) {
@@ -136,7 +136,8 @@ Expected<WeightMatrix, GgufError> ToWeightMatrix(const GgufTensor& tensor, const
     case GgmlType::kQ4_K: m.format = WeightFormat::kQ4K; break;
     case GgmlType::kQ6_K: m.format = WeightFormat::kQ6K; break;
     default: return error("type " + std::string(GgmlTypeInfo(static_cast<uint32_t>(info.type))->name) +
-                          " is not a weight format the kernels read");
+                              " is not a weight format the kernels read",
+                          ErrorCode::kUnsupported);
   }
   if (info.dims.size() != 2) return error("is not 2-D");
   m.cols = static_cast<int64_t>(info.dims[0]);
@@ -166,9 +167,10 @@ void GgufWriter::AddWeights(std::string name, const WeightMatrix& weights) {
                       weights.bytes});
 }
 
-Expected<std::vector<uint8_t>, GgufError> GgufWriter::Serialize() const {
-  const std::string file = "<gguf writer>";
-  auto error = [&](std::string message) { return Fail(GgufError{file, 0, std::move(message)}); };
+Expected<std::vector<uint8_t>> GgufWriter::Serialize() const {
+  auto error = [](std::string message) {
+    return Fail(ErrorCode::kInvalidArgument, GgufBytePlace("<gguf writer>", 0), std::move(message));
+  };
   if (version_ != 2 && version_ != 3) return error("version " + std::to_string(version_) + " is not 2 or 3");
   if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0) {
     return error("alignment " + std::to_string(alignment_) + " is not a power of two");
@@ -234,19 +236,23 @@ Expected<std::vector<uint8_t>, GgufError> GgufWriter::Serialize() const {
   return out;
 }
 
-Expected<uint64_t, GgufError> GgufWriter::WriteFile(const std::string& path) const {
-  Expected<std::vector<uint8_t>, GgufError> bytes = Serialize();
+Expected<uint64_t> GgufWriter::WriteFile(const std::string& path) const {
+  Expected<std::vector<uint8_t>> bytes = Serialize();
   if (!bytes.ok()) {
-    GgufError e = bytes.error();
-    e.file = path;
+    Error e = bytes.error();
+    e.place.file = path;
     return Fail(std::move(e));
   }
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return Fail(GgufError{path, 0, "cannot create: " + std::string(std::strerror(errno))});
+  if (f == nullptr) {
+    return Fail(ErrorCode::kUnreadable, GgufBytePlace(path, 0),
+                "cannot create: " + std::string(std::strerror(errno)));
+  }
   const size_t written = std::fwrite(bytes->data(), 1, bytes->size(), f);
   const bool closed = std::fclose(f) == 0;
   if (written != bytes->size() || !closed) {
-    return Fail(GgufError{path, written, "write failed: " + std::string(std::strerror(errno))});
+    return Fail(ErrorCode::kUnreadable, GgufBytePlace(path, written),
+                "write failed: " + std::string(std::strerror(errno)));
   }
   return static_cast<uint64_t>(bytes->size());
 }

@@ -82,19 +82,20 @@ std::vector<uint8_t> Sample(uint32_t version = 3, uint32_t alignment = 32) {
 }
 
 // Parses and expects failure; returns the error.
-GgufError ExpectError(std::vector<uint8_t> bytes, const std::string& needle) {
+kpolicy::Error ExpectError(std::vector<uint8_t> bytes, const std::string& needle) {
   auto f = GgufFile::Parse(std::move(bytes), "bad.gguf");
   BOOST_REQUIRE_MESSAGE(!f.ok(), "expected an error containing '" << needle << "'");
-  const GgufError& e = f.error();
+  const kpolicy::Error& e = f.error();
   BOOST_TEST_MESSAGE(e.ToString());
-  BOOST_TEST(e.file == "bad.gguf");
+  BOOST_TEST(e.place.file == "bad.gguf");
+  BOOST_TEST((e.code == kpolicy::ErrorCode::kInvalidInput), e.ToString());
   BOOST_TEST(e.message.find(needle) != std::string::npos, e.ToString() << " lacks '" << needle << "'");
   return e;
 }
 
 // Boost evaluates a failure message's operands even when the check passes.
 template <typename T>
-std::string ErrorText(const kpolicy::Expected<T, GgufError>& e) {
+std::string ErrorText(const kpolicy::Expected<T>& e) {
   return e.ok() ? std::string() : e.error().ToString();
 }
 
@@ -166,10 +167,15 @@ BOOST_AUTO_TEST_CASE(file_round_trip_and_weight_matrices) {
   BOOST_TEST(m->rows == 4);
   BOOST_TEST(m->cols == 512);
   BOOST_TEST(m->bytes == original.bytes);
-  BOOST_TEST(!ToWeightMatrix(*f->ReadTensor("t.f16"), path).ok());  // 3-D
+  auto three_d = ToWeightMatrix(*f->ReadTensor("t.f16"), path);
+  BOOST_REQUIRE(!three_d.ok());
+  BOOST_TEST((three_d.error().code == kpolicy::ErrorCode::kInvalidInput));
+  BOOST_TEST(three_d.error().message.find("t.f16") != std::string::npos);
 
   auto missing = f->ReadTensor("nope");
-  BOOST_TEST(!missing.ok());
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST((missing.error().code == kpolicy::ErrorCode::kNotFound));
+  BOOST_TEST(missing.error().place.file == path);
   auto lean = GgufFile::Open(path, {.keep_metadata = false});
   BOOST_REQUIRE(lean.ok());
   BOOST_TEST(lean->metadata().empty());
@@ -178,7 +184,8 @@ BOOST_AUTO_TEST_CASE(file_round_trip_and_weight_matrices) {
   std::filesystem::remove_all(dir);
   auto gone = GgufFile::Open(path);
   BOOST_REQUIRE(!gone.ok());
-  BOOST_TEST(gone.error().file == path);
+  BOOST_TEST(gone.error().place.file == path);
+  BOOST_TEST((gone.error().code == kpolicy::ErrorCode::kUnreadable));
 }
 
 BOOST_AUTO_TEST_CASE(writer_rejects_inconsistent_input) {
@@ -208,7 +215,8 @@ BOOST_AUTO_TEST_CASE(every_truncation_is_an_error) {
   for (size_t len = 0; len < bytes.size(); ++len) {
     auto f = GgufFile::Parse(std::vector<uint8_t>(bytes.begin(), bytes.begin() + len), "cut.gguf");
     BOOST_REQUIRE_MESSAGE(!f.ok(), "prefix of " << len << " bytes parsed");
-    BOOST_REQUIRE_LE(f.error().offset, len);
+    BOOST_REQUIRE_LE(f.error().place.offset, static_cast<int64_t>(len));
+    BOOST_REQUIRE_GE(f.error().place.offset, 0);
     BOOST_REQUIRE(!f.error().message.empty());
   }
 }
@@ -216,11 +224,11 @@ BOOST_AUTO_TEST_CASE(every_truncation_is_an_error) {
 BOOST_AUTO_TEST_CASE(wrong_magic_and_versions) {
   std::vector<uint8_t> b = Sample();
   b[0] = 'X';
-  BOOST_TEST(ExpectError(b, "not a GGUF file").offset == 0u);
+  BOOST_TEST(ExpectError(b, "not a GGUF file").place.offset == 0);
   for (uint32_t v : {0u, 1u, 4u, 0xFFFFFFFFu}) {
     b = Sample();
     Patch<uint32_t>(&b, 4, v);
-    BOOST_TEST(ExpectError(b, "version").offset == 4u);
+    BOOST_TEST(ExpectError(b, "version").place.offset == 4);
   }
   b = Sample();
   Patch<uint32_t>(&b, 4, 0x03000000u);
@@ -231,13 +239,13 @@ BOOST_AUTO_TEST_CASE(wrong_magic_and_versions) {
 BOOST_AUTO_TEST_CASE(absurd_counts_and_lengths) {
   std::vector<uint8_t> b = Sample();
   Patch<uint64_t>(&b, 8, 1ull << 62);  // tensor count
-  BOOST_TEST(ExpectError(b, "tensor count").offset == 8u);
+  BOOST_TEST(ExpectError(b, "tensor count").place.offset == 8);
   b = Sample();
   Patch<uint64_t>(&b, 16, ~0ull);  // metadata count
-  BOOST_TEST(ExpectError(b, "metadata count").offset == 16u);
+  BOOST_TEST(ExpectError(b, "metadata count").place.offset == 16);
   b = Sample();
   Patch<uint64_t>(&b, 24, 1ull << 40);  // first key's length
-  BOOST_TEST(ExpectError(b, "bytes").offset == 24u);
+  BOOST_TEST(ExpectError(b, "bytes").place.offset == 24);
   b = Sample();
   Patch<uint64_t>(&b, 24, ~0ull);
   ExpectError(b, "limit");

@@ -3,9 +3,11 @@
 // name. Built to face hostile files: every count, length, dimension and
 // offset is checked against the file's size and against limits before
 // anything is allocated, every size computation is checked for overflow,
-// and every failure is a GgufError value naming the file and the byte
-// offset where the problem was found. Nothing here throws or aborts on bad
-// input.
+// and every failure is an Error (kpolicy/error.h) whose place names the
+// file and the byte offset where the problem was found: kInvalidInput for
+// bad content, kUnreadable when the file cannot be opened or read,
+// kNotFound for a tensor name the file lacks. Nothing here throws or aborts
+// on bad input.
 //
 // File layout (all little-endian):
 //   "GGUF" u32 version  u64 tensor_count  u64 metadata_count
@@ -35,14 +37,10 @@
 
 namespace kpolicy::kernels {
 
-struct GgufError {
-  std::string file;     // path, or the name given to Parse
-  uint64_t offset = 0;  // byte offset in the file where the problem was found
-  std::string message;
-
-  // "FILE: byte OFFSET: MESSAGE"
-  std::string ToString() const;
-};
+// The place of byte `offset` of a GGUF file, for Error::place.
+inline SourceLocation GgufBytePlace(std::string file, uint64_t offset) {
+  return SourceLocation{std::move(file), 0, 0, static_cast<int64_t>(offset)};
+}
 
 // ---- ggml tensor types ----------------------------------------------------
 
@@ -149,12 +147,10 @@ class GgufFile {
  public:
   // Reads and checks the header, metadata and tensor infos; tensor data is
   // read on demand by ReadTensor.
-  static Expected<GgufFile, GgufError> Open(const std::string& path,
-                                            const GgufReadOptions& options = {});
+  static Expected<GgufFile> Open(const std::string& path, const GgufReadOptions& options = {});
   // The same for a file already in memory; `name` appears in errors.
-  static Expected<GgufFile, GgufError> Parse(std::vector<uint8_t> bytes,
-                                             std::string name = "<memory>",
-                                             const GgufReadOptions& options = {});
+  static Expected<GgufFile> Parse(std::vector<uint8_t> bytes, std::string name = "<memory>",
+                                  const GgufReadOptions& options = {});
 
   const std::string& name() const { return name_; }
   uint32_t version() const { return version_; }
@@ -169,7 +165,7 @@ class GgufFile {
 
   // The tensor's raw bytes with its type and shape. Errors: no such tensor,
   // or the file changed or could not be read since Open.
-  Expected<GgufTensor, GgufError> ReadTensor(std::string_view name) const;
+  Expected<GgufTensor> ReadTensor(std::string_view name) const;
 
  private:
   std::string name_;
@@ -186,8 +182,9 @@ class GgufFile {
 };
 
 // A 2-D F32, F16, Q4_K or Q6_K tensor as a weight matrix (rows = dims[1],
-// cols = dims[0]). Errors name the tensor: other types, other ranks.
-Expected<WeightMatrix, GgufError> ToWeightMatrix(const GgufTensor& tensor, const std::string& file);
+// cols = dims[0]). Errors name the tensor: other types (kUnsupported),
+// other ranks or a byte size that does not match the shape (kInvalidInput).
+Expected<WeightMatrix> ToWeightMatrix(const GgufTensor& tensor, const std::string& file);
 
 // ---- Writing --------------------------------------------------------------
 
@@ -207,12 +204,15 @@ class GgufWriter {
   // makes Serialize fail.
   void AddWeights(std::string name, const WeightMatrix& weights);
 
-  // Errors: a version other than 2 or 3, an alignment that is not a power
-  // of two, duplicate keys or names, a tensor whose bytes do not match its
-  // type and shape.
-  Expected<std::vector<uint8_t>, GgufError> Serialize() const;
+  // Errors (kInvalidArgument, placed at byte 0 of "<gguf writer>"): a
+  // version other than 2 or 3, an alignment that is not a power of two,
+  // duplicate keys or names, a tensor whose bytes do not match its type and
+  // shape.
+  Expected<std::vector<uint8_t>> Serialize() const;
   // Serialize, then write to path; returns the number of bytes written.
-  Expected<uint64_t, GgufError> WriteFile(const std::string& path) const;
+  // Serialize's errors are placed in `path`; a file that cannot be created
+  // or written is kUnreadable (an I/O failure) at the byte reached.
+  Expected<uint64_t> WriteFile(const std::string& path) const;
 
  private:
   struct PendingTensor {

@@ -158,8 +158,8 @@ BlockQ4K QuantizeBlock(const float* x) {
 
 }  // namespace
 
-void Q4KScaleMin(const BlockQ4K& block, int j, uint8_t* scale, uint8_t* min) {
-  const uint8_t* q = block.scales;
+void KQuantScaleMin(const uint8_t (&scales)[12], int j, uint8_t* scale, uint8_t* min) {
+  const uint8_t* q = scales;
   if (j < 4) {
     *scale = q[j] & 0x3F;
     *min = q[j + 4] & 0x3F;

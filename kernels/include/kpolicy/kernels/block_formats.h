@@ -60,8 +60,12 @@ static_assert(sizeof(BlockQ8_1) == 36);
 // The 6-bit scale and min of sub-block j (0..7): sub-blocks 0..3 keep theirs
 // in the low 6 bits of scales[j] and scales[j+4]; sub-blocks 4..7 keep the
 // low 4 bits in the nibbles of scales[j+4] and the high 2 bits in the top
-// bits of scales[j-4] (scale) and scales[j] (min).
-void Q4KScaleMin(const BlockQ4K& block, int j, uint8_t* scale, uint8_t* min);
+// bits of scales[j-4] (scale) and scales[j] (min). Q5_K packs its scales
+// the same way, so the packing is also exposed on the raw 12 bytes.
+void KQuantScaleMin(const uint8_t (&scales)[12], int j, uint8_t* scale, uint8_t* min);
+inline void Q4KScaleMin(const BlockQ4K& block, int j, uint8_t* scale, uint8_t* min) {
+  KQuantScaleMin(block.scales, j, scale, min);
+}
 
 // The 4-bit quant of weight i (0..255).
 inline int Q4KQuant(const BlockQ4K& block, int i) {

@@ -92,9 +92,10 @@ Expected<uint64_t> GgmlTensorBytes(GgmlType type, uint64_t elements);
 // Whether DecodeRows handles `type`.
 bool CanDecode(GgmlType type);
 
-// Rows [row_begin, row_begin + row_count) of a 2-D (or 1-D: one row) tensor
-// whose rows are dims[0] elements, dequantised as ggml's dequantisers
-// compute them (fp32), into `out` (row_count * dims[0] floats). Errors name
+// Rows [row_begin, row_begin + row_count) of a 2-D (or 1-D: one row; 3-D
+// and 4-D: dims[1] * dims[2] * ... rows) tensor whose rows are dims[0]
+// elements, dequantised as ggml's dequantisers compute them (fp32), into
+// `out` (row_count * dims[0] floats; a larger `out` keeps its tail). Errors name
 // the tensor: unsupported type (kUnsupported), rows out of range or out too
 // small (kInvalidArgument), bytes too short (kInvalidInput).
 Status DecodeRows(const GgufTensor& tensor, int64_t row_begin, int64_t row_count, std::span<float> out);

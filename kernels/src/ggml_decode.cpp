@@ -80,15 +80,6 @@ void DecodeBlock(const BlockQ5K& b, float* out) {
   }
 }
 
-// Q4_K and Q6_K: block_formats.h's dequantisers, the ones the kernels'
-// references use, so a decoded tensor and a kernel agree on every weight.
-void DecodeBlock(const BlockQ4K& b, float* out) {
-  DequantizeQ4K(std::span<const BlockQ4K>(&b, 1), std::span<float>(out, kSuperBlockSize));
-}
-void DecodeBlock(const BlockQ6K& b, float* out) {
-  DequantizeQ6K(std::span<const BlockQ6K>(&b, 1), std::span<float>(out, kSuperBlockSize));
-}
-
 // `count` blocks at src (any alignment: each is copied out, since reading a
 // byte buffer through a struct pointer is misaligned and an aliasing
 // violation) into out, block_size floats each.
@@ -103,17 +94,16 @@ void DecodeBlocks(const uint8_t* src, int64_t count, int64_t block_size, float* 
 
 // One row of `cols` elements of `type` (a type CanDecode accepts).
 void DecodeRow(GgmlType type, const uint8_t* src, int64_t cols, float* out) {
+  // F32, F16, Q4_K and Q6_K are weight formats: read through DequantizeRow,
+  // the dequantisers the kernels' references use, so a decoded tensor and a
+  // kernel agree on every weight.
+  if (const std::optional<WeightFormat> format = WeightFormatFor(type)) {
+    const WeightView row{*format, 1, cols,
+                         std::span<const uint8_t>(src, static_cast<size_t>(RowBytes(*format, cols)))};
+    DequantizeRow(row, 0, std::span<float>(out, static_cast<size_t>(cols)));
+    return;
+  }
   switch (type) {
-    case GgmlType::kF32:
-      std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));
-      return;
-    case GgmlType::kF16:
-      for (int64_t i = 0; i < cols; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        out[i] = HalfToFloat(h);
-      }
-      return;
     case GgmlType::kBF16:
       // bf16 is the top half of an IEEE float (ggml_bf16_to_fp32 shifts it up).
       for (int64_t i = 0; i < cols; ++i) {
@@ -128,10 +118,8 @@ void DecodeRow(GgmlType type, const uint8_t* src, int64_t cols, float* out) {
     case GgmlType::kQ5_0: return DecodeBlocks<BlockQ5_0>(src, cols / kLegacyBlock, kLegacyBlock, out);
     case GgmlType::kQ5_1: return DecodeBlocks<BlockQ5_1>(src, cols / kLegacyBlock, kLegacyBlock, out);
     case GgmlType::kQ8_0: return DecodeBlocks<BlockQ8_0>(src, cols / kLegacyBlock, kLegacyBlock, out);
-    case GgmlType::kQ4_K: return DecodeBlocks<BlockQ4K>(src, cols / kSuperBlockSize, kSuperBlockSize, out);
     case GgmlType::kQ5_K: return DecodeBlocks<BlockQ5K>(src, cols / kSuperBlockSize, kSuperBlockSize, out);
-    case GgmlType::kQ6_K: return DecodeBlocks<BlockQ6K>(src, cols / kSuperBlockSize, kSuperBlockSize, out);
-    default: return;  // excluded by CanDecode
+    default: return;  // the weight formats above; the rest excluded by CanDecode
   }
 }
 

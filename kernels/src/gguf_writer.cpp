@@ -124,21 +124,29 @@ std::optional<GgmlType> GgmlTypeFor(WeightFormat format) {
   return std::nullopt;
 }
 
+std::optional<WeightFormat> WeightFormatFor(GgmlType type) {
+  switch (type) {
+    case GgmlType::kF32: return WeightFormat::kF32;
+    case GgmlType::kF16: return WeightFormat::kF16;
+    case GgmlType::kQ4_K: return WeightFormat::kQ4K;
+    case GgmlType::kQ6_K: return WeightFormat::kQ6K;
+    default: return std::nullopt;
+  }
+}
+
 Expected<WeightMatrix> ToWeightMatrix(const GgufTensor& tensor, const std::string& file) {
   const GgufTensorInfo& info = tensor.info;
   auto error = [&](std::string message, ErrorCode code = ErrorCode::kInvalidInput) {
     return Fail(code, GgufBytePlace(file, 0), "tensor '" + info.name + "': " + std::move(message));
   };
-  WeightMatrix m;
-  switch (info.type) {
-    case GgmlType::kF32: m.format = WeightFormat::kF32; break;
-    case GgmlType::kF16: m.format = WeightFormat::kF16; break;
-    case GgmlType::kQ4_K: m.format = WeightFormat::kQ4K; break;
-    case GgmlType::kQ6_K: m.format = WeightFormat::kQ6K; break;
-    default: return error("type " + std::string(GgmlTypeInfo(static_cast<uint32_t>(info.type))->name) +
-                              " is not a weight format the kernels read",
-                          ErrorCode::kUnsupported);
+  const std::optional<WeightFormat> format = WeightFormatFor(info.type);
+  if (!format) {
+    return error("type " + std::string(GgmlTypeInfo(static_cast<uint32_t>(info.type))->name) +
+                     " is not a weight format the kernels read",
+                 ErrorCode::kUnsupported);
   }
+  WeightMatrix m;
+  m.format = *format;
   if (info.dims.size() != 2) return error("is not 2-D");
   m.cols = static_cast<int64_t>(info.dims[0]);
   m.rows = static_cast<int64_t>(info.dims[1]);

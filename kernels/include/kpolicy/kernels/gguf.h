@@ -65,6 +65,9 @@ std::optional<GgmlTypeTraits> GgmlTypeInfo(uint32_t type);
 
 // The ggml type that stores `format`; nullopt for FP8, which ggml lacks.
 std::optional<GgmlType> GgmlTypeFor(WeightFormat format);
+// The inverse: the weight format a ggml type is read as by the kernels
+// (F32, F16, Q4_K, Q6_K); nullopt for the others.
+std::optional<WeightFormat> WeightFormatFor(GgmlType type);
 
 // ---- Metadata values ------------------------------------------------------
 

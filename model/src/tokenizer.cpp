@@ -96,7 +96,9 @@ void EncodeByteLevelPiece(const Tokenizer::Tables& t, std::string_view piece, st
     if (it == t.merges.end()) return std::nullopt;
     return MergeProposal{-static_cast<double>(it->second.rank), it->second.result};
   });
-  for (int32_t i = 0; i >= 0 && !symbols.empty(); i = symbols[i].next) out.push_back(symbols[i].id);
+  for (int32_t i = 0; i >= 0 && !symbols.empty(); i = symbols[i].next) {
+    if (symbols[i].id >= 0) out.push_back(symbols[i].id);  // -1: a byte with no piece
+  }
 }
 
 void EncodeByteLevel(const Tokenizer::Tables& t, std::string_view text, std::vector<int32_t>& out) {

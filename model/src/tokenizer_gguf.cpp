@@ -251,17 +251,15 @@ Status ReadByteLevelTables(const MetadataReader& reader, Tokenizer::Tables& t) {
   }
   t.pre = *split;
 
+  // A byte without a piece stays -1 and is dropped from the encoding, as
+  // llama.cpp and HF tokenizers drop it: SmolLM2-135M lacks 21 of the 256
+  // (0xC0, 0xC1, 0xF5..0xFF, which valid UTF-8 never holds, and a few
+  // control bytes).
   for (int byte = 0; byte < 256; ++byte) {
     std::string piece;
     AppendUtf8(ByteToCodePoint(static_cast<uint8_t>(byte)), piece);
     const auto it = t.ids.find(piece);
-    if (it == t.ids.end()) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02X", byte);
-      return reader.Malformed(kTokensKey, "no token for byte " + std::string(hex) + " (byte-level piece " +
-                                              Quoted(piece) + "), so some text could not be encoded");
-    }
-    t.byte_tokens[byte] = it->second;
+    t.byte_tokens[byte] = it == t.ids.end() ? -1 : it->second;
   }
 
   Expected<const GgufValue::Array*> merges = reader.OptionalArray(kMergesKey, GgufValueType::kString, std::nullopt, 0);

@@ -43,8 +43,8 @@ struct Tokenizer::Tables {
   // after the map is built (the Tables live behind one shared_ptr).
   std::unordered_map<std::string_view, int32_t> ids;
 
-  // Byte-level BPE: the token of each byte's one-character piece (every
-  // byte has one; FromGguf checks). SentencePiece: the <0xNN> token, or -1.
+  // Byte-level BPE: the token of each byte's one-character piece;
+  // SentencePiece: the <0xNN> token. -1 where the vocabulary has none.
   std::array<int32_t, 256> byte_tokens{};
   // Byte-level BPE: (left id << 32 | right id) -> the merge.
   std::unordered_map<uint64_t, MergeRule> merges;

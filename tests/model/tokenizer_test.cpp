@@ -272,6 +272,18 @@ BOOST_AUTO_TEST_CASE(byte_level_bpe_round_trips_any_text) {
              boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(byte_level_bpe_drops_bytes_the_vocabulary_lacks) {
+  // A vocabulary without the piece of byte 0xFF (as SmolLM2's lacks it):
+  // the byte is dropped, the rest encodes as before.
+  Vocab v;
+  for (int b = 0; b < 255; ++b) v.Add(ByteLevel(std::string(1, static_cast<char>(b))));
+  auto m = v.Metadata("gpt2");
+  m.push_back({"tokenizer.ggml.pre", GgufValue::String("gpt-2")});
+  const Tokenizer t = MustLoad(m);
+  BOOST_TEST(t.Encode("a\xff" "b", false) == (std::vector<int32_t>{v.Id("a"), v.Id("b")}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(special_token_texts_encode_as_one_token) {
   const Gpt2Vocab g;
   const auto& v = g.vocab;

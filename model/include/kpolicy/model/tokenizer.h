@@ -64,7 +64,10 @@ class Tokenizer {
 
   // The token ids of `text` (any bytes; invalid UTF-8 is encoded byte by
   // byte), preceded by bos() when add_bos is true and the vocabulary has
-  // one.
+  // one. A byte-level BPE vocabulary may lack the piece of a byte (SmolLM2
+  // lacks 21, among them 0xC0, 0xC1 and 0xF5..0xFF, which valid UTF-8 never
+  // holds): such bytes are dropped, as llama.cpp and HF tokenizers drop
+  // them, so Decode(Encode(text)) == text holds for every text without them.
   std::vector<int32_t> Encode(std::string_view text, bool add_bos) const;
 
   // The concatenated pieces of `ids` as text; ids outside the vocabulary

@@ -46,11 +46,9 @@ class Vocab {
     return static_cast<int32_t>(pieces_.size() - 1);
   }
   int32_t Id(const std::string& piece) const {
-    for (size_t i = 0; i < pieces_.size(); ++i) {
-      if (pieces_[i] == piece) return static_cast<int32_t>(i);
-    }
-    BOOST_FAIL("no piece " << piece);
-    return -1;
+    const int32_t id = Find(piece);
+    BOOST_REQUIRE_MESSAGE(id >= 0, "no piece " << piece);
+    return id;
   }
   void Merge(const std::string& left, const std::string& right) {
     merges_.push_back(left + " " + right);

@@ -31,8 +31,9 @@
 // special tokens give their text. Decode does not strip the space that
 // add_space_prefix adds.
 //
-// Cost: FromGguf builds hash tables over the vocabulary (262144 tokens for
-// Gemma 3: tens of milliseconds). Encode is O(n log n) in the text length;
+// Cost: FromGguf builds hash tables over the vocabulary and the merges
+// (measured on the build machine, -O2: 0.19 s for SmolLM2's 49152 tokens and
+// 48900 merges, 0.33 s for Gemma 3's 262144 tokens). Encode is O(n log n) in the text length;
 // Decode and TokenPiece are linear.
 // Thread-safety: immutable after FromGguf; copies share the tables; all
 // const members are safe to call from several threads at once.

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -188,22 +189,19 @@ Vec PlainForward(const Synthetic& s, const std::vector<int32_t>& tokens) {
       q[size_t(t)] = MatMul(s.t(p + "attn_q.weight"), sh.n_head * hd, d, h);
       k[size_t(t)] = MatMul(s.t(p + "attn_k.weight"), sh.n_head_kv * hd, d, h);
       v[size_t(t)] = MatMul(s.t(p + "attn_v.weight"), sh.n_head_kv * hd, d, h);
-      for (int64_t head = 0; head < sh.n_head; ++head) {
-        if (gemma) {
-          Vec part(q[size_t(t)].begin() + head * hd, q[size_t(t)].begin() + (head + 1) * hd);
-          part = Norm(part, s.t(p + "attn_q_norm.weight"));
-          std::copy(part.begin(), part.end(), q[size_t(t)].begin() + head * hd);
+      // Gemma: RMSNorm each head; both: rotate each head by position t.
+      auto norm_and_rotate = [&](Vec& heads, int64_t n_heads, const std::string& norm) {
+        for (int64_t head = 0; head < n_heads; ++head) {
+          if (gemma) {
+            Vec part(heads.begin() + head * hd, heads.begin() + (head + 1) * hd);
+            part = Norm(part, s.t(p + norm));
+            std::copy(part.begin(), part.end(), heads.begin() + head * hd);
+          }
+          Rotate(heads.data() + head * hd, hd, double(t), base, !gemma);
         }
-        Rotate(q[size_t(t)].data() + head * hd, hd, double(t), base, !gemma);
-      }
-      for (int64_t head = 0; head < sh.n_head_kv; ++head) {
-        if (gemma) {
-          Vec part(k[size_t(t)].begin() + head * hd, k[size_t(t)].begin() + (head + 1) * hd);
-          part = Norm(part, s.t(p + "attn_k_norm.weight"));
-          std::copy(part.begin(), part.end(), k[size_t(t)].begin() + head * hd);
-        }
-        Rotate(k[size_t(t)].data() + head * hd, hd, double(t), base, !gemma);
-      }
+      };
+      norm_and_rotate(q[size_t(t)], sh.n_head, "attn_q_norm.weight");
+      norm_and_rotate(k[size_t(t)], sh.n_head_kv, "attn_k_norm.weight");
     }
     for (int64_t t = 0; t < T; ++t) {
       Vec attn(size_t(sh.n_head * hd), 0.0);
@@ -520,8 +518,6 @@ BOOST_AUTO_TEST_CASE(missing_key_and_tensor_and_wrong_shape_are_named) {
   bad_shape.dims["blk.0.attn_k.weight"] = {32, 64};  // swapped
   BOOST_TEST(Has(LoadError(bad_shape, "bad_shape"), "tensor blk.0.attn_k.weight has shape {32, 64}"));
   // A GGUF with the layer count as a string.
-  Synthetic s2 = s;
-  s2.shape.arch = "llama";
   kernels::GgufWriter w;
   w.AddMetadata("general.architecture", GgufValue::String("llama"));
   w.AddMetadata("llama.block_count", GgufValue::String("two"));

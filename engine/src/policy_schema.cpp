@@ -118,7 +118,9 @@ void PolicySchemaReader::ReadKnobs(const YAML::Node& knobs, RawPolicy& p) {
       Error(k.where, "duplicate knob '" + k.name + "' (first at " + LineOf(previous->second) + ")");
       continue;
     }
-    const YAML::Node& body = it->second;
+    // A copy: `it->second` belongs to a temporary that dies with this
+    // statement (AddressSanitizer: stack-use-after-scope).
+    const YAML::Node body = it->second;
     if (!body.IsMap()) {
       Error(Loc(body), "knob '" + k.name + "' must be a mapping with type, rules and default, not a " +
                            Kind(body));

@@ -54,7 +54,7 @@ class DocumentChain {
     } else {
       auto read = ReadTextFile(base_file, limits_.max_file_bytes);
       if (!read.ok()) {
-        diagnostics_.Error(raw->extends_where, "extends: cannot read '" + base_file + "': " + read.error());
+        diagnostics_.Error(raw->extends_where, "extends: cannot read '" + base_file + "': " + read.error().message);
         return std::nullopt;
       }
       base_text = std::move(read).value();

@@ -18,8 +18,7 @@
 
 namespace kpolicy {
 
-Expected<Policy, LoadError> LoadPolicyText(std::string_view text, const std::string& file_name,
-                                           const LoadLimits& limits) {
+Expected<Policy> LoadPolicyText(std::string_view text, const std::string& file_name, const LoadLimits& limits) {
   Diagnostics diagnostics;
   // Compile what could be read even after errors in reading it, so one
   // run reports a misspelt key and a type error elsewhere together.
@@ -29,24 +28,23 @@ Expected<Policy, LoadError> LoadPolicyText(std::string_view text, const std::str
   }
   diagnostics.SortByLocation();
   diagnostics.Truncate(limits.max_errors);
-  return Fail(LoadError{LoadError::kInvalid, std::move(diagnostics)});
+  return Fail(diagnostics.ToError(ErrorCode::kInvalidInput));
 }
 
-
-Expected<Policy, LoadError> LoadPolicyFile(const std::string& path, const LoadLimits& limits) {
+Expected<Policy> LoadPolicyFile(const std::string& path, const LoadLimits& limits) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > limits.max_file_bytes) {
-    LoadError error{LoadError::kInvalid, {}};
-    error.diagnostics.Error({path, 1, 1}, "file is " + std::to_string(size) + " bytes; the limit is " +
-                                              std::to_string(limits.max_file_bytes));
-    return Fail(std::move(error));
+    Diagnostics diagnostics;
+    diagnostics.Error({path, 1, 1}, "file is " + std::to_string(size) + " bytes; the limit is " +
+                                        std::to_string(limits.max_file_bytes));
+    return Fail(diagnostics.ToError(ErrorCode::kInvalidInput));
   }
   auto read = ReadTextFile(path, limits.max_file_bytes);
   if (!read.ok()) {
-    LoadError error{LoadError::kUnreadable, {}};
-    error.diagnostics.Error({path, 0, 0}, read.error());
-    return Fail(std::move(error));
+    Diagnostics diagnostics;
+    diagnostics.Error({path, 0, 0}, read.error().message);
+    return Fail(diagnostics.ToError(ErrorCode::kUnreadable));
   }
   return LoadPolicyText(*read, path, limits);
 }

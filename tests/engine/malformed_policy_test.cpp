@@ -1,5 +1,5 @@
 // Malformed policies: every class of mistake a policy author (or a hostile
-// file) can make must be refused with LoadError::kInvalid and a diagnostic
+// file) can make must be refused with an Error of code kInvalidInput and a diagnostic
 // at the exact FILE:LINE:COL of the mistake, saying what is wrong, never a
 // crash, a hang or a silent default. The small cases are data, in
 // data/malformed_policies.yaml: each a policy text and the diagnostics it
@@ -37,34 +37,36 @@ const std::string kHeader = "kpolicy: 1\nname: t\nversion: 1.0\n";
 
 struct LoadResult {
   bool ok = false;
-  LoadError::Kind kind = LoadError::kInvalid;
-  Diagnostics diagnostics;
+  ErrorCode code = ErrorCode::kInvalidInput;
+  Diagnostics diagnostics;  // the error's findings
   double seconds = 0;
 };
+
+LoadResult ToResult(const Expected<Policy>& loaded) {
+  LoadResult r;
+  r.ok = loaded.ok();
+  if (r.ok) return r;
+  r.code = loaded.error().code;
+  for (const Diagnostic& d : loaded.error().findings) {
+    switch (d.severity) {
+      case Severity::kError: r.diagnostics.Error(d.location, d.message); break;
+      case Severity::kWarning: r.diagnostics.Warning(d.location, d.message); break;
+      case Severity::kNote: r.diagnostics.Note(d.location, d.message); break;
+    }
+  }
+  return r;
+}
 
 LoadResult LoadText(std::string_view text, const std::string& file = "bad.yaml") {
   const auto start = std::chrono::steady_clock::now();
   auto loaded = LoadPolicyText(text, file);
-  LoadResult r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.ok = loaded.ok();
-  if (!r.ok) {
-    r.kind = loaded.error().kind;
-    r.diagnostics = loaded.error().diagnostics;
-  }
+  const auto stop = std::chrono::steady_clock::now();
+  LoadResult r = ToResult(loaded);
+  r.seconds = std::chrono::duration<double>(stop - start).count();
   return r;
 }
 
-LoadResult LoadFile(const std::string& path) {
-  auto loaded = LoadPolicyFile(path);
-  LoadResult r;
-  r.ok = loaded.ok();
-  if (!r.ok) {
-    r.kind = loaded.error().kind;
-    r.diagnostics = loaded.error().diagnostics;
-  }
-  return r;
-}
+LoadResult LoadFile(const std::string& path) { return ToResult(LoadPolicyFile(path)); }
 
 std::string Repeat(std::string_view piece, int n) {
   std::string out;
@@ -81,7 +83,7 @@ std::string Repeat(std::string_view piece, int n) {
     const LoadResult& r_ = (result);                                                    \
     BOOST_TEST_INFO("diagnostics:\n" << r_.diagnostics.ToString());                     \
     BOOST_TEST_REQUIRE(!r_.ok);                                                         \
-    BOOST_TEST((r_.kind == LoadError::kInvalid));                                       \
+    BOOST_TEST((r_.code == ErrorCode::kInvalidInput));                                       \
     BOOST_TEST_REQUIRE(r_.diagnostics.all().size() > static_cast<size_t>(index));       \
     const Diagnostic& d_ = r_.diagnostics.all()[index];                                 \
     BOOST_TEST((d_.severity == Severity::kError));                                      \
@@ -132,7 +134,7 @@ BOOST_AUTO_TEST_CASE(yaml_syntax_error_unclosed_flow_mapping) {
   const LoadResult r = LoadText(kHeader + "knobs:\n  k:\n    type: {enum: [A, B]\n    default: A\n");
   BOOST_TEST_INFO("diagnostics:\n" << r.diagnostics.ToString());
   BOOST_TEST_REQUIRE(!r.ok);
-  BOOST_TEST((r.kind == LoadError::kInvalid));
+  BOOST_TEST((r.code == ErrorCode::kInvalidInput));
   BOOST_TEST_REQUIRE(!r.diagnostics.empty());
   BOOST_TEST(r.diagnostics.all()[0].message.find("YAML") != std::string::npos);
   BOOST_TEST(r.diagnostics.all()[0].location.line >= 6);
@@ -382,7 +384,7 @@ BOOST_AUTO_TEST_CASE(missing_file_is_unreadable) {
   const LoadResult r = LoadFile(path);
   BOOST_TEST_INFO("diagnostics:\n" << r.diagnostics.ToString());
   BOOST_TEST_REQUIRE(!r.ok);
-  BOOST_TEST((r.kind == LoadError::kUnreadable));
+  BOOST_TEST((r.code == ErrorCode::kUnreadable));
   BOOST_TEST_REQUIRE(!r.diagnostics.empty());
   BOOST_TEST(r.diagnostics.all()[0].location.file == path);
   BOOST_TEST(r.diagnostics.all()[0].message.find("cannot open") != std::string::npos);
@@ -394,7 +396,7 @@ BOOST_AUTO_TEST_CASE(directory_is_unreadable) {
   const LoadResult r = LoadFile(path);
   BOOST_TEST_INFO("diagnostics:\n" << r.diagnostics.ToString());
   BOOST_TEST_REQUIRE(!r.ok);
-  BOOST_TEST((r.kind == LoadError::kUnreadable));
+  BOOST_TEST((r.code == ErrorCode::kUnreadable));
   BOOST_TEST_REQUIRE(!r.diagnostics.empty());
   BOOST_TEST(r.diagnostics.all()[0].message.find("is a directory") != std::string::npos);
 }
@@ -422,7 +424,7 @@ BOOST_AUTO_TEST_CASE(very_long_flat_expression_does_not_crash) {
   const LoadResult r = LoadText(text);
   if (!r.ok) {
     BOOST_TEST_MESSAGE(r.diagnostics.ToString());
-    BOOST_TEST((r.kind == LoadError::kInvalid));
+    BOOST_TEST((r.code == ErrorCode::kInvalidInput));
     BOOST_TEST(r.diagnostics.has_errors());
   }
   BOOST_TEST(r.seconds < 1.0);

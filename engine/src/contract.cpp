@@ -127,7 +127,7 @@ Checked<std::vector<Contract>> LoadContractDirectory(const std::string& director
   Diagnostics diagnostics;
   auto files = ListYamlFiles(directory);
   if (!files.ok()) {
-    diagnostics.Error({directory, 0, 0}, "cannot list contracts: " + files.error());
+    diagnostics.Error({directory, 0, 0}, "cannot list contracts: " + files.error().message);
     return Fail(std::move(diagnostics));
   }
   std::vector<Contract> all;

@@ -4,11 +4,11 @@
 
 namespace kpolicy {
 
-Expected<std::pair<int, int>, std::string> ParseComputeCapability(std::string_view text) {
+Expected<std::pair<int, int>> ParseComputeCapability(std::string_view text) {
   const std::string shown = "'" + std::string(text) + "'";
   const size_t dot = text.find('.');
   if (dot == std::string_view::npos) {
-    return Fail("compute capability " + shown + " is not MAJOR.MINOR (e.g. 9.0, 12.1)");
+    return Fail(ErrorCode::kInvalidInput, "compute capability " + shown + " is not MAJOR.MINOR (e.g. 9.0, 12.1)");
   }
   auto parse = [](std::string_view part, int& out) {
     if (part.empty() || part.size() > 2) return false;
@@ -20,10 +20,10 @@ Expected<std::pair<int, int>, std::string> ParseComputeCapability(std::string_vi
   };
   int major = 0, minor = 0;
   if (!parse(text.substr(0, dot), major) || !parse(text.substr(dot + 1), minor)) {
-    return Fail("compute capability " + shown + " is not MAJOR.MINOR (e.g. 9.0, 12.1)");
+    return Fail(ErrorCode::kInvalidInput, "compute capability " + shown + " is not MAJOR.MINOR (e.g. 9.0, 12.1)");
   }
-  if (major < 1) return Fail("compute capability " + shown + ": major must be 1 or more");
-  if (minor > 9) return Fail("compute capability " + shown + ": minor must be a single digit");
+  if (major < 1) return Fail(ErrorCode::kInvalidInput, "compute capability " + shown + ": major must be 1 or more");
+  if (minor > 9) return Fail(ErrorCode::kInvalidInput, "compute capability " + shown + ": minor must be a single digit");
   return std::pair{major, minor};
 }
 

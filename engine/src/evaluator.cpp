@@ -16,11 +16,15 @@ std::string Decision::ValueText(const Knob& knob) const {
   return FormatValue(knob.type, value(knob));
 }
 
-std::string EvaluationError::ToString() const {
-  return where.ToString() + ": error: " + message;
-}
-
 namespace {
+
+// An expression's failure, said of `what` failed; at the expression's place,
+// else at `where`.
+Error InContext(Error error, const SourceLocation& where, const std::string& what) {
+  if (!error.place.known()) error.place = where;
+  error.message = what + ": " + error.message;
+  return error;
+}
 
 void FillDeviceSlots(const DeviceFacts& d, std::vector<Value>& slots) {
   slots[kSlotCc] = Value::Int(d.cc());
@@ -43,14 +47,16 @@ class KnobEvaluator {
   KnobEvaluator(const Policy& p, Decision& d) : p_(p), d_(d) {}
 
   // Decides `knob` into its slot, recording the trace.
-  std::optional<EvaluationError> Decide(const Knob& knob, KnobTrace& trace) {
+  std::optional<Error> Decide(const Knob& knob, KnobTrace& trace) {
     trace.knob = &knob;
     trace.env.assign(knob.env.size(), EnvCheck{});
     if (TryOverrides(knob, trace)) return std::nullopt;
     for (size_t i = 0; i < knob.rules.size(); ++i) {
       const Rule& rule = knob.rules[i];
       auto fires = rule.when.Evaluate(d_.slots);
-      if (!fires.ok()) return Error(rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "': " + fires.error());
+      if (!fires.ok()) {
+        return InContext(std::move(fires).error(), rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "'");
+      }
       if (!fires->number) continue;
       trace.decided_by = KnobTrace::kRule;
       trace.index = static_cast<int>(i);
@@ -61,17 +67,14 @@ class KnobEvaluator {
   }
 
  private:
-  static EvaluationError Error(const SourceLocation& where, std::string message) {
-    return {where, std::move(message)};
-  }
-
-  std::optional<EvaluationError> Store(const Knob& knob, const Expression& e,
-                                       const SourceLocation& where, const std::string& what) {
+  std::optional<Error> Store(const Knob& knob, const Expression& e, const SourceLocation& where,
+                             const std::string& what) {
     auto v = e.Evaluate(d_.slots);
-    if (!v.ok()) return Error(where, "knob '" + knob.name + "', " + what + ": " + v.error());
+    if (!v.ok()) return InContext(std::move(v).error(), where, "knob '" + knob.name + "', " + what);
     if (!InRange(knob.type, *v)) {
-      return Error(where, "knob '" + knob.name + "', " + what + ": " + FormatValue(knob.type, *v) +
-                              " is outside " + knob.type.ToString());
+      return Error(ErrorCode::kInvalidInput, where,
+                   "knob '" + knob.name + "', " + what + ": " + FormatValue(knob.type, *v) + " is outside " +
+                       knob.type.ToString());
     }
     d_.slots[knob.slot] = std::move(v).value();
     return std::nullopt;
@@ -90,7 +93,7 @@ class KnobEvaluator {
       if (e.has_condition) {
         auto holds = e.when.Evaluate(d_.slots);
         if (!holds.ok()) {
-          Ignore(knob, e, check, holds.error());
+          Ignore(knob, e, check, holds.error().message);
           continue;
         }
         if (!holds->number) {
@@ -100,7 +103,7 @@ class KnobEvaluator {
       }
       auto v = e.value.Evaluate(d_.slots);
       if (!v.ok()) {
-        Ignore(knob, e, check, v.error());
+        Ignore(knob, e, check, v.error().message);
         continue;
       }
       if (!InRange(knob.type, *v)) {
@@ -166,8 +169,8 @@ class KnobEvaluator {
 
 }  // namespace
 
-Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceFacts& device,
-                                             const Environment& env, std::span<const Pin> pins) {
+Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const Environment& env,
+                            std::span<const Pin> pins) {
   Decision d;
   d.policy = &policy;
   d.device = device;
@@ -187,7 +190,7 @@ Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceF
     if (step.kind == EvaluationStep::kFact) {
       const DerivedFact& f = policy.facts[step.index];
       auto v = f.expr.Evaluate(d.slots);
-      if (!v.ok()) return Fail(EvaluationError{f.location, "fact '" + f.name + "': " + v.error()});
+      if (!v.ok()) return Fail(InContext(std::move(v).error(), f.location, "fact '" + f.name + "'"));
       d.slots[f.slot] = std::move(v).value();
       continue;
     }

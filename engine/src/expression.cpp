@@ -523,6 +523,7 @@ Checked<Expression> Expression::Compile(std::string_view text, const TextLocatio
 
   Expression expr;
   expr.text_ = std::string(text);
+  expr.place_ = where.At(0);
   ExpressionCompiler compiler(tree, where, symbols, expr);
   Type type;
   std::optional<int> compiled = compiler.Compile(*root, expected, type);
@@ -545,35 +546,38 @@ Checked<Expression> Expression::Compile(std::string_view text, const TextLocatio
 
 // ---- Evaluation -------------------------------------------------------------
 
-static Expected<int64_t, std::string> ParseDecimal(const std::string& text) {
+static Expected<int64_t> ParseDecimal(const std::string& text) {
   // Decimal digits with an optional sign, nothing else: "+5" and "05" are 5,
   // " 5" and "5x" are not numbers.
   size_t i = 0;
   bool negative = false;
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
-  if (i == text.size()) return Fail("int(\"" + text + "\"): not a decimal integer");
+  if (i == text.size()) return Fail(ErrorCode::kInvalidInput, "int(\"" + text + "\"): not a decimal integer");
   // The magnitude of INT64_MIN is one more than INT64_MAX.
   const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (negative ? 1 : 0);
   uint64_t n = 0;
   for (; i < text.size(); ++i) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
-      return Fail("int(\"" + text + "\"): not a decimal integer");
+      return Fail(ErrorCode::kInvalidInput, "int(\"" + text + "\"): not a decimal integer");
     }
     const unsigned digit = static_cast<unsigned>(text[i] - '0');
-    if (n > (limit - digit) / 10) return Fail("int(\"" + text + "\"): out of the 64-bit range");
+    if (n > (limit - digit) / 10) return Fail(ErrorCode::kInvalidInput, "int(\"" + text + "\"): out of the 64-bit range");
     n = n * 10 + digit;
   }
   if (!negative) return static_cast<int64_t>(n);
   return n == limit ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(n);
 }
 
-Expected<Value, std::string> Expression::Evaluate(const std::vector<Value>& slots) const {
-  if (root_ < 0) return Fail(std::string("evaluating an expression that was never compiled"));
+Unexpected<Error> Expression::Failure(std::string message) const {
+  return Fail(ErrorCode::kInvalidInput, place_, std::move(message));
+}
+
+Expected<Value> Expression::Evaluate(const std::vector<Value>& slots) const {
+  if (root_ < 0) return Fail(ErrorCode::kInternal, "evaluating an expression that was never compiled");
   return EvaluateNode(root_, slots);
 }
 
-Expected<Value, std::string> Expression::EvaluateNode(int index,
-                                                      const std::vector<Value>& slots) const {
+Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& slots) const {
   const Node& n = nodes_[index];
   switch (n.op) {
     case Op::kLiteral: return n.literal;
@@ -594,12 +598,12 @@ Expected<Value, std::string> Expression::EvaluateNode(int index,
   switch (n.op) {
     case Op::kNot: return Value::Bool(a == 0);
     case Op::kNegate:
-      if (a == std::numeric_limits<int64_t>::min()) return Fail(std::string("integer overflow"));
+      if (a == std::numeric_limits<int64_t>::min()) return Failure("integer overflow");
       return Value::Int(-a);
     case Op::kToString: return Value::String(std::to_string(a));
     case Op::kToInt: {
       auto parsed = ParseDecimal(l->text);
-      if (!parsed.ok()) return Fail(parsed.error());
+      if (!parsed.ok()) return Failure(parsed.error().message);
       return Value::Int(*parsed);
     }
     default: break;
@@ -619,24 +623,24 @@ Expected<Value, std::string> Expression::EvaluateNode(int index,
     case Op::kTextNotEqual: return Value::Bool(l->text != r->text);
     case Op::kConcat: return Value::String(l->text + r->text);
     case Op::kAdd:
-      if (__builtin_add_overflow(a, b, &result)) return Fail(std::string("integer overflow"));
+      if (__builtin_add_overflow(a, b, &result)) return Failure("integer overflow");
       return Value::Int(result);
     case Op::kSubtract:
-      if (__builtin_sub_overflow(a, b, &result)) return Fail(std::string("integer overflow"));
+      if (__builtin_sub_overflow(a, b, &result)) return Failure("integer overflow");
       return Value::Int(result);
     case Op::kMultiply:
-      if (__builtin_mul_overflow(a, b, &result)) return Fail(std::string("integer overflow"));
+      if (__builtin_mul_overflow(a, b, &result)) return Failure("integer overflow");
       return Value::Int(result);
     case Op::kDivide:
     case Op::kModulo:
-      if (b == 0) return Fail(std::string("division by zero"));
+      if (b == 0) return Failure("division by zero");
       if (a == std::numeric_limits<int64_t>::min() && b == -1) {
-        return Fail(std::string("integer overflow"));
+        return Failure("integer overflow");
       }
       return Value::Int(n.op == Op::kDivide ? a / b : a % b);
     default: break;
   }
-  return Fail(std::string("unknown operation"));
+  return Failure("unknown operation");
 }
 
 }  // namespace kpolicy

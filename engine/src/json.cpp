@@ -123,11 +123,11 @@ class JsonParser {
  public:
   explicit JsonParser(std::string_view s) : s_(s) {}
 
-  Expected<JsonValue, std::string> Document() {
+  Expected<JsonValue> Document() {
     JsonValue v;
-    if (!Parse(v, 0)) return Fail(error_);
+    if (!Parse(v, 0)) return Fail(ErrorCode::kInvalidInput, error_);
     SkipSpace();
-    if (i_ != s_.size()) return Fail(At("unexpected text after the JSON value"));
+    if (i_ != s_.size()) return Fail(ErrorCode::kInvalidInput, At("unexpected text after the JSON value"));
     return v;
   }
 
@@ -298,7 +298,7 @@ class JsonParser {
 
 }  // namespace
 
-Expected<JsonValue, std::string> ParseJson(std::string_view text) {
+Expected<JsonValue> ParseJson(std::string_view text) {
   return JsonParser(text).Document();
 }
 

@@ -85,7 +85,7 @@ class RecordReader : public YamlDocument {
         d.cc_major = parsed->first;
         d.cc_minor = parsed->second;
       } else {
-        Error(Loc(Get(node, "cc")), parsed.error());
+        Error(Loc(Get(node, "cc")), parsed.error().message);
       }
     }
     auto integer = [&](const char* key, bool required) -> int64_t {
@@ -190,7 +190,7 @@ Checked<std::vector<ParityRecord>> LoadParityRecordDirectory(const std::string& 
   Diagnostics diagnostics;
   auto files = ListYamlFiles(directory);
   if (!files.ok()) {
-    diagnostics.Error({directory, 0, 0}, "cannot list records: " + files.error());
+    diagnostics.Error({directory, 0, 0}, "cannot list records: " + files.error().message);
     return Fail(std::move(diagnostics));
   }
   std::vector<ParityRecord> records;

@@ -283,26 +283,26 @@ std::vector<std::string> YamlDocument::Strings(const YAML::Node& node, const std
   return out;
 }
 
-Expected<std::vector<std::string>, std::string> ListYamlFiles(const std::string& directory) {
+Expected<std::vector<std::string>> ListYamlFiles(const std::string& directory) {
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
     if (entry.is_regular_file() && entry.path().extension() == ".yaml") files.push_back(entry.path().string());
   }
-  if (ec) return Fail(ec.message());
+  if (ec) return Fail(ErrorCode::kUnreadable, ec.message());
   std::sort(files.begin(), files.end());
   return files;
 }
 
-Expected<std::string, std::string> ReadTextFile(const std::string& path, size_t limit) {
+Expected<std::string> ReadTextFile(const std::string& path, size_t limit) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return Fail(std::string("is a directory, not a file"));
+  if (std::filesystem::is_directory(path, ec)) return Fail(ErrorCode::kUnreadable, "is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("cannot open: " + std::string(std::strerror(errno)));
+  if (!in) return Fail(ErrorCode::kUnreadable, "cannot open: " + std::string(std::strerror(errno)));
   std::string buffer(limit + 1, '\0');
   in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
   buffer.resize(static_cast<size_t>(in.gcount()));
-  if (in.bad()) return Fail(std::string("read failed"));
+  if (in.bad()) return Fail(ErrorCode::kUnreadable, "read failed");
   return buffer;
 }
 

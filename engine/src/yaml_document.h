@@ -80,11 +80,12 @@ class YamlDocument {
 };
 
 // A whole file's text, read up to `limit` + 1 bytes (so that an oversized
-// file is known to be one); the error says why it could not be read.
-Expected<std::string, std::string> ReadTextFile(const std::string& path, size_t limit);
+// file is known to be one); the error (kUnreadable) says why it could not
+// be read.
+Expected<std::string> ReadTextFile(const std::string& path, size_t limit);
 
 // The *.yaml files directly in `directory`, sorted by name.
-Expected<std::vector<std::string>, std::string> ListYamlFiles(const std::string& directory);
+Expected<std::vector<std::string>> ListYamlFiles(const std::string& directory);
 
 // Reads the file at `path` with a Reader (a YamlDocument with a
 // `T Read(const YAML::Node&)`), returning its T or every diagnostic, sorted.
@@ -94,7 +95,7 @@ auto ReadYamlFile(const std::string& path) -> Checked<decltype(std::declval<Read
   const LoadLimits limits;
   auto text = ReadTextFile(path, limits.max_file_bytes);
   if (!text.ok()) {
-    diagnostics.Error({path, 0, 0}, text.error());
+    diagnostics.Error({path, 0, 0}, text.error().message);
     return Fail(std::move(diagnostics));
   }
   Reader reader(path, limits, diagnostics);

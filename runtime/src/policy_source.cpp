@@ -34,7 +34,7 @@ Expected<ResolvedPolicy, ResolveError> ResolvePolicy(const ResolveOptions& optio
                     : LoadPolicyFile(source.path);
   if (!loaded.ok()) {
     return Fail(ResolveError{source, "policy from " + source.Describe() + " does not load:\n" +
-                                         loaded.error().diagnostics.ToString()});
+                                         loaded.error().ToString() + "\n"});
   }
   return ResolvedPolicy{std::make_unique<const Policy>(std::move(loaded).value()), source};
 }

@@ -58,7 +58,7 @@ const std::vector<ParityRecord>& Records() {
 
 Policy MustLoad(const std::string& text, const std::string& name) {
   auto p = LoadPolicyText(text, name);
-  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().diagnostics.ToString());
+  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().ToString());
   return std::move(p).value();
 }
 

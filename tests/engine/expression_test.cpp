@@ -88,10 +88,10 @@ Checked<Expression> Compile(std::string_view text, const Type* expected = nullpt
 
 // Compiles and evaluates; the error text is the compile diagnostics or the
 // evaluation error.
-Expected<Value, std::string> Eval(std::string_view text,
-                                  const std::vector<Value>& slots = DefaultSlots()) {
+Expected<Value> Eval(std::string_view text,
+                     const std::vector<Value>& slots = DefaultSlots()) {
   auto compiled = Compile(text);
-  if (!compiled.ok()) return Fail("compile: " + compiled.error().ToString());
+  if (!compiled.ok()) return Fail(ErrorCode::kInvalidInput, "compile: " + compiled.error().ToString());
   return compiled->Evaluate(slots);
 }
 
@@ -99,7 +99,7 @@ Expected<Value, std::string> Eval(std::string_view text,
   do {                                                                                  \
     auto r_ = Eval(text);                                                               \
     BOOST_TEST_INFO("expression: " << (text));                                          \
-    BOOST_TEST_INFO("error: " << (r_.ok() ? std::string("-") : r_.error()));           \
+    BOOST_TEST_INFO("error: " << (r_.ok() ? std::string("-") : r_.error().ToString())); \
     BOOST_TEST(r_.ok());                                                                \
     if (r_.ok()) BOOST_TEST(r_->number == 1);                                           \
   } while (0)
@@ -108,7 +108,7 @@ Expected<Value, std::string> Eval(std::string_view text,
   do {                                                                                  \
     auto r_ = Eval(text);                                                               \
     BOOST_TEST_INFO("expression: " << (text));                                          \
-    BOOST_TEST_INFO("error: " << (r_.ok() ? std::string("-") : r_.error()));           \
+    BOOST_TEST_INFO("error: " << (r_.ok() ? std::string("-") : r_.error().ToString())); \
     BOOST_TEST(r_.ok());                                                                \
     if (r_.ok()) BOOST_TEST((*r_ == (expected_value)));                                 \
   } while (0)
@@ -122,8 +122,8 @@ Expected<Value, std::string> Eval(std::string_view text,
     BOOST_TEST_REQUIRE(c_.ok());                                                        \
     auto r_ = c_->Evaluate(DefaultSlots());                                             \
     BOOST_TEST_REQUIRE(!r_.ok());                                                       \
-    BOOST_TEST_INFO("error: " << r_.error());                                           \
-    BOOST_TEST(r_.error().find(phrase) != std::string::npos);                           \
+    BOOST_TEST_INFO("error: " << r_.error().ToString());                                \
+    BOOST_TEST(r_.error().message.find(phrase) != std::string::npos);                   \
   } while (0)
 
 // Compile fails; the first diagnostic is at `column` (of line kLine) and
@@ -663,7 +663,7 @@ BOOST_AUTO_TEST_CASE(evaluating_an_uncompiled_expression_fails_cleanly) {
   Expression e;
   auto v = e.Evaluate({});
   BOOST_TEST_REQUIRE(!v.ok());
-  BOOST_TEST(v.error().find("never compiled") != std::string::npos);
+  BOOST_TEST(v.error().message.find("never compiled") != std::string::npos);
 }
 
 // Last in the file: a crash here (stack overflow) ends the run, so every

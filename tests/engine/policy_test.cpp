@@ -18,13 +18,13 @@ namespace fs = std::filesystem;
 
 Policy MustLoad(const std::string& text, const std::string& name = "test.yaml") {
   auto p = LoadPolicyText(text, name);
-  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().diagnostics.ToString());
+  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().ToString());
   return std::move(p).value();
 }
 
 Policy MustLoadFile(const std::string& path) {
   auto p = LoadPolicyFile(path);
-  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().diagnostics.ToString());
+  if (!p.ok()) BOOST_FAIL("policy does not load:\n" + p.error().ToString());
   return std::move(p).value();
 }
 
@@ -138,7 +138,7 @@ knobs:
   auto bad = Evaluate(p, Cc(9, 0, 132), {});
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.error().message.find("33 is outside int 1..32") != std::string::npos);
-  BOOST_TEST(bad.error().where.line == 5);
+  BOOST_TEST(bad.error().place.line == 5);
 }
 
 BOOST_AUTO_TEST_CASE(division_by_zero_in_a_rule_names_the_rule) {
@@ -156,6 +156,10 @@ knobs:
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.error().message.find("rule 'ratio'") != std::string::npos);
   BOOST_TEST(bad.error().message.find("division by zero") != std::string::npos);
+  // The error stands where the failing expression does: the `when` of line 8.
+  BOOST_TEST(bad.error().place.line == 8);
+  BOOST_TEST(bad.error().place.column == 27);
+  BOOST_TEST((bad.error().code == ErrorCode::kInvalidInput));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -214,7 +218,7 @@ knobs:
     default: b
 )", "cycle.yaml");
   BOOST_REQUIRE(!p.ok());
-  const std::string text = p.error().diagnostics.ToString();
+  const std::string text = p.error().ToString();
   BOOST_TEST(text.find("dependency cycle: a -> c -> b -> a") != std::string::npos, text);
 }
 
@@ -386,7 +390,7 @@ knobs:
 )");
   auto p = LoadPolicyFile(overlay);
   BOOST_REQUIRE(!p.ok());
-  const std::string text = p.error().diagnostics.ToString();
+  const std::string text = p.error().ToString();
   BOOST_TEST(text.find("o.yaml:7:11: error: an overlay cannot change the type of knob 'v'") != std::string::npos, text);
   BOOST_TEST(text.find("o.yaml:8:20: error: 'remove_rules': knob 'v' of the base has no rule 'nope'") != std::string::npos, text);
   BOOST_TEST(text.find("o.yaml:10:9: error: rule 'x' is placed before 'missing'") != std::string::npos, text);
@@ -417,7 +421,7 @@ BOOST_AUTO_TEST_CASE(every_shipped_policy_loads) {
   for (const auto& entry : fs::recursive_directory_iterator(std::string(KPOLICY_SOURCE_DIR) + "/policies")) {
     if (entry.path().extension() != ".yaml" || entry.path().string().find("/schema/") != std::string::npos) continue;
     auto p = LoadPolicyFile(entry.path().string());
-    if (!p.ok()) BOOST_ERROR(entry.path().string() << "\n" << p.error().diagnostics.ToString());
+    if (!p.ok()) BOOST_ERROR(entry.path().string() << "\n" << p.error().ToString());
     ++count;
   }
   BOOST_TEST(count >= 3);

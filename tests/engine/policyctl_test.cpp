@@ -46,7 +46,7 @@ struct TempFile {
 
 JsonValue MustParse(const std::string& text) {
   auto v = ParseJson(text);
-  if (!v.ok()) BOOST_FAIL("not JSON (" + v.error() + "): " + text);
+  if (!v.ok()) BOOST_FAIL("not JSON (" + v.error().message + "): " + text);
   return std::move(v).value();
 }
 

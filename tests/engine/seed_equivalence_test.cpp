@@ -35,7 +35,7 @@ const Policy& DefaultPolicy() {
   static const Policy policy = [] {
     auto loaded = LoadPolicyFile(SourcePath("policies/default.yaml"));
     if (!loaded.ok()) {
-      BOOST_FAIL("policies/default.yaml does not load:\n" + loaded.error().diagnostics.ToString());
+      BOOST_FAIL("policies/default.yaml does not load:\n" + loaded.error().ToString());
     }
     return std::move(loaded).value();
   }();

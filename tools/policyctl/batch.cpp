@@ -15,7 +15,7 @@ namespace {
 // Reads one case; the error says what is wrong with the line.
 Expected<std::pair<DeviceFacts, Environment>, std::string> ReadCase(std::string_view line) {
   auto parsed = ParseJson(line);
-  if (!parsed.ok()) return Fail("not JSON: " + parsed.error());
+  if (!parsed.ok()) return Fail("not JSON: " + parsed.error().message);
   const JsonValue& c = *parsed;
   if (c.kind != JsonValue::kObject) return Fail(std::string("a case is a JSON object"));
   static const std::vector<std::string> kKeys = {"cc", "sms", "env", "device"};
@@ -38,7 +38,7 @@ Expected<std::pair<DeviceFacts, Environment>, std::string> ReadCase(std::string_
     if (!cc) return Fail(std::string("missing 'cc' (e.g. \"cc\":\"9.0\")"));
     if (cc->kind != JsonValue::kString) return Fail(std::string("'cc' is a string such as \"12.1\""));
     auto parsed_cc = ParseComputeCapability(cc->text);
-    if (!parsed_cc.ok()) return Fail(parsed_cc.error());
+    if (!parsed_cc.ok()) return Fail(parsed_cc.error().message);
     int sm_count = -1;
     if (sms) {
       const bool integral = sms->kind == JsonValue::kNumber &&

@@ -91,12 +91,14 @@ int Validate(const std::vector<std::string>& args, Io& io) {
   for (const std::string& file : (*vm)["file"].as<std::vector<std::string>>()) {
     auto policy = LoadPolicyFile(file);
     if (!policy.ok()) {
-      io.err << policy.error().diagnostics.ToString();
-      const bool unreadable = policy.error().kind == LoadError::kUnreadable;
+      io.err << policy.error().ToString() << "\n";
+      const bool unreadable = policy.error().code == ErrorCode::kUnreadable;
       status = std::max(status, unreadable ? kExitUsage : kExitNo);
       if (!unreadable) {
-        io.out << file << ": invalid (" << policy.error().diagnostics.error_count() << " error"
-               << (policy.error().diagnostics.error_count() == 1 ? "" : "s") << ")\n";
+        const auto& findings = policy.error().findings;
+        const auto errors = std::count_if(findings.begin(), findings.end(),
+                                          [](const Diagnostic& d) { return d.severity == Severity::kError; });
+        io.out << file << ": invalid (" << errors << " error" << (errors == 1 ? "" : "s") << ")\n";
       }
       continue;
     }
@@ -117,13 +119,13 @@ struct LoadedPolicy {
 
 // The policy of --policy, or the built-in default.
 std::optional<LoadedPolicy> LoadSelectedPolicy(const po::variables_map& vm, Io& io, int& status) {
-  Expected<Policy, LoadError> loaded = [&] {
+  Expected<Policy> loaded = [&] {
     if (vm.count("policy")) return LoadPolicyFile(vm["policy"].as<std::string>());
     return LoadPolicyText(BuiltinDefaultPolicyText(), std::string(kBuiltinDefaultPolicyName));
   }();
   if (!loaded.ok()) {
-    io.err << loaded.error().diagnostics.ToString();
-    status = loaded.error().kind == LoadError::kUnreadable ? kExitUsage : kExitNo;
+    io.err << loaded.error().ToString() << "\n";
+    status = loaded.error().code == ErrorCode::kUnreadable ? kExitUsage : kExitNo;
     return std::nullopt;
   }
   std::string origin = vm.count("policy") ? "--policy" : "compiled-in copy of policies/default.yaml";
@@ -326,8 +328,8 @@ int Check(const std::vector<std::string>& args, Io& io) {
   for (const std::string& file : files) {
     auto p = LoadPolicyFile(file);
     if (!p.ok()) {
-      io.err << p.error().diagnostics.ToString();
-      status = std::max(status, p.error().kind == LoadError::kUnreadable ? kExitUsage : kExitNo);
+      io.err << p.error().ToString() << "\n";
+      status = std::max(status, p.error().code == ErrorCode::kUnreadable ? kExitUsage : kExitNo);
       continue;
     }
     policies.push_back(std::move(p).value());

@@ -26,7 +26,7 @@ Expected<DeviceFacts, std::string> SelectDevice(const DeviceRequest& r) {
   if (r.catalog_key) return FromCatalog(*r.catalog_key);
   if (r.compute_capability) {
     auto cc = ParseComputeCapability(*r.compute_capability);
-    if (!cc.ok()) return Fail("--cc: " + cc.error());
+    if (!cc.ok()) return Fail("--cc: " + cc.error().message);
     std::string source = "--cc " + *r.compute_capability;
     if (r.sms) source += " --sms " + std::to_string(*r.sms);
     return DeviceFromComputeCapability(cc->first, cc->second, r.sms.value_or(-1), source);

@@ -37,8 +37,8 @@ inline constexpr int kFallbackCcMinor = 0;
 inline constexpr int kFallbackNumSms = 8;
 
 // Parses "MAJOR.MINOR" (e.g. "12.1"): major 1..99, minor 0..9, as CUDA
-// numbers them. The error says what was wrong.
-Expected<std::pair<int, int>, std::string> ParseComputeCapability(std::string_view text);
+// numbers them. The error (kInvalidInput) says what was wrong.
+Expected<std::pair<int, int>> ParseComputeCapability(std::string_view text);
 
 // Facts for a device given only by compute capability and, optionally, SM
 // count (`sms` < 0: unknown, the seed's fallback of 8 is used and noted).

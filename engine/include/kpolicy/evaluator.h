@@ -20,16 +20,6 @@
 
 namespace kpolicy {
 
-// A rule, fact or default that could not be computed (division by zero, a
-// value outside the knob's range): the policy is wrong for this device, and
-// no decision is made rather than a guess.
-struct EvaluationError {
-  SourceLocation where;
-  std::string message;
-
-  std::string ToString() const;  // "FILE:LINE:COL: error: MESSAGE"
-};
-
 // A knob value fixed from outside the rules (the runtime's parity gate
 // switching a knob to its fallback). Knobs that read it are evaluated
 // against the pinned value.
@@ -39,8 +29,14 @@ struct Pin {
   std::string reason;
 };
 
-Expected<Decision, EvaluationError> Evaluate(const Policy& policy, const DeviceFacts& device,
-                                             const Environment& env, std::span<const Pin> pins = {});
+// A rule, fact or default that could not be computed (division by zero, a
+// value outside the knob's range) fails the whole evaluation with an Error
+// (kInvalidInput): the policy is wrong for this device, and no decision is
+// made rather than a guess. The error's place is the expression that failed
+// (the rule or knob for a value outside the range); its message names the
+// fact, rule or knob.
+Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const Environment& env,
+                            std::span<const Pin> pins = {});
 
 // Set variables the policy does not read but that look like misspellings of
 // ones it does (HW_DP4A_Q4 for HW_DP4A_Q4K), as warnings.

@@ -71,11 +71,14 @@ class Expression {
                                      const SymbolTable& symbols, const Type* expected);
 
   // Evaluates over `slots` (indexed as the SymbolTable said). Fails only on
-  // int() of a non-number, division by zero or overflow, saying which.
+  // int() of a non-number, division by zero or overflow: an Error
+  // (kInvalidInput) at the expression's place saying which.
   // Cost: one pass over the compiled nodes, no name lookups.
-  Expected<Value, std::string> Evaluate(const std::vector<Value>& slots) const;
+  Expected<Value> Evaluate(const std::vector<Value>& slots) const;
 
   const std::string& text() const { return text_; }
+  // Where the expression's first character stands in its file.
+  const SourceLocation& place() const { return place_; }
   const Type& type() const { return type_; }
   // The slots this expression reads, each once, in order of first use.
   const std::vector<int>& reads() const { return reads_; }
@@ -100,9 +103,11 @@ class Expression {
     Value literal;   // kLiteral
   };
 
-  Expected<Value, std::string> EvaluateNode(int index, const std::vector<Value>& slots) const;
+  Expected<Value> EvaluateNode(int index, const std::vector<Value>& slots) const;
+  Unexpected<Error> Failure(std::string message) const;
 
   std::string text_;
+  SourceLocation place_;
   std::vector<Node> nodes_;
   int root_ = -1;
   Type type_;

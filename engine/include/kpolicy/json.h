@@ -59,8 +59,9 @@ struct JsonValue {
   const JsonValue* Find(std::string_view key) const;
 };
 
-// Parses one JSON document; the error names the column (1-based).
-Expected<JsonValue, std::string> ParseJson(std::string_view text);
+// Parses one JSON document; the error (kInvalidInput) names the column
+// (1-based) in its message.
+Expected<JsonValue> ParseJson(std::string_view text);
 
 }  // namespace kpolicy
 

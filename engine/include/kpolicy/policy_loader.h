@@ -26,20 +26,19 @@ struct LoadLimits {
   int max_errors = 50;              // stop reporting after this many
 };
 
-// Why a load failed: the file could not be read at all, or it was read and
-// found wrong. policyctl exits 2 for the first and 1 for the second.
-struct LoadError {
-  enum Kind { kUnreadable, kInvalid } kind = kInvalid;
-  Diagnostics diagnostics;
-};
+// A failed load is an Error whose code says why: kUnreadable when the file
+// could not be read at all, kInvalidInput when it was read and found wrong
+// (policyctl exits 2 for the first and 1 for the second). Its `findings`
+// hold every diagnostic, sorted by place; its place and message are the
+// first error's.
 
 // Loads the file at `path`; `extends:` paths resolve against its folder.
-Expected<Policy, LoadError> LoadPolicyFile(const std::string& path, const LoadLimits& limits = {});
+Expected<Policy> LoadPolicyFile(const std::string& path, const LoadLimits& limits = {});
 
 // Loads policy text that came from `file_name` (used in diagnostics and to
 // resolve `extends:`).
-Expected<Policy, LoadError> LoadPolicyText(std::string_view text, const std::string& file_name,
-                                           const LoadLimits& limits = {});
+Expected<Policy> LoadPolicyText(std::string_view text, const std::string& file_name,
+                                const LoadLimits& limits = {});
 
 }  // namespace kpolicy
 

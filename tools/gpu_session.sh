@@ -32,7 +32,7 @@ pack() {
   rm -rf "$CARRY" && mkdir -p "$CARRY/bin" "$CARRY/lib" "$CARRY/obj"
   for t in $tests; do cp "build-dev/tests/gpu/$t" "$CARRY/bin/"; done
   cp build-dev/tools/bench/bench_gemv build-dev/tools/bench/bench_prefill build-dev/tools/policyctl/policyctl "$CARRY/bin/"
-  cp build-dev/kernels/CMakeFiles/kpolicy_kernels_cuda.dir/cuda/*.cu.o "$CARRY/obj/"
+  cp build-dev/kernels/CMakeFiles/kpolicy_kernels.dir/cuda/*.cu.o "$CARRY/obj/"
   # The non-system shared libraries (Boost, yaml-cpp, this compiler's libstdc++).
   ldd "$CARRY"/bin/* | awk '/=> \// {print $3}' | sort -u |
     grep -E 'boost|yaml|libstdc\+\+|libgcc_s' | xargs -r -I{} cp -L {} "$CARRY/lib/"

@@ -7,7 +7,7 @@
 
 namespace kpolicy::kernels::gpu {
 
-CudaStatus LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args) {
+Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args) {
   GemvArgs gemv;
   gemv.weights = args.gate;
   gemv.x_q8 = args.x_q8;
@@ -16,7 +16,7 @@ CudaStatus LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args) {
   gemv.k = args.k;
   gemv.m = args.m;
   detail::GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(detail::MakeGemvParams(gemv, GemvOp::kQ4K, true, &p));
+  KPOLICY_TRY(detail::MakeGemvParams(gemv, GemvOp::kQ4K, true, &p));
   KPOLICY_CHECK_ARG(args.up != nullptr && reinterpret_cast<uintptr_t>(args.up) % 16 == 0);
   p.w1 = static_cast<const uint8_t*>(args.up);
   // HwDp4a's split (q4k_hw_dp4a.cu): several half-warps per row. Two matrices'
@@ -24,13 +24,13 @@ CudaStatus LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args) {
   // rather than four (the same bytes in flight, half the register cost).
   constexpr int kInFlight = 2;
   int sms = 1;
-  KPOLICY_RETURN_IF_ERROR(detail::CurrentSmCount(&sms));
+  KPOLICY_TRY(detail::CurrentSmCount(&sms));
   const detail::HalfWarpSplit split =
       detail::ChooseHalfWarpSplit(p.n, p.nsb, 2 * kInFlight, sms, /*block_groups=*/14);
   p.groups_per_row = split.groups;
   p.rows_per_block = split.rows;
-  using Op = detail::Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, /*kOutputs=*/2, 256, kInFlight>;
-  return detail::LaunchGemvKernel<Op>(p, args.m, detail::ToStream(args.stream));
+  using FusedGateUpQ4kHwDp4aOp = detail::Q4kSlice8Op</*kDp4a=*/true, /*kLanes=*/16, /*kOutputs=*/2, 256, kInFlight>;
+  return detail::LaunchGemvKernel<FusedGateUpQ4kHwDp4aOp>(p, args.m, detail::ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu

@@ -1,58 +1,55 @@
 // GemmContext (gemm_context.h) and the paths' capability checks.
 #include <cstddef>
+#include <string>
 
 #include "gemm_common.cuh"
 
 namespace kpolicy::kernels::gpu {
 namespace {
 
-// "PREFIX X.Y" for every cc = 10X + Y in 0..99, built at compile time so that
-// CudaStatus::what (static storage) can say which device it is.
-struct CcMessages {
-  char text[100][112];
-};
-
-template <size_t N>
-constexpr CcMessages MakeCcMessages(const char (&prefix)[N]) {
-  static_assert(N + 4 <= 112);
-  CcMessages m{};
-  for (int cc = 0; cc < 100; ++cc) {
-    size_t i = 0;
-    for (; i + 1 < N; ++i) m.text[cc][i] = prefix[i];
-    m.text[cc][i++] = static_cast<char>('0' + cc / 10);
-    m.text[cc][i++] = '.';
-    m.text[cc][i++] = static_cast<char>('0' + cc % 10);
-    m.text[cc][i] = '\0';
-  }
-  return m;
+Status CapabilityError(const char* needs, int major, int minor) {
+  return Fail(ErrorCode::kUnsupported,
+              std::string(needs) + ", this device is " + std::to_string(major) + "." + std::to_string(minor));
 }
 
-constexpr CcMessages kFp8Messages =
-    MakeCcMessages("FP8 needs compute capability 8.9+, this device is ");
-constexpr CcMessages kW4a16Messages =
-    MakeCcMessages("W4A16 needs compute capability 7.0+ (FP16 tensor cores, WMMA), this device is ");
+// The name and meaning of a failed cuBLAS status.
+struct CublasFailure {
+  const char* name;
+  const char* meaning;
+};
 
-CudaStatus CapabilityError(const CcMessages& messages, const char* unknown, int major, int minor) {
-  const bool printable = major >= 0 && major <= 9 && minor >= 0 && minor <= 9;
-  return CudaStatus{static_cast<int>(cudaErrorNotSupported), __FILE__, __LINE__,
-                    printable ? messages.text[major * 10 + minor] : unknown};
+CublasFailure DescribeCublas(cublasStatus_t status) {
+  switch (status) {
+    case CUBLAS_STATUS_NOT_INITIALIZED: return {"CUBLAS_STATUS_NOT_INITIALIZED", "cuBLAS could not initialise: no driver or no device"};
+    case CUBLAS_STATUS_ALLOC_FAILED: return {"CUBLAS_STATUS_ALLOC_FAILED", "cuBLAS could not allocate memory"};
+    case CUBLAS_STATUS_INVALID_VALUE: return {"CUBLAS_STATUS_INVALID_VALUE", "an argument or a type/layout combination cuBLAS rejects"};
+    case CUBLAS_STATUS_ARCH_MISMATCH: return {"CUBLAS_STATUS_ARCH_MISMATCH", "the device lacks a feature this call needs"};
+    case CUBLAS_STATUS_MAPPING_ERROR: return {"CUBLAS_STATUS_MAPPING_ERROR", "GPU memory access failed"};
+    case CUBLAS_STATUS_EXECUTION_FAILED: return {"CUBLAS_STATUS_EXECUTION_FAILED", "a cuBLAS kernel failed to launch or run"};
+    case CUBLAS_STATUS_INTERNAL_ERROR: return {"CUBLAS_STATUS_INTERNAL_ERROR", "cuBLAS internal error"};
+    case CUBLAS_STATUS_NOT_SUPPORTED: return {"CUBLAS_STATUS_NOT_SUPPORTED", "configuration not supported"};
+    case CUBLAS_STATUS_LICENSE_ERROR: return {"CUBLAS_STATUS_LICENSE_ERROR", "cuBLAS license error"};
+    default: return {"unknown cublasStatus_t", "not a status this cuBLAS version documents"};
+  }
 }
 
 }  // namespace
 
-CudaStatus CheckFp8Capability(int cc_major, int cc_minor) {
-  if (cc_major > 8 || (cc_major == 8 && cc_minor >= 9)) return {};
-  return CapabilityError(kFp8Messages,
-                         "FP8 needs compute capability 8.9+, this device reports an invalid one",
-                         cc_major, cc_minor);
+Status DeviceCallStatus(cublasStatus_t status, const char* file, int line, const char* expr) {
+  if (status == CUBLAS_STATUS_SUCCESS) return {};
+  const CublasFailure f = DescribeCublas(status);
+  return Fail(ErrorCode::kDevice, std::string(file) + ":" + std::to_string(line) + ": " + expr + ": " + f.name +
+                                      " (" + f.meaning + ")");
 }
 
-CudaStatus CheckW4a16Capability(int cc_major, int cc_minor) {
+Status CheckFp8Capability(int cc_major, int cc_minor) {
+  if (cc_major > 8 || (cc_major == 8 && cc_minor >= 9)) return {};
+  return CapabilityError("FP8 needs compute capability 8.9+", cc_major, cc_minor);
+}
+
+Status CheckW4a16Capability(int cc_major, int cc_minor) {
   if (cc_major >= 7) return {};
-  return CapabilityError(
-      kW4a16Messages,
-      "W4A16 needs compute capability 7.0+ (FP16 tensor cores, WMMA), this device reports an invalid one",
-      cc_major, cc_minor);
+  return CapabilityError("W4A16 needs compute capability 7.0+ (FP16 tensor cores, WMMA)", cc_major, cc_minor);
 }
 
 Fp8Plan::~Fp8Plan() {
@@ -70,17 +67,17 @@ GemmContext::State::~State() {
   if (workspace) cudaFree(workspace);
 }
 
-CudaStatus GemmContext::State::ReserveScratch(int64_t bytes) {
+Status GemmContext::State::ReserveScratch(int64_t bytes) {
   if (bytes <= scratch_bytes) return {};
   if (scratch) {
     // The stream may still read the old scratch.
-    KPOLICY_GEMM_CUDA(cudaStreamSynchronize(stream));
-    KPOLICY_GEMM_CUDA(cudaFree(scratch));
+    KPOLICY_CUDA_CHECK(cudaStreamSynchronize(stream));
+    KPOLICY_CUDA_CHECK(cudaFree(scratch));
     scratch = nullptr;
     scratch_bytes = 0;
   }
   const int64_t rounded = AlignUp(bytes, int64_t{1} << 20);
-  KPOLICY_GEMM_CUDA(cudaMalloc(&scratch, static_cast<size_t>(rounded)));
+  KPOLICY_CUDA_CHECK(cudaMalloc(&scratch, static_cast<size_t>(rounded)));
   scratch_bytes = rounded;
   return {};
 }
@@ -97,33 +94,33 @@ int GemmContext::sm_count() const { return state_->sms; }
 
 namespace {
 
-CudaStatus InitState(GemmContext::State& s, StreamHandle stream, int64_t workspace_bytes) {
-  KPOLICY_GEMM_ARG(workspace_bytes >= 0);
+Status InitState(GemmContext::State& s, StreamHandle stream, int64_t workspace_bytes) {
+  KPOLICY_CHECK_ARG(workspace_bytes >= 0);
   s.stream = static_cast<cudaStream_t>(stream);
   int device = 0;
-  KPOLICY_GEMM_CUDA(cudaGetDevice(&device));
-  KPOLICY_GEMM_CUDA(cudaDeviceGetAttribute(&s.cc_major, cudaDevAttrComputeCapabilityMajor, device));
-  KPOLICY_GEMM_CUDA(cudaDeviceGetAttribute(&s.cc_minor, cudaDevAttrComputeCapabilityMinor, device));
-  KPOLICY_GEMM_CUDA(cudaDeviceGetAttribute(&s.sms, cudaDevAttrMultiProcessorCount, device));
+  KPOLICY_CUDA_CHECK(cudaGetDevice(&device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&s.cc_major, cudaDevAttrComputeCapabilityMajor, device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&s.cc_minor, cudaDevAttrComputeCapabilityMinor, device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&s.sms, cudaDevAttrMultiProcessorCount, device));
   if (workspace_bytes > 0) {
-    KPOLICY_GEMM_CUDA(cudaMalloc(&s.workspace, static_cast<size_t>(workspace_bytes)));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&s.workspace, static_cast<size_t>(workspace_bytes)));
     s.workspace_bytes = workspace_bytes;
   }
-  KPOLICY_GEMM_CUBLAS(cublasCreate(&s.cublas));
-  KPOLICY_GEMM_CUBLAS(cublasSetStream(s.cublas, s.stream));
+  KPOLICY_CUDA_CHECK(cublasCreate(&s.cublas));
+  KPOLICY_CUDA_CHECK(cublasSetStream(s.cublas, s.stream));
   if (s.workspace != nullptr) {
-    KPOLICY_GEMM_CUBLAS(cublasSetWorkspace(s.cublas, s.workspace, static_cast<size_t>(s.workspace_bytes)));
+    KPOLICY_CUDA_CHECK(cublasSetWorkspace(s.cublas, s.workspace, static_cast<size_t>(s.workspace_bytes)));
   }
-  KPOLICY_GEMM_CUBLAS(cublasLtCreate(&s.lt));
+  KPOLICY_CUDA_CHECK(cublasLtCreate(&s.lt));
   return {};
 }
 
 }  // namespace
 
-Expected<GemmContext, CudaStatus> GemmContext::Create(StreamHandle stream, int64_t workspace_bytes) {
+Expected<GemmContext> GemmContext::Create(StreamHandle stream, int64_t workspace_bytes) {
   auto state = std::make_unique<State>();
-  const CudaStatus status = InitState(*state, stream, workspace_bytes);
-  if (!status.ok()) return Fail(status);
+  const Status status = InitState(*state, stream, workspace_bytes);
+  if (!status.ok()) return Fail(status.error());
   return GemmContext(std::move(state));
 }
 

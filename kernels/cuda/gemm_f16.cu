@@ -27,30 +27,30 @@ __global__ void __launch_bounds__(kThreads)
 
 namespace detail {
 
-CudaStatus LaunchFloatToHalf(const float* x, int64_t count, void* out, cudaStream_t stream) {
-  KPOLICY_GEMM_ARG(count > 0 && count % 4 == 0);
-  KPOLICY_GEMM_ARG(reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 8 == 0);
+Status LaunchFloatToHalf(const float* x, int64_t count, void* out, cudaStream_t stream) {
+  KPOLICY_CHECK_ARG(count > 0 && count % 4 == 0);
+  KPOLICY_CHECK_ARG(reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 8 == 0);
   const int64_t count4 = count / 4;
   int64_t blocks = (count4 + kThreads - 1) / kThreads;
   if (blocks > 4096) blocks = 4096;
   FloatToHalfKernel<<<static_cast<int>(blocks), kThreads, 0, stream>>>(
       reinterpret_cast<const float4*>(x), count4, static_cast<uint2*>(out));
-  KPOLICY_GEMM_CUDA(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   return {};
 }
 
 }  // namespace detail
 
-CudaStatus F16Matmul(GemmContext& context, const void* a, const void* b, int64_t m, int64_t n, int64_t k,
+Status F16Matmul(GemmContext& context, const void* a, const void* b, int64_t m, int64_t n, int64_t k,
                      float* y) {
   GemmContext::State& s = context.state();
-  KPOLICY_GEMM_ARG(a != nullptr && b != nullptr && y != nullptr);
-  KPOLICY_GEMM_ARG(m >= 1 && n >= 1 && k >= 1 && m < (int64_t{1} << 31) && n < (int64_t{1} << 31) &&
+  KPOLICY_CHECK_ARG(a != nullptr && b != nullptr && y != nullptr);
+  KPOLICY_CHECK_ARG(m >= 1 && n >= 1 && k >= 1 && m < (int64_t{1} << 31) && n < (int64_t{1} << 31) &&
                    k < (int64_t{1} << 31));
   const float alpha = 1.0f, beta = 0.0f;
   // Column-major view: y^T (N x M, ldc N) = A^T (A stored K x N, lda K) * B
   // (B stored K x M, ldb K).
-  KPOLICY_GEMM_CUBLAS(cublasGemmEx(s.cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n),
+  KPOLICY_CUDA_CHECK(cublasGemmEx(s.cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n),
                                    static_cast<int>(m), static_cast<int>(k), &alpha, a, CUDA_R_16F,
                                    static_cast<int>(k), b, CUDA_R_16F, static_cast<int>(k), &beta, y,
                                    CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F,

@@ -66,29 +66,29 @@ int BlocksFor(int64_t count4) {
 
 // Builds the cuBLASLt objects for D (N x M col-major FP32) = A^T B with A
 // (K x N, E4M3, lda K) and B (K x M, E4M3, ldb K), and asks the heuristic.
-CudaStatus BuildFp8Plan(GemmContext::State& s, int64_t m, int64_t n, int64_t k, Fp8Plan* plan) {
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+Status BuildFp8Plan(GemmContext::State& s, int64_t m, int64_t n, int64_t k, Fp8Plan* plan) {
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa,
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa,
                                                      sizeof(transa)));
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &transb,
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &transb,
                                                      sizeof(transb)));
   // Placeholder scale pointers: the heuristic must know that scales are used
   // (it does not dereference them); each call sets the real ones.
   const void* placeholder = s.workspace;
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
                                                      &placeholder, sizeof(placeholder)));
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
                                                      &placeholder, sizeof(placeholder)));
-  KPOLICY_GEMM_CUBLAS(cublasLtMatrixLayoutCreate(&plan->a, CUDA_R_8F_E4M3, static_cast<uint64_t>(k),
+  KPOLICY_CUDA_CHECK(cublasLtMatrixLayoutCreate(&plan->a, CUDA_R_8F_E4M3, static_cast<uint64_t>(k),
                                                  static_cast<uint64_t>(n), k));
-  KPOLICY_GEMM_CUBLAS(cublasLtMatrixLayoutCreate(&plan->b, CUDA_R_8F_E4M3, static_cast<uint64_t>(k),
+  KPOLICY_CUDA_CHECK(cublasLtMatrixLayoutCreate(&plan->b, CUDA_R_8F_E4M3, static_cast<uint64_t>(k),
                                                  static_cast<uint64_t>(m), k));
-  KPOLICY_GEMM_CUBLAS(cublasLtMatrixLayoutCreate(&plan->d, CUDA_R_32F, static_cast<uint64_t>(n),
+  KPOLICY_CUDA_CHECK(cublasLtMatrixLayoutCreate(&plan->d, CUDA_R_32F, static_cast<uint64_t>(n),
                                                  static_cast<uint64_t>(m), n));
 
   cublasLtMatmulPreference_t pref = nullptr;
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
+  KPOLICY_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const uint64_t max_ws = static_cast<uint64_t>(s.workspace_bytes);
   cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                            &max_ws, sizeof(max_ws));
@@ -102,22 +102,20 @@ CudaStatus BuildFp8Plan(GemmContext::State& s, int64_t m, int64_t n, int64_t k, 
   // No algorithm comes back either as NOT_SUPPORTED or as success with a
   // count of 0: both are the same error for the caller.
   if (st == CUBLAS_STATUS_NOT_SUPPORTED || (st == CUBLAS_STATUS_SUCCESS && count == 0)) {
-    return KPOLICY_GEMM_STATUS(
-        cudaErrorNotSupported,
+    return Fail(ErrorCode::kUnsupported, std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " +
         "cublasLtMatmulAlgoGetHeuristic found no algorithm for the FP8 GEMM (A = weights E4M3 "
         "K x N lda K transa T, B = activations E4M3 K x M ldb K transb N, C = D FP32 N x M ldd N, "
         "CUBLAS_COMPUTE_32F, FP32 A/B scale pointers): cuBLASLt FP8 needs K % 16 == 0, "
         "16-byte aligned leading dimensions and cc >= 8.9");
   }
   if (st == CUBLAS_STATUS_INVALID_VALUE) {
-    return KPOLICY_GEMM_STATUS(
-        cudaErrorInvalidValue,
+    return Fail(ErrorCode::kDevice, std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " +
         "cublasLtMatmulAlgoGetHeuristic -> CUBLAS_STATUS_INVALID_VALUE: no algorithm for the FP8 "
         "GEMM (A = weights E4M3 K x N lda K transa T, B = activations E4M3 K x M ldb K transb N, "
         "C = D FP32 N x M ldd N, CUBLAS_COMPUTE_32F): cuBLASLt rejects these descriptors");
   }
-  KPOLICY_GEMM_CUBLAS(st);
-  KPOLICY_GEMM_CUBLAS(result.state);
+  KPOLICY_CUDA_CHECK(st);
+  KPOLICY_CUDA_CHECK(result.state);
   plan->algo = result.algo;
   plan->workspace_bytes = result.workspaceSize;
   return {};
@@ -125,46 +123,46 @@ CudaStatus BuildFp8Plan(GemmContext::State& s, int64_t m, int64_t n, int64_t k, 
 
 }  // namespace
 
-CudaStatus LaunchQuantizeFp8PerTensor(const float* x, int64_t count, uint8_t* codes, float* scale,
+Status LaunchQuantizeFp8PerTensor(const float* x, int64_t count, uint8_t* codes, float* scale,
                                       uint32_t* absmax_bits, StreamHandle stream) {
-  KPOLICY_GEMM_ARG(x != nullptr && codes != nullptr && scale != nullptr && absmax_bits != nullptr);
-  KPOLICY_GEMM_ARG(count > 0 && count % 4 == 0);
-  KPOLICY_GEMM_ARG(reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(codes) % 4 == 0);
+  KPOLICY_CHECK_ARG(x != nullptr && codes != nullptr && scale != nullptr && absmax_bits != nullptr);
+  KPOLICY_CHECK_ARG(count > 0 && count % 4 == 0);
+  KPOLICY_CHECK_ARG(reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(codes) % 4 == 0);
   const cudaStream_t s = static_cast<cudaStream_t>(stream);
   const int64_t count4 = count / 4;
-  KPOLICY_GEMM_CUDA(cudaMemsetAsync(absmax_bits, 0, sizeof(uint32_t), s));
+  KPOLICY_CUDA_CHECK(cudaMemsetAsync(absmax_bits, 0, sizeof(uint32_t), s));
   AbsmaxKernel<<<BlocksFor(count4), kThreads, 0, s>>>(reinterpret_cast<const float4*>(x), count4,
                                                       absmax_bits);
-  KPOLICY_GEMM_CUDA(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   EncodeKernel<<<BlocksFor(count4), kThreads, 0, s>>>(reinterpret_cast<const float4*>(x), count4,
                                                       absmax_bits, reinterpret_cast<uint32_t*>(codes),
                                                       scale);
-  KPOLICY_GEMM_CUDA(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   return {};
 }
 
-CudaStatus Fp8Matmul(GemmContext& context, const uint8_t* a_codes, const float* a_scale,
+Status Fp8Matmul(GemmContext& context, const uint8_t* a_codes, const float* a_scale,
                      const uint8_t* b_codes, const float* b_scale, int64_t m, int64_t n, int64_t k,
                      float* y) {
   GemmContext::State& s = context.state();
-  KPOLICY_GEMM_RETURN_IF_ERROR(CheckFp8Capability(s.cc_major, s.cc_minor));
-  KPOLICY_GEMM_ARG(a_codes != nullptr && a_scale != nullptr && b_codes != nullptr &&
+  KPOLICY_TRY(CheckFp8Capability(s.cc_major, s.cc_minor));
+  KPOLICY_CHECK_ARG(a_codes != nullptr && a_scale != nullptr && b_codes != nullptr &&
                    b_scale != nullptr && y != nullptr);
-  KPOLICY_GEMM_ARG(m >= 1 && n >= 1 && k >= 1 && m < (int64_t{1} << 31) && n < (int64_t{1} << 31) &&
+  KPOLICY_CHECK_ARG(m >= 1 && n >= 1 && k >= 1 && m < (int64_t{1} << 31) && n < (int64_t{1} << 31) &&
                    k < (int64_t{1} << 31));
   auto& slot = s.fp8_plans[{m, n, k}];
   if (!slot) {
     auto plan = std::make_unique<Fp8Plan>();
-    KPOLICY_GEMM_RETURN_IF_ERROR(BuildFp8Plan(s, m, n, k, plan.get()));
+    KPOLICY_TRY(BuildFp8Plan(s, m, n, k, plan.get()));
     slot = std::move(plan);
   }
   Fp8Plan& plan = *slot;
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
                                                      &a_scale, sizeof(a_scale)));
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
+  KPOLICY_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
                                                      &b_scale, sizeof(b_scale)));
   const float alpha = 1.0f, beta = 0.0f;
-  KPOLICY_GEMM_CUBLAS(cublasLtMatmul(s.lt, plan.desc, &alpha, a_codes, plan.a, b_codes, plan.b, &beta, y,
+  KPOLICY_CUDA_CHECK(cublasLtMatmul(s.lt, plan.desc, &alpha, a_codes, plan.a, b_codes, plan.b, &beta, y,
                                      plan.d, y, plan.d, &plan.algo, s.workspace, plan.workspace_bytes,
                                      s.stream));
   return {};

@@ -5,7 +5,7 @@
 
 #include "gemm_common.cuh"
 #include "kpolicy/kernels/fp8.h"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_launch.h"
 #include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/w4a16_layout.h"
 
@@ -65,39 +65,39 @@ const float* GemmWeights::device_fp8_scale() const { return state_->fp8_scale_de
 
 namespace {
 
-CudaStatus CheckPathCapability(const GemmContext& context, GemmPath path) {
+Status CheckPathCapability(const GemmContext& context, GemmPath path) {
   if (path == GemmPath::kFp8Lt) return CheckFp8Capability(context.cc_major(), context.cc_minor());
   if (path == GemmPath::kW4a16Interleaved) return CheckW4a16Capability(context.cc_major(), context.cc_minor());
   return {};
 }
 
-CudaStatus CheckWeights(GemmPath path, const WeightView& w) {
-  KPOLICY_GEMM_ARG(w.format == WeightFormat::kQ4K || w.format == WeightFormat::kQ6K);
-  KPOLICY_GEMM_ARG(path != GemmPath::kW4a16Interleaved || w.format == WeightFormat::kQ4K);
-  KPOLICY_GEMM_ARG(w.rows >= 1 && w.rows < (int64_t{1} << 31));
-  KPOLICY_GEMM_ARG(w.cols >= 256 && w.cols % 256 == 0 && w.cols < (int64_t{1} << 31));
-  KPOLICY_GEMM_ARG(static_cast<int64_t>(w.bytes.size()) == w.rows * RowBytes(w.format, w.cols));
+Status CheckWeights(GemmPath path, const WeightView& w) {
+  KPOLICY_CHECK_ARG(w.format == WeightFormat::kQ4K || w.format == WeightFormat::kQ6K);
+  KPOLICY_CHECK_ARG(path != GemmPath::kW4a16Interleaved || w.format == WeightFormat::kQ4K);
+  KPOLICY_CHECK_ARG(w.rows >= 1 && w.rows < (int64_t{1} << 31));
+  KPOLICY_CHECK_ARG(w.cols >= 256 && w.cols % 256 == 0 && w.cols < (int64_t{1} << 31));
+  KPOLICY_CHECK_ARG(static_cast<int64_t>(w.bytes.size()) == w.rows * RowBytes(w.format, w.cols));
   return {};
 }
 
-CudaStatus Upload(const void* host, int64_t bytes, GemmWeights::State* s) {
-  KPOLICY_GEMM_CUDA(cudaMalloc(&s->data, static_cast<size_t>(bytes)));
+Status Upload(const void* host, int64_t bytes, GemmWeights::State* s) {
+  KPOLICY_CUDA_CHECK(cudaMalloc(&s->data, static_cast<size_t>(bytes)));
   s->bytes = bytes;
-  KPOLICY_GEMM_CUDA(cudaMemcpy(s->data, host, static_cast<size_t>(bytes), cudaMemcpyHostToDevice));
+  KPOLICY_CUDA_CHECK(cudaMemcpy(s->data, host, static_cast<size_t>(bytes), cudaMemcpyHostToDevice));
   return {};
 }
 
-CudaStatus Prepare(GemmPath path, const WeightView& w, GemmWeights::State* s) {
+Status Prepare(GemmPath path, const WeightView& w, GemmWeights::State* s) {
   switch (path) {
     case GemmPath::kFp8Lt: {
       // Dequantised exactly as the float-path kernels see the weights, then
       // one per-tensor FP8 scale (the CPU quantiser: the GPU never encodes
       // weights, so the codes are QuantizeFp8PerTensor's by construction).
       const Fp8Tensor fp8 = QuantizeFp8PerTensor(DequantizeAll(w));
-      KPOLICY_GEMM_RETURN_IF_ERROR(Upload(fp8.codes.data(), static_cast<int64_t>(fp8.codes.size()), s));
+      KPOLICY_TRY(Upload(fp8.codes.data(), static_cast<int64_t>(fp8.codes.size()), s));
       s->fp8_scale = fp8.scale;
-      KPOLICY_GEMM_CUDA(cudaMalloc(&s->fp8_scale_device, sizeof(float)));
-      KPOLICY_GEMM_CUDA(cudaMemcpy(s->fp8_scale_device, &fp8.scale, sizeof(float), cudaMemcpyHostToDevice));
+      KPOLICY_CUDA_CHECK(cudaMalloc(&s->fp8_scale_device, sizeof(float)));
+      KPOLICY_CUDA_CHECK(cudaMemcpy(s->fp8_scale_device, &fp8.scale, sizeof(float), cudaMemcpyHostToDevice));
       return {};
     }
     case GemmPath::kF16Cublas: {
@@ -113,14 +113,14 @@ CudaStatus Prepare(GemmPath path, const WeightView& w, GemmWeights::State* s) {
     case GemmPath::kGemvLoop:
       return Upload(w.bytes.data(), static_cast<int64_t>(w.bytes.size()), s);
   }
-  return KPOLICY_GEMM_STATUS(cudaErrorInvalidValue, "invalid argument: unknown GemmPath");
+  return Fail(ArgumentError(__FILE__, __LINE__, "path is a GemmPath"));
 }
 
 }  // namespace
 
-Expected<GemmWeights, CudaStatus> GemmWeights::Create(const GemmContext& context, GemmPath path,
+Expected<GemmWeights> GemmWeights::Create(const GemmContext& context, GemmPath path,
                                                       const WeightView& weights) {
-  CudaStatus status = CheckPathCapability(context, path);
+  Status status = CheckPathCapability(context, path);
   if (status.ok()) status = CheckWeights(path, weights);
   auto state = std::make_unique<State>();
   state->path = path;
@@ -128,7 +128,7 @@ Expected<GemmWeights, CudaStatus> GemmWeights::Create(const GemmContext& context
   state->n = weights.rows;
   state->k = weights.cols;
   if (status.ok()) status = Prepare(path, weights, state.get());
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return Fail(status.error());
   return GemmWeights(std::move(state));
 }
 
@@ -138,49 +138,49 @@ namespace {
 
 constexpr int64_t kAlign = 256;
 
-CudaStatus RunFp8(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
+Status RunFp8(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
   GemmContext::State& s = context.state();
   const int64_t count = static_cast<int64_t>(m) * w.cols();
   // Scratch: [0, 256) the absmax word, [256, 512) the activation scale,
   // [512, ...) the activation codes.
-  KPOLICY_GEMM_RETURN_IF_ERROR(s.ReserveScratch(2 * kAlign + AlignUp(count, kAlign)));
+  KPOLICY_TRY(s.ReserveScratch(2 * kAlign + AlignUp(count, kAlign)));
   uint8_t* base = static_cast<uint8_t*>(s.scratch);
   uint32_t* absmax = reinterpret_cast<uint32_t*>(base);
   float* x_scale = reinterpret_cast<float*>(base + kAlign);
   uint8_t* codes = base + 2 * kAlign;
-  KPOLICY_GEMM_RETURN_IF_ERROR(LaunchQuantizeFp8PerTensor(x, count, codes, x_scale, absmax, s.stream));
+  KPOLICY_TRY(LaunchQuantizeFp8PerTensor(x, count, codes, x_scale, absmax, s.stream));
   return Fp8Matmul(context, static_cast<const uint8_t*>(w.device_data()), w.device_fp8_scale(), codes,
                    x_scale, m, w.rows(), w.cols(), y);
 }
 
-CudaStatus RunF16(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
+Status RunF16(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
   GemmContext::State& s = context.state();
   const int64_t count = static_cast<int64_t>(m) * w.cols();
-  KPOLICY_GEMM_RETURN_IF_ERROR(s.ReserveScratch(2 * count));
-  KPOLICY_GEMM_RETURN_IF_ERROR(detail::LaunchFloatToHalf(x, count, s.scratch, s.stream));
+  KPOLICY_TRY(s.ReserveScratch(2 * count));
+  KPOLICY_TRY(detail::LaunchFloatToHalf(x, count, s.scratch, s.stream));
   return F16Matmul(context, w.device_data(), s.scratch, m, w.rows(), w.cols(), y);
 }
 
-CudaStatus RunW4a16(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
+Status RunW4a16(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
   GemmContext::State& s = context.state();
-  KPOLICY_GEMM_ARG(m <= kMaxW4a16Rows);
+  KPOLICY_CHECK_ARG(m <= kMaxW4a16Rows);
   const int64_t partials = detail::W4a16PartialFloats(w.rows(), w.cols(), m, s.sms);
-  if (partials > 0) KPOLICY_GEMM_RETURN_IF_ERROR(s.ReserveScratch(partials * static_cast<int64_t>(sizeof(float))));
+  if (partials > 0) KPOLICY_TRY(s.ReserveScratch(partials * static_cast<int64_t>(sizeof(float))));
   return detail::LaunchW4a16(w.device_data(), x, m, w.rows(), w.cols(), y,
                              partials > 0 ? static_cast<float*>(s.scratch) : nullptr, s.sms, s.stream);
 }
 
-CudaStatus RunGemvLoop(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
+Status RunGemvLoop(GemmContext& context, const GemmWeights& w, const float* x, int m, float* y) {
   GemmContext::State& s = context.state();
   const GemvOp op = w.source_format() == WeightFormat::kQ4K ? GemvOp::kQ4K : GemvOp::kQ6K;
   const GemvVariant* variant = FindGemvVariant(op, "HwDp4a");
-  if (variant == nullptr) {
-    return KPOLICY_GEMM_STATUS(cudaErrorNotSupported, "the GEMV registry has no HwDp4a variant");
+  if (variant == nullptr || !variant->built()) {
+    return Fail(ErrorCode::kInternal, "the GEMV variant table has no built HwDp4a variant");
   }
   const int64_t n = w.rows(), k = w.cols();
-  KPOLICY_GEMM_RETURN_IF_ERROR(s.ReserveScratch(Q8_1ActivationBytes(1, k)));
+  KPOLICY_TRY(s.ReserveScratch(Q8_1ActivationBytes(1, k)));
   for (int t = 0; t < m; ++t) {
-    KPOLICY_GEMM_RETURN_IF_ERROR(LaunchQuantizeQ8_1(x + t * k, 1, k, s.scratch, s.stream));
+    KPOLICY_TRY(LaunchQuantizeQ8_1(x + t * k, 1, k, s.scratch, s.stream));
     GemvArgs args;
     args.weights = w.device_data();
     args.x = x + t * k;
@@ -190,24 +190,24 @@ CudaStatus RunGemvLoop(GemmContext& context, const GemmWeights& w, const float* 
     args.k = k;
     args.m = 1;
     args.stream = s.stream;
-    KPOLICY_GEMM_RETURN_IF_ERROR(variant->launch(args));
+    KPOLICY_TRY(variant->launch(args));
   }
   return {};
 }
 
 }  // namespace
 
-CudaStatus RunGemm(GemmContext& context, const GemmWeights& weights, const float* x, int m, float* y) {
-  KPOLICY_GEMM_ARG(x != nullptr && y != nullptr && m >= 1);
-  KPOLICY_GEMM_ARG(reinterpret_cast<uintptr_t>(x) % 16 == 0);
-  KPOLICY_GEMM_ARG(static_cast<int64_t>(m) * weights.cols() < (int64_t{1} << 31));
+Status RunGemm(GemmContext& context, const GemmWeights& weights, const float* x, int m, float* y) {
+  KPOLICY_CHECK_ARG(x != nullptr && y != nullptr && m >= 1);
+  KPOLICY_CHECK_ARG(reinterpret_cast<uintptr_t>(x) % 16 == 0);
+  KPOLICY_CHECK_ARG(static_cast<int64_t>(m) * weights.cols() < (int64_t{1} << 31));
   switch (weights.path()) {
     case GemmPath::kFp8Lt: return RunFp8(context, weights, x, m, y);
     case GemmPath::kF16Cublas: return RunF16(context, weights, x, m, y);
     case GemmPath::kW4a16Interleaved: return RunW4a16(context, weights, x, m, y);
     case GemmPath::kGemvLoop: return RunGemvLoop(context, weights, x, m, y);
   }
-  return KPOLICY_GEMM_STATUS(cudaErrorInvalidValue, "invalid argument: unknown GemmPath");
+  return Fail(ArgumentError(__FILE__, __LINE__, "path is a GemmPath"));
 }
 
 }  // namespace kpolicy::kernels::gpu

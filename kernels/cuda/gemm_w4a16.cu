@@ -223,14 +223,14 @@ int64_t W4a16PartialFloats(int64_t n, int64_t k, int m, int sms) {
   return splits > 1 ? static_cast<int64_t>(splits) * m * n : 0;
 }
 
-CudaStatus LaunchW4a16(const void* weights, const float* x, int m, int64_t n, int64_t k, float* y,
+Status LaunchW4a16(const void* weights, const float* x, int m, int64_t n, int64_t k, float* y,
                        float* partials, int sms, cudaStream_t stream) {
-  KPOLICY_GEMM_ARG(weights != nullptr && x != nullptr && y != nullptr);
-  KPOLICY_GEMM_ARG(m >= 1 && m <= kMaxW4a16Rows);
-  KPOLICY_GEMM_ARG(n >= 1 && n < (int64_t{1} << 31) && k >= 256 && k % 256 == 0 && k < (int64_t{1} << 31));
-  KPOLICY_GEMM_ARG(reinterpret_cast<uintptr_t>(weights) % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0);
+  KPOLICY_CHECK_ARG(weights != nullptr && x != nullptr && y != nullptr);
+  KPOLICY_CHECK_ARG(m >= 1 && m <= kMaxW4a16Rows);
+  KPOLICY_CHECK_ARG(n >= 1 && n < (int64_t{1} << 31) && k >= 256 && k % 256 == 0 && k < (int64_t{1} << 31));
+  KPOLICY_CHECK_ARG(reinterpret_cast<uintptr_t>(weights) % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0);
   const int splits = W4a16Splits(n, k, sms);
-  KPOLICY_GEMM_ARG(splits == 1 || partials != nullptr);
+  KPOLICY_CHECK_ARG(splits == 1 || partials != nullptr);
   W4a16Params p;
   p.w = static_cast<const uint8_t*>(weights);
   p.x = x;
@@ -249,11 +249,11 @@ CudaStatus LaunchW4a16(const void* weights, const float* x, int m, int64_t n, in
     case 3: W4a16Kernel<3><<<grid, kThreads, 0, stream>>>(p); break;
     default: W4a16Kernel<4><<<grid, kThreads, 0, stream>>>(p); break;
   }
-  KPOLICY_GEMM_CUDA(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   if (splits > 1) {
     const int64_t count = static_cast<int64_t>(m) * n;
     SumSplitsKernel<<<static_cast<unsigned>((count + 255) / 256), 256, 0, stream>>>(partials, splits, count, y);
-    KPOLICY_GEMM_CUDA(cudaGetLastError());
+    KPOLICY_CUDA_CHECK(cudaGetLastError());
   }
   return {};
 }

@@ -6,7 +6,7 @@
 
 namespace kpolicy::kernels::gpu::detail {
 
-CudaStatus MakeGemvParams(const GemvArgs& args, GemvOp op, bool quantized, GemvParams* params) {
+Status MakeGemvParams(const GemvArgs& args, GemvOp op, bool quantized, GemvParams* params) {
   KPOLICY_CHECK_ARG(args.weights != nullptr && args.y != nullptr);
   KPOLICY_CHECK_ARG(quantized ? args.x_q8 != nullptr : args.x != nullptr);
   KPOLICY_CHECK_ARG(args.m >= 1 && args.m <= kMaxGemvRows);

@@ -1,6 +1,6 @@
-// Internal to kpolicy_kernels_cuda. The one row-parallel GEMV kernel that
-// every variant instantiates with its own "slice" operation, plus the
-// checked-call macros and the loads the slices share.
+// Internal to kpolicy_kernels. The one row-parallel GEMV kernel that
+// every variant instantiates with its own "slice" operation, and the
+// loads the slices share (checked calls: kpolicy/kernels/cuda_check.h).
 //
 // Shape of every GEMV kernel: a *team* of threads owns one output row (all M
 // activation rows of it). A team is groups_per_row groups of kTeamLanes lanes
@@ -35,35 +35,9 @@
 
 #include <cstdint>
 
-#include "kpolicy/kernels/cuda_status.h"
-#include "kpolicy/kernels/gemv_registry.h"
-
-// Evaluates a CUDA runtime call; on failure returns a CudaStatus carrying the
-// error and this file:line from the enclosing function.
-#define KPOLICY_CUDA_TRY(expr)                                                             \
-  do {                                                                                     \
-    const cudaError_t kpolicy_err_ = (expr);                                               \
-    if (kpolicy_err_ != cudaSuccess) {                                                     \
-      return ::kpolicy::kernels::gpu::CudaStatus{static_cast<int>(kpolicy_err_), __FILE__, \
-                                                 __LINE__, #expr};                         \
-    }                                                                                      \
-  } while (0)
-
-// Argument check: returns cudaErrorInvalidValue naming the violated condition.
-#define KPOLICY_CHECK_ARG(cond)                                                            \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      return ::kpolicy::kernels::gpu::CudaStatus{static_cast<int>(cudaErrorInvalidValue),  \
-                                                 __FILE__, __LINE__,                       \
-                                                 "invalid argument: " #cond};              \
-    }                                                                                      \
-  } while (0)
-
-#define KPOLICY_RETURN_IF_ERROR(status_expr)                                               \
-  do {                                                                                     \
-    const ::kpolicy::kernels::gpu::CudaStatus kpolicy_st_ = (status_expr);                 \
-    if (!kpolicy_st_.ok()) return kpolicy_st_;                                             \
-  } while (0)
+#include "kpolicy/kernels/cuda_check.h"
+#include "kpolicy/kernels/gemv_launch.h"
+#include "kpolicy/kernels/gemv_variants.h"
 
 namespace kpolicy::kernels::gpu::detail {
 
@@ -73,7 +47,7 @@ inline constexpr int kQ6KBlockBytes = 210;
 inline cudaStream_t ToStream(StreamHandle stream) { return static_cast<cudaStream_t>(stream); }
 
 // Activations as a kernel sees them: float rows for the float path, the
-// planar Q8_1 form (gemv_registry.h) for the DP4A path. Row m of each starts
+// planar Q8_1 form (gemv_launch.h) for the DP4A path. Row m of each starts
 // at m*k (x, q8) and m*(k/32) (ds).
 struct Activations {
   const float* x;
@@ -257,7 +231,7 @@ __global__ void __launch_bounds__(Op::kMaxThreads) GemvKernel(const GemvParams p
 // Launches GemvKernel<Op, M> for the runtime M (1..8): one block per
 // rows_per_block rows, kTeamLanes * groups_per_row * rows_per_block threads.
 template <class Op>
-CudaStatus LaunchGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
+Status LaunchGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
   const int threads = Op::kTeamLanes * p.groups_per_row * p.rows_per_block;
   KPOLICY_CHECK_ARG(threads >= 32 && threads <= Op::kMaxThreads && threads % 32 == 0);
   const unsigned blocks = static_cast<unsigned>((p.n + p.rows_per_block - 1) / p.rows_per_block);
@@ -272,7 +246,7 @@ CudaStatus LaunchGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
     case 8: GemvKernel<Op, 8><<<blocks, threads, 0, stream>>>(p); break;
     default: KPOLICY_CHECK_ARG(m >= 1 && m <= kMaxGemvRows);
   }
-  KPOLICY_CUDA_TRY(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   return {};
 }
 
@@ -314,10 +288,10 @@ inline HalfWarpSplit ChooseHalfWarpSplit(int64_t n, int nsb, int sb_per_group, i
 }
 
 // The current device's multiprocessor count (a cached attribute query).
-inline CudaStatus CurrentSmCount(int* sms) {
+inline Status CurrentSmCount(int* sms) {
   int device = 0;
-  KPOLICY_CUDA_TRY(cudaGetDevice(&device));
-  KPOLICY_CUDA_TRY(cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, device));
+  KPOLICY_CUDA_CHECK(cudaGetDevice(&device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, device));
   if (*sms < 1) *sms = 1;
   return {};
 }
@@ -405,7 +379,7 @@ __global__ void __launch_bounds__(Op::kMaxThreads) StagedGemvKernel(const GemvPa
 // Launches StagedGemvKernel<Op, M>: one block per rows_per_block rows,
 // rows_per_block * row_stage_bytes of dynamic shared memory.
 template <class Op>
-CudaStatus LaunchStagedGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
+Status LaunchStagedGemvKernel(const GemvParams& p, int m, cudaStream_t stream) {
   const int threads = Op::kTeamLanes * p.groups_per_row * p.rows_per_block;
   KPOLICY_CHECK_ARG(threads >= 32 && threads <= Op::kMaxThreads && threads % 32 == 0);
   KPOLICY_CHECK_ARG(p.stage_sb >= 1 && p.row_stage_bytes % 16 == 0 &&
@@ -424,7 +398,7 @@ CudaStatus LaunchStagedGemvKernel(const GemvParams& p, int m, cudaStream_t strea
     case 8: StagedGemvKernel<Op, 8><<<blocks, threads, smem, stream>>>(p); break;
     default: KPOLICY_CHECK_ARG(m >= 1 && m <= kMaxGemvRows);
   }
-  KPOLICY_CUDA_TRY(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   return {};
 }
 
@@ -551,11 +525,11 @@ inline StreamTile ChooseStreamTile(const GemvParams& p, int cc) {
 }
 
 // The current device's compute capability as major*10+minor.
-inline CudaStatus CurrentComputeCapability(int* cc) {
+inline Status CurrentComputeCapability(int* cc) {
   int device = 0, major = 0, minor = 0;
-  KPOLICY_CUDA_TRY(cudaGetDevice(&device));
-  KPOLICY_CUDA_TRY(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  KPOLICY_CUDA_TRY(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  KPOLICY_CUDA_CHECK(cudaGetDevice(&device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
   *cc = 10 * major + minor;
   return {};
 }
@@ -563,7 +537,7 @@ inline CudaStatus CurrentComputeCapability(int* cc) {
 // Launches StreamGemvKernel<Op, M> with tile `t`: min(tiles, resident
 // blocks) blocks of 256 threads, kStreamStages stages of dynamic shared memory.
 template <class Op, int M>
-CudaStatus LaunchStreamGemvKernelM(GemvParams p, const StreamTile& t, int sms,
+Status LaunchStreamGemvKernelM(GemvParams p, const StreamTile& t, int sms,
                                    cudaStream_t stream) {
   p.rows_per_block = t.rows;
   p.groups_per_row = t.groups;
@@ -574,7 +548,7 @@ CudaStatus LaunchStreamGemvKernelM(GemvParams p, const StreamTile& t, int sms,
   static int per_sm = 0;  // benign race: every writer stores the same value
   if (per_sm == 0) {
     int b = 0;
-    KPOLICY_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+    KPOLICY_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
         &b, StreamGemvKernel<Op, M>, kStreamThreads,
         static_cast<size_t>(kStreamStages) * kStreamStageBytes));
     per_sm = b < 1 ? 1 : b;
@@ -583,12 +557,12 @@ CudaStatus LaunchStreamGemvKernelM(GemvParams p, const StreamTile& t, int sms,
   const int64_t resident = static_cast<int64_t>(per_sm) * sms;
   const unsigned blocks = static_cast<unsigned>(tiles < resident ? tiles : resident);
   StreamGemvKernel<Op, M><<<blocks, kStreamThreads, smem, stream>>>(p);
-  KPOLICY_CUDA_TRY(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   return {};
 }
 
 template <class Op>
-CudaStatus LaunchStreamGemvKernel(const GemvParams& p, const StreamTile& t, int m, int sms,
+Status LaunchStreamGemvKernel(const GemvParams& p, const StreamTile& t, int m, int sms,
                                   cudaStream_t stream) {
   switch (m) {
     case 1: return LaunchStreamGemvKernelM<Op, 1>(p, t, sms, stream);
@@ -608,7 +582,7 @@ CudaStatus LaunchStreamGemvKernel(const GemvParams& p, const StreamTile& t, int 
 // the register budget for two super-blocks in flight; more warps per row need
 // the 1024-thread instantiation.
 template <template <int> class OpOf>
-CudaStatus LaunchMultiWarp(GemvParams p, int mwv_warps, int m, cudaStream_t stream) {
+Status LaunchMultiWarp(GemvParams p, int mwv_warps, int m, cudaStream_t stream) {
   KPOLICY_CHECK_ARG(mwv_warps >= 1 && mwv_warps <= kMaxMwvWarps);
   p.groups_per_row = mwv_warps;
   p.rows_per_block = mwv_warps >= 4 ? 1 : 4 / mwv_warps;
@@ -618,7 +592,7 @@ CudaStatus LaunchMultiWarp(GemvParams p, int mwv_warps, int m, cudaStream_t stre
 
 // Checks a GemvArgs against the registry contract and fills the kernel
 // parameters common to every variant of `op`.
-CudaStatus MakeGemvParams(const GemvArgs& args, GemvOp op, bool quantized, GemvParams* params);
+Status MakeGemvParams(const GemvArgs& args, GemvOp op, bool quantized, GemvParams* params);
 
 }  // namespace kpolicy::kernels::gpu::detail
 

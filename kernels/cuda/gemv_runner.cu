@@ -17,15 +17,15 @@ struct DeviceGemv::State {
   DeviceMemory x, x_q8, y;
   int m_capacity = 0;
 
-  CudaStatus Reserve(int m) {
+  Status Reserve(int m) {
     if (m <= m_capacity) return {};
     for (DeviceMemory* b : {&x, &x_q8, &y}) {
       if (b->ptr) cudaFree(b->ptr);
       b->ptr = nullptr;
     }
-    KPOLICY_CUDA_TRY(cudaMalloc(&x.ptr, sizeof(float) * m * k));
-    KPOLICY_CUDA_TRY(cudaMalloc(&x_q8.ptr, Q8_1ActivationBytes(m, k)));
-    KPOLICY_CUDA_TRY(cudaMalloc(&y.ptr, sizeof(float) * m * n));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&x.ptr, sizeof(float) * m * k));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&x_q8.ptr, Q8_1ActivationBytes(m, k)));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&y.ptr, sizeof(float) * m * n));
     m_capacity = m;
     return {};
   }
@@ -45,9 +45,9 @@ struct DeviceGemv::State {
   }
 
   // Quantises (where the variant reads Q8_1) and launches.
-  CudaStatus Launch(const GemvVariant& v, const void* w, int m, int mwv_warps) {
-    if (v.quantizes_activations) {
-      KPOLICY_RETURN_IF_ERROR(LaunchQuantizeQ8_1(static_cast<const float*>(x.ptr), m, k, x_q8.ptr, nullptr));
+  Status Launch(const GemvVariant& v, const void* w, int m, int mwv_warps) {
+    if (v.quantizes_activations()) {
+      KPOLICY_TRY(LaunchQuantizeQ8_1(static_cast<const float*>(x.ptr), m, k, x_q8.ptr, nullptr));
     }
     return v.launch(Args(v, w, m, mwv_warps));
   }
@@ -59,78 +59,89 @@ DeviceGemv::DeviceGemv(DeviceGemv&&) noexcept = default;
 DeviceGemv& DeviceGemv::operator=(DeviceGemv&&) noexcept = default;
 DeviceGemv::~DeviceGemv() = default;
 
+Expected<int64_t> CurrentDeviceL2Bytes() {
+  int device = 0, bytes = 0;
+  KPOLICY_CUDA_CHECK(cudaGetDevice(&device));
+  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device));
+  return static_cast<int64_t>(bytes);
+}
+
 int64_t DeviceGemv::weight_bytes() const { return state_->bytes; }
 
-Expected<DeviceGemv, CudaStatus> DeviceGemv::Create(const GemvVariant& variant, const WeightView& weights) {
-  const WeightFormat want = variant.op == GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
+Expected<DeviceGemv> DeviceGemv::Create(const GemvVariant& variant, const WeightView& weights) {
+  if (!variant.built()) {
+    return Fail(ErrorCode::kUnsupported, std::string(GemvOpName(variant.op)) + " " + std::string(variant.name) +
+                                             ": this variant has no kernel (not built)");
+  }
+  const WeightFormat want = GemvOpFormat(variant.op);
   if (weights.format != want || weights.cols % 256 != 0 || weights.rows < 1) {
-    return Fail(CudaStatus{static_cast<int>(cudaErrorInvalidValue), __FILE__, __LINE__,
-                           "weights are not N x K blocks of the variant's format"});
+    return Fail(ArgumentError(__FILE__, __LINE__, "weights are N x K blocks of the variant's format"));
   }
   auto state = std::make_unique<State>();
   state->n = weights.rows;
   state->k = weights.cols;
   state->bytes = static_cast<int64_t>(weights.bytes.size());
   state->weights.push_back(std::make_unique<DeviceMemory>());
-  KPOLICY_CUDA_TRY_EXPECTED(cudaMalloc(&state->weights[0]->ptr, weights.bytes.size()));
-  KPOLICY_CUDA_TRY_EXPECTED(cudaMemcpy(state->weights[0]->ptr, weights.bytes.data(), weights.bytes.size(),
+  KPOLICY_CUDA_CHECK(cudaMalloc(&state->weights[0]->ptr, weights.bytes.size()));
+  KPOLICY_CUDA_CHECK(cudaMemcpy(state->weights[0]->ptr, weights.bytes.data(), weights.bytes.size(),
                                        cudaMemcpyHostToDevice));
   return DeviceGemv(std::move(state), variant);
 }
 
-Expected<std::vector<float>, CudaStatus> DeviceGemv::Run(std::span<const float> x, int m, int mwv_warps) {
+Expected<std::vector<float>> DeviceGemv::Run(std::span<const float> x, int m, int mwv_warps) {
   State& s = *state_;
   if (m < 1 || m > kMaxGemvRows || static_cast<int64_t>(x.size()) != m * s.k) {
-    return Fail(CudaStatus{static_cast<int>(cudaErrorInvalidValue), __FILE__, __LINE__,
-                           "x is not M x K with M in 1..8"});
+    return Fail(ArgumentError(__FILE__, __LINE__, "x is M x K with M in 1..8"));
   }
-  KPOLICY_STATUS_TRY_EXPECTED(s.Reserve(m));
-  KPOLICY_CUDA_TRY_EXPECTED(cudaMemcpy(s.x.ptr, x.data(), x.size_bytes(), cudaMemcpyHostToDevice));
-  KPOLICY_CUDA_TRY_EXPECTED(cudaMemset(s.y.ptr, 0xFF, sizeof(float) * m * s.n));  // NaN
-  KPOLICY_STATUS_TRY_EXPECTED(s.Launch(*variant_, s.weights[0]->ptr, m, mwv_warps));
-  KPOLICY_CUDA_TRY_EXPECTED(cudaGetLastError());
-  KPOLICY_CUDA_TRY_EXPECTED(cudaDeviceSynchronize());
+  KPOLICY_TRY(s.Reserve(m));
+  KPOLICY_CUDA_CHECK(cudaMemcpy(s.x.ptr, x.data(), x.size_bytes(), cudaMemcpyHostToDevice));
+  KPOLICY_CUDA_CHECK(cudaMemset(s.y.ptr, 0xFF, sizeof(float) * m * s.n));  // NaN
+  KPOLICY_TRY(s.Launch(*variant_, s.weights[0]->ptr, m, mwv_warps));
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<float> y(static_cast<size_t>(m * s.n));
-  KPOLICY_CUDA_TRY_EXPECTED(cudaMemcpy(y.data(), s.y.ptr, sizeof(float) * y.size(), cudaMemcpyDeviceToHost));
+  KPOLICY_CUDA_CHECK(cudaMemcpy(y.data(), s.y.ptr, sizeof(float) * y.size(), cudaMemcpyDeviceToHost));
   return y;
 }
 
-Expected<double, CudaStatus> DeviceGemv::MedianMicroseconds(int m, int mwv_warps, int copies, int repeats) {
+Expected<double> DeviceGemv::MedianMicroseconds(int m, int mwv_warps, int copies, int repeats) {
   State& s = *state_;
   if (m < 1 || m > kMaxGemvRows || copies < 1 || repeats < 1) {
-    return Fail(CudaStatus{static_cast<int>(cudaErrorInvalidValue), __FILE__, __LINE__,
-                           "bad timing arguments"});
+    return Fail(ArgumentError(__FILE__, __LINE__, "m in 1..8, copies >= 1, repeats >= 1"));
   }
-  KPOLICY_STATUS_TRY_EXPECTED(s.Reserve(m));
+  KPOLICY_TRY(s.Reserve(m));
   // Activations: any finite values (the kernels' speed does not depend on them).
   std::vector<float> x(static_cast<size_t>(m * s.k));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-  KPOLICY_CUDA_TRY_EXPECTED(cudaMemcpy(s.x.ptr, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice));
+  KPOLICY_CUDA_CHECK(cudaMemcpy(s.x.ptr, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice));
   while (static_cast<int>(s.weights.size()) < copies) {
     auto copy = std::make_unique<DeviceMemory>();
-    KPOLICY_CUDA_TRY_EXPECTED(cudaMalloc(&copy->ptr, s.bytes));
-    KPOLICY_CUDA_TRY_EXPECTED(cudaMemcpy(copy->ptr, s.weights[0]->ptr, s.bytes, cudaMemcpyDeviceToDevice));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&copy->ptr, s.bytes));
+    KPOLICY_CUDA_CHECK(cudaMemcpy(copy->ptr, s.weights[0]->ptr, s.bytes, cudaMemcpyDeviceToDevice));
     s.weights.push_back(std::move(copy));
   }
   cudaEvent_t start = nullptr, stop = nullptr;
-  KPOLICY_CUDA_TRY_EXPECTED(cudaEventCreate(&start));
-  KPOLICY_CUDA_TRY_EXPECTED(cudaEventCreate(&stop));
+  KPOLICY_CUDA_CHECK(cudaEventCreate(&start));
+  KPOLICY_CUDA_CHECK(cudaEventCreate(&stop));
   std::vector<double> times;
-  CudaStatus status;
-  for (int i = -copies; i < repeats && status.ok(); ++i) {  // the first round warms up
-    const void* w = s.weights[(i + copies) % copies]->ptr;
-    cudaError_t e = cudaEventRecord(start);
-    if (e == cudaSuccess) status = s.Launch(*variant_, w, m, mwv_warps);
-    if (e == cudaSuccess && status.ok()) e = cudaEventRecord(stop);
-    if (e == cudaSuccess && status.ok()) e = cudaEventSynchronize(stop);
+  const auto timed_launch = [&](const void* w) -> Expected<float> {
+    KPOLICY_CUDA_CHECK(cudaEventRecord(start));
+    KPOLICY_TRY(s.Launch(*variant_, w, m, mwv_warps));
+    KPOLICY_CUDA_CHECK(cudaEventRecord(stop));
+    KPOLICY_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
-    if (e == cudaSuccess && status.ok()) e = cudaEventElapsedTime(&ms, start, stop);
-    if (e != cudaSuccess) status = CudaStatus{static_cast<int>(e), __FILE__, __LINE__, "timing a launch"};
-    if (i >= 0) times.push_back(ms * 1000.0);
+    KPOLICY_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    return ms;
+  };
+  Status status;
+  for (int i = -copies; i < repeats && status.ok(); ++i) {  // the first round warms up
+    auto ms = timed_launch(s.weights[(i + copies) % copies]->ptr);
+    if (!ms.ok()) status = Fail(std::move(ms).error());
+    else if (i >= 0) times.push_back(*ms * 1000.0);
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return Fail(std::move(status).error());
   std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
   return times[times.size() / 2];
 }

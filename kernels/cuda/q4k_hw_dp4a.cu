@@ -23,17 +23,17 @@ constexpr int kInFlight = 4;
 constexpr int kSbPerGroup = 2 * kInFlight;
 }  // namespace
 
-CudaStatus LaunchQ4kHwDp4a(const GemvArgs& args) {
+Status LaunchQ4kHwDp4a(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
   int sms = 1;
-  KPOLICY_RETURN_IF_ERROR(CurrentSmCount(&sms));
-  using Op = Q4kVecOp</*kDp4a=*/true, /*kLanes=*/16, 1, 256, kInFlight>;
+  KPOLICY_TRY(CurrentSmCount(&sms));
+  using Q4kHwDp4aOp = Q4kSlice8Op</*kDp4a=*/true, /*kLanes=*/16, 1, 256, kInFlight>;
   const HalfWarpSplit split =
       ChooseHalfWarpSplit(p.n, p.nsb, kSbPerGroup, sms, /*block_groups=*/14);
   p.groups_per_row = split.groups;
   p.rows_per_block = split.rows;
-  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  return LaunchGemvKernel<Q4kHwDp4aOp>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -6,12 +6,12 @@
 namespace kpolicy::kernels::gpu::detail {
 
 template <int kMaxThreads>
-using MwvOp = Q4kVecOp</*kDp4a=*/false, /*kLanes=*/32, 1, kMaxThreads>;
+using Q4kMwvOp = Q4kSlice8Op</*kDp4a=*/false, /*kLanes=*/32, 1, kMaxThreads>;
 
-CudaStatus LaunchQ4kMwv(const GemvArgs& args) {
+Status LaunchQ4kMwv(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
-  return LaunchMultiWarp<MwvOp>(p, args.mwv_warps, args.m, ToStream(args.stream));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
+  return LaunchMultiWarp<Q4kMwvOp>(p, args.mwv_warps, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -6,12 +6,12 @@
 namespace kpolicy::kernels::gpu::detail {
 
 template <int kMaxThreads>
-using MwvOp = Q4kWordOp</*kDp4a=*/true, kMaxThreads>;
+using Q4kMwvDp4aOp = Q4kSlice32Op</*kDp4a=*/true, kMaxThreads>;
 
-CudaStatus LaunchQ4kMwvDp4a(const GemvArgs& args) {
+Status LaunchQ4kMwvDp4a(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
-  return LaunchMultiWarp<MwvOp>(p, args.mwv_warps, args.m, ToStream(args.stream));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
+  return LaunchMultiWarp<Q4kMwvDp4aOp>(p, args.mwv_warps, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -1,4 +1,4 @@
-// Internal to kpolicy_kernels_cuda: how each Q4_K GEMV variant's threads read
+// Internal to kpolicy_kernels: how each Q4_K GEMV variant's threads read
 // and multiply one BlockQ4K (144 bytes: d, dmin, scales[12], qs[128]). The
 // variants' kernel files pick one of these Ops and a launch shape.
 //
@@ -63,6 +63,10 @@ __device__ __forceinline__ int Dp4a(uint32_t a, int b, int c) {
 
 // ---- 16-byte slices: 8 threads per super-block ------------------------------
 //
+// Q4kSlice8Op is named by its thread shape, not a variant: Vectorized, Mwv,
+// HwDp4a and the fused gate/up kernel instantiate it, each under its own
+// alias (Q4kVectorizedOp, Q4kMwvOp, Q4kHwDp4aOp, FusedGateUpQ4kHwDp4aOp) in
+// its kernel file.
 // Thread `slice` (0..7) of a super-block reads qs bytes [16*slice, +16): group
 // g = slice/2, half hh = slice%2, i.e. 16 low nibbles of sub-block 2g
 // (weights 64g + 16hh + 0..15) and the 16 high nibbles of sub-block 2g+1
@@ -75,7 +79,7 @@ __device__ __forceinline__ int Dp4a(uint32_t a, int b, int c) {
 // (two by default; one in 1024-thread blocks, for registers).
 template <bool kDp4a, int kLanes, int kOutputs_, int kMaxThreads_,
           int kInFlight_ = (kMaxThreads_ <= 256 ? 2 : 1)>
-struct Q4kVecOp {
+struct Q4kSlice8Op {
   static constexpr int kSliceThreads = 8;
   static constexpr int kTeamLanes = kLanes;
   static constexpr int kOutputs = kOutputs_;
@@ -197,6 +201,8 @@ struct Q4kVecOp {
 
 // ---- 4-byte slices: 32 threads per super-block --------------------------------
 //
+// Q4kSlice32Op: Legacy, Wide and MwvDp4a instantiate it (Q4kLegacyOp,
+// Q4kWideOp, Q4kMwvDp4aOp in their kernel files).
 // Thread `slice` (0..31) reads the qs word at 4*slice: g = slice/8, c =
 // slice%8, i.e. weights 64g + 4c + 0..3 (low nibbles, sub-block 2g) and
 // 64g + 32 + 4c + 0..3 (high nibbles, sub-block 2g+1).
@@ -205,7 +211,7 @@ struct Q4kVecOp {
 //  - kDp4a == true (MwvDp4a): a warp is one super-block, so lanes 0..3 load
 //    the four header words and __shfl_sync broadcasts them to the warp.
 template <bool kDp4a, int kMaxThreads_>
-struct Q4kWordOp {
+struct Q4kSlice32Op {
   static constexpr int kSliceThreads = 32;
   static constexpr int kTeamLanes = 32;
   static constexpr int kOutputs = 1;

@@ -5,13 +5,13 @@
 
 namespace kpolicy::kernels::gpu::detail {
 
-CudaStatus LaunchQ4kVectorized(const GemvArgs& args) {
+Status LaunchQ4kVectorized(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
   p.groups_per_row = 1;
   p.rows_per_block = 4;
-  using Op = Q4kVecOp</*kDp4a=*/false, /*kLanes=*/32, 1, 128>;
-  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  using Q4kVectorizedOp = Q4kSlice8Op</*kDp4a=*/false, /*kLanes=*/32, 1, 128>;
+  return LaunchGemvKernel<Q4kVectorizedOp>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

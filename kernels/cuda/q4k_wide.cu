@@ -5,13 +5,13 @@
 
 namespace kpolicy::kernels::gpu::detail {
 
-CudaStatus LaunchQ4kWide(const GemvArgs& args) {
+Status LaunchQ4kWide(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, false, &p));
   p.groups_per_row = 4;
   p.rows_per_block = 1;
-  using Op = Q4kWordOp</*kDp4a=*/false, 128>;
-  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  using Q4kWideOp = Q4kSlice32Op</*kDp4a=*/false, 128>;
+  return LaunchGemvKernel<Q4kWideOp>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -5,13 +5,13 @@
 
 namespace kpolicy::kernels::gpu::detail {
 
-CudaStatus LaunchQ6kDp4a(const GemvArgs& args) {
+Status LaunchQ6kDp4a(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
   p.groups_per_row = 1;
   p.rows_per_block = 4;
-  using Op = Q6kWideOp</*kDp4a=*/true, 128>;
-  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  using Q6kDp4aOp = Q6kSlice32Op</*kDp4a=*/true, 128>;
+  return LaunchGemvKernel<Q6kDp4aOp>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -23,23 +23,23 @@ namespace {
 constexpr int kSbPerGroup = 4;  // super-blocks per half-warp per trip
 }  // namespace
 
-CudaStatus LaunchQ6kHwDp4a(const GemvArgs& args) {
+Status LaunchQ6kHwDp4a(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ6K, true, &p));
   int sms = 1, cc = 0;
-  KPOLICY_RETURN_IF_ERROR(CurrentSmCount(&sms));
-  KPOLICY_RETURN_IF_ERROR(CurrentComputeCapability(&cc));
-  using Op = Q6kQuarterOp</*kDp4a=*/true, /*kLanes=*/16, 256>;
+  KPOLICY_TRY(CurrentSmCount(&sms));
+  KPOLICY_TRY(CurrentComputeCapability(&cc));
+  using Q6kHwDp4aOp = Q6kSlice16Op</*kDp4a=*/true, /*kLanes=*/16, 256>;
   // v3: the streaming kernel where rows are whole 16-byte vectors (K a multiple of 2048), the
   // weights 16-byte aligned and a row fits a stage (K <= 14336) on sm_80+.
   const StreamTile tile = ChooseStreamTile(p, cc);
-  if (tile.rows > 0) return LaunchStreamGemvKernel<Op>(p, tile, args.m, sms, ToStream(args.stream));
+  if (tile.rows > 0) return LaunchStreamGemvKernel<Q6kHwDp4aOp>(p, tile, args.m, sms, ToStream(args.stream));
   const HalfWarpSplit split = ChooseHalfWarpSplit(p.n, p.nsb, kSbPerGroup, sms);
   p.groups_per_row = split.groups;
   p.rows_per_block = split.rows;
   p.stage_sb = split.groups * kSbPerGroup < p.nsb ? split.groups * kSbPerGroup : p.nsb;
   p.row_stage_bytes = (p.stage_sb * kQ6KBlockBytes + 14 + 15) / 16 * 16;
-  return LaunchStagedGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  return LaunchStagedGemvKernel<Q6kHwDp4aOp>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

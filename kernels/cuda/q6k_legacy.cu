@@ -5,13 +5,13 @@
 
 namespace kpolicy::kernels::gpu::detail {
 
-CudaStatus LaunchQ6kLegacy(const GemvArgs& args) {
+Status LaunchQ6kLegacy(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, false, &p));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ6K, false, &p));
   p.groups_per_row = 1;
   p.rows_per_block = 4;
-  using Op = Q6kWideOp</*kDp4a=*/false, 128>;
-  return LaunchGemvKernel<Op>(p, args.m, ToStream(args.stream));
+  using Q6kLegacyOp = Q6kSlice32Op</*kDp4a=*/false, 128>;
+  return LaunchGemvKernel<Q6kLegacyOp>(p, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -6,12 +6,12 @@
 namespace kpolicy::kernels::gpu::detail {
 
 template <int kMaxThreads>
-using MwvOp = Q6kQuarterOp</*kDp4a=*/false, /*kLanes=*/32, kMaxThreads>;
+using Q6kMwvOp = Q6kSlice16Op</*kDp4a=*/false, /*kLanes=*/32, kMaxThreads>;
 
-CudaStatus LaunchQ6kMwv(const GemvArgs& args) {
+Status LaunchQ6kMwv(const GemvArgs& args) {
   GemvParams p;
-  KPOLICY_RETURN_IF_ERROR(MakeGemvParams(args, GemvOp::kQ6K, false, &p));
-  return LaunchMultiWarp<MwvOp>(p, args.mwv_warps, args.m, ToStream(args.stream));
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ6K, false, &p));
+  return LaunchMultiWarp<Q6kMwvOp>(p, args.mwv_warps, args.m, ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

@@ -1,4 +1,4 @@
-// Internal to kpolicy_kernels_cuda: how each Q6_K GEMV variant's threads read
+// Internal to kpolicy_kernels: how each Q6_K GEMV variant's threads read
 // and multiply one BlockQ6K (210 bytes: ql[128], qh[64], scales[16], d).
 //
 // Index map (kernels/README.md, Q6KQuant in block_formats.h): for half h
@@ -37,12 +37,14 @@ __device__ __forceinline__ int8_t SignedByte(uint32_t v, int index) {
 
 // ---- 16 threads per super-block (HwDp4a, Mwv) ---------------------------------
 //
+// Q6kSlice16Op is named by its thread shape; the variants instantiate it as
+// Q6kHwDp4aOp and Q6kMwvOp in their kernel files.
 // Thread `slice` (0..15): h = slice/8, c = slice%8, l = 4c..4c+3 in all four
 // quarters: ql words at 64h + 4c and 64h + 32 + 4c, the qh word at
 // 32h + 4c (16 weights, 12 bytes), the four sub-block scales
 // scales[8h + 2q + c/4] (q = 0..3) and d.
 template <bool kDp4a, int kLanes, int kMaxThreads_>
-struct Q6kQuarterOp {
+struct Q6kSlice16Op {
   static constexpr int kSliceThreads = 16;
   static constexpr int kTeamLanes = kLanes;
   static constexpr int kOutputs = 1;
@@ -147,6 +149,7 @@ struct Q6kQuarterOp {
 
 // ---- 32 threads per super-block (Legacy: float; Dp4a: Q8_1) -------------------
 //
+// Q6kSlice32Op: instantiated as Q6kLegacyOp and Q6kDp4aOp in their files.
 // Dp4a: thread `slice` (0..31): h = slice/16, q = (slice/4)%4, c = slice%4,
 // l = 8c..8c+7 of quarter q: ql bytes 64h + 32(q&1) + 8c (8), qh bytes
 // 32h + 8c (8), one sub-block scale scales[8h + 2q + c/2], one Q8_1 block
@@ -154,7 +157,7 @@ struct Q6kQuarterOp {
 // Legacy: thread `slice`: h = slice/16, c = slice%16, l = 2c, 2c+1 in all four
 // quarters (8 weights): 16-bit loads of ql and qh, float activations as float2.
 template <bool kDp4a, int kMaxThreads_>
-struct Q6kWideOp {
+struct Q6kSlice32Op {
   static constexpr int kSliceThreads = 32;
   static constexpr int kTeamLanes = 32;
   static constexpr int kOutputs = 1;

@@ -1,5 +1,5 @@
 // Q8_1 activation quantisation for the DP4A GEMVs: one warp per 32
-// activations, writing the planar layout documented in gemv_registry.h.
+// activations, writing the planar layout documented in gemv_launch.h.
 //
 // Bit-exact with the CPU QuantizeQ8_1 (kQuantSum): every step is one
 // correctly rounded IEEE operation on the same operands in the same order as
@@ -48,7 +48,7 @@ int64_t Q8_1ActivationBytes(int m, int64_t k) {
   return static_cast<int64_t>(m) * k + static_cast<int64_t>(m) * (k / 32) * 4;
 }
 
-CudaStatus LaunchQuantizeQ8_1(const float* x, int m, int64_t k, void* x_q8, StreamHandle stream) {
+Status LaunchQuantizeQ8_1(const float* x, int m, int64_t k, void* x_q8, StreamHandle stream) {
   KPOLICY_CHECK_ARG(x != nullptr && x_q8 != nullptr);
   KPOLICY_CHECK_ARG(m >= 1 && k >= 256 && k % 256 == 0);
   KPOLICY_CHECK_ARG(reinterpret_cast<uintptr_t>(x_q8) % 16 == 0);
@@ -58,7 +58,7 @@ CudaStatus LaunchQuantizeQ8_1(const float* x, int m, int64_t k, void* x_q8, Stre
   uint32_t* ds = reinterpret_cast<uint32_t*>(qs + count);
   QuantizeQ8_1Kernel<<<static_cast<unsigned>(count / kThreads), kThreads, 0,
                        detail::ToStream(stream)>>>(x, qs, ds, count);
-  KPOLICY_CUDA_TRY(cudaGetLastError());
+  KPOLICY_CUDA_CHECK(cudaGetLastError());
   return {};
 }
 

@@ -39,13 +39,13 @@ std::string RuntimeVersion() {
 
 bool BuildHasCuda() { return true; }
 
-Expected<DeviceFacts, std::string> ProbeLocalDevice(int ordinal) {
+Expected<DeviceFacts> ProbeLocalDevice(int ordinal) {
   int count = 0;
   if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
-    return Fail("no usable GPU: " + std::string(cudaGetErrorString(e)));
+    return Fail(ErrorCode::kDevice, "no usable GPU: " + std::string(cudaGetErrorString(e)));
   }
   if (ordinal < 0 || ordinal >= count) {
-    return Fail("no GPU " + std::to_string(ordinal) + ": this machine has " + std::to_string(count));
+    return Fail(ErrorCode::kNotFound, "no GPU " + std::to_string(ordinal) + ": this machine has " + std::to_string(count));
   }
   DeviceFacts d;
   d.source = "local GPU " + std::to_string(ordinal) + " (CUDA runtime)";

@@ -5,8 +5,8 @@ namespace kpolicy::runtime {
 
 bool BuildHasCuda() { return false; }
 
-Expected<DeviceFacts, std::string> ProbeLocalDevice(int) {
-  return Fail(std::string("this build has no CUDA support, so it cannot probe a GPU"));
+Expected<DeviceFacts> ProbeLocalDevice(int) {
+  return Fail(ErrorCode::kUnsupported, "this build has no CUDA support, so it cannot probe a GPU");
 }
 
 }  // namespace kpolicy::runtime

@@ -1,14 +1,15 @@
-// The gate in a build without CUDA: no kernel can run, so none can pass.
+// The gate's kernel run in a build without CUDA: no kernel can run, so none
+// can pass (parity_gate.h).
 #include "kpolicy/runtime/parity_gate.h"
 
 namespace kpolicy::runtime {
 
-std::vector<GateResult> RunParityGate(const DispatchTable& table) {
-  std::vector<GateResult> out;
-  for (const auto& [knob, variant] : {std::pair{"q4k", table.q4k}, std::pair{"q6k", table.q6k}}) {
-    out.push_back({knob, variant, false, 0, 0, 0, "this build has no CUDA kernels to check"});
-  }
-  return out;
+GateResult CheckGemvKernel(const std::string& knob, const kernels::GemvVariant& variant, int) {
+  GateResult r;
+  r.knob = knob;
+  r.variant = std::string(variant.name);
+  r.detail = "this build has no CUDA kernels to check";
+  return r;
 }
 
 }  // namespace kpolicy::runtime

@@ -1,11 +1,26 @@
 #include "kpolicy/runtime/policy_source.h"
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "kpolicy/builtin_policy.h"
 #include "kpolicy/policy_loader.h"
+#include "kpolicy/runtime/sha256.h"
 
 namespace kpolicy::runtime {
+
+namespace {
+
+Expected<std::string> ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) return Fail(ErrorCode::kUnreadable, SourceLocation{path}, "cannot read the policy file for its digest");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+}  // namespace
 
 std::string PolicySource::Describe() const {
   switch (kind) {
@@ -17,7 +32,7 @@ std::string PolicySource::Describe() const {
   return path;
 }
 
-Expected<ResolvedPolicy, ResolveError> ResolvePolicy(const ResolveOptions& options, const Environment& env) {
+Expected<ResolvedPolicy> ResolvePolicy(const ResolveOptions& options, const Environment& env) {
   PolicySource source;
   std::error_code ec;
   if (!options.explicit_path.empty()) {
@@ -33,10 +48,15 @@ Expected<ResolvedPolicy, ResolveError> ResolvePolicy(const ResolveOptions& optio
                     ? LoadPolicyText(BuiltinDefaultPolicyText(), source.path)
                     : LoadPolicyFile(source.path);
   if (!loaded.ok()) {
-    return Fail(ResolveError{source, "policy from " + source.Describe() + " does not load:\n" +
-                                         loaded.error().ToString() + "\n"});
+    return Fail(loaded.error().code,
+                "policy from " + source.Describe() + " does not load:\n" + loaded.error().ToString());
   }
-  return ResolvedPolicy{std::make_unique<const Policy>(std::move(loaded).value()), source};
+  // The file is read a second time for its digest (the loader owns the first
+  // read); a file replaced in between shows as a digest of the new text.
+  auto text = source.kind == PolicySource::kBuiltin ? Expected<std::string>(std::string(BuiltinDefaultPolicyText()))
+                                                    : ReadFileBytes(source.path);
+  if (!text.ok()) return Fail(std::move(text).error());
+  return ResolvedPolicy{std::make_unique<const Policy>(std::move(loaded).value()), source, Sha256Hex(*text)};
 }
 
 }  // namespace kpolicy::runtime

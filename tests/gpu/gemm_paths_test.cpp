@@ -86,9 +86,9 @@ struct Device {
 Device CurrentDevice() {
   Device d;
   int dev = 0;
-  KPOLICY_REQUIRE_CUDA(cudaGetDevice(&dev));
-  KPOLICY_REQUIRE_CUDA(cudaDeviceGetAttribute(&d.major, cudaDevAttrComputeCapabilityMajor, dev));
-  KPOLICY_REQUIRE_CUDA(cudaDeviceGetAttribute(&d.minor, cudaDevAttrComputeCapabilityMinor, dev));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaGetDevice(&dev)));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceGetAttribute(&d.major, cudaDevAttrComputeCapabilityMajor, dev)));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceGetAttribute(&d.minor, cudaDevAttrComputeCapabilityMinor, dev)));
   return d;
 }
 bool HasFp8() {
@@ -275,20 +275,20 @@ constexpr WeightKey kQ4Tail{WeightFormat::kQ4K, 1000, 256 * 13, Workload::kGauss
 // ---- Pure functions ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(fp8_capability_check_names_the_device) {
-  const gpu::CudaStatus ampere = gpu::CheckFp8Capability(8, 6);
+  const Status ampere = gpu::CheckFp8Capability(8, 6);
   BOOST_TEST(!ampere.ok());
-  BOOST_TEST(ampere.code == static_cast<int>(cudaErrorNotSupported));
-  BOOST_TEST(std::string(ampere.what) == "FP8 needs compute capability 8.9+, this device is 8.6");
-  BOOST_TEST(std::string(gpu::CheckFp8Capability(7, 5).what) ==
+  BOOST_TEST((ampere.error().code == ErrorCode::kUnsupported));
+  BOOST_TEST(ampere.error().message == "FP8 needs compute capability 8.9+, this device is 8.6");
+  BOOST_TEST(gpu::CheckFp8Capability(7, 5).error().message ==
              "FP8 needs compute capability 8.9+, this device is 7.5");
-  BOOST_TEST(std::string(gpu::CheckFp8Capability(8, 0).what) ==
+  BOOST_TEST(gpu::CheckFp8Capability(8, 0).error().message ==
              "FP8 needs compute capability 8.9+, this device is 8.0");
-  BOOST_TEST(ampere.ToString().find("this device is 8.6") != std::string::npos);
+  BOOST_TEST(ampere.error().ToString().find("this device is 8.6") != std::string::npos);
   for (auto [major, minor] : {std::pair{8, 9}, {9, 0}, {10, 0}, {12, 1}}) {
     BOOST_TEST(gpu::CheckFp8Capability(major, minor).ok(), major << "." << minor);
   }
   BOOST_TEST(!gpu::CheckFp8Capability(-1, 0).ok());
-  BOOST_TEST(std::string(gpu::CheckW4a16Capability(6, 1).what) ==
+  BOOST_TEST(gpu::CheckW4a16Capability(6, 1).error().message ==
              "W4A16 needs compute capability 7.0+ (FP16 tensor cores, WMMA), this device is 6.1");
   BOOST_TEST(gpu::CheckW4a16Capability(7, 0).ok());
   BOOST_TEST(gpu::CheckW4a16Capability(9, 0).ok());
@@ -355,7 +355,7 @@ BOOST_AUTO_TEST_CASE(fp8_activation_encoding_matches_the_cpu_bit_for_bit) {
   KPOLICY_REQUIRE_OK(gpu::LaunchQuantizeFp8PerTensor(dx.as<float>(), static_cast<int64_t>(x.size()),
                                                      codes.as<uint8_t>(), scale.as<float>(),
                                                      absmax.as<uint32_t>(), nullptr));
-  KPOLICY_REQUIRE_CUDA(cudaDeviceSynchronize());
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
   std::vector<uint8_t> got(x.size());
   float got_scale = 0;
   codes.Download(got.data(), got.size());
@@ -378,7 +378,7 @@ BOOST_AUTO_TEST_CASE(fp8_path_refuses_old_devices_and_caches_cpu_weight_codes) {
   auto w = gpu::GemmWeights::Create(*ctx, gpu::GemmPath::kFp8Lt, wm.view());
   if (!HasFp8()) {
     BOOST_REQUIRE(!w.ok());
-    BOOST_TEST(std::string(w.error().what).find("FP8 needs compute capability 8.9+") != std::string::npos,
+    BOOST_TEST(w.error().message.find("FP8 needs compute capability 8.9+") != std::string::npos,
                w.error().ToString());
     return;
   }
@@ -386,7 +386,7 @@ BOOST_AUTO_TEST_CASE(fp8_path_refuses_old_devices_and_caches_cpu_weight_codes) {
   const kernels::Fp8Tensor want = kernels::QuantizeFp8PerTensor(kernels::DequantizeAll(wm.view()));
   BOOST_REQUIRE_EQUAL(w->device_bytes(), static_cast<int64_t>(want.codes.size()));
   std::vector<uint8_t> got(want.codes.size());
-  KPOLICY_REQUIRE_CUDA(cudaMemcpy(got.data(), w->device_data(), got.size(), cudaMemcpyDeviceToHost));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMemcpy(got.data(), w->device_data(), got.size(), cudaMemcpyDeviceToHost)));
   BOOST_TEST(got == want.codes);
   BOOST_TEST(w->fp8_scale() == want.scale);
 }
@@ -404,13 +404,13 @@ BOOST_AUTO_TEST_CASE(fp8_heuristic_without_an_algorithm_is_a_clear_error) {
   DeviceBuffer a(n * k), b(m * k), scales(2 * sizeof(float)), y(m * n * sizeof(float));
   const float ones[2] = {1.0f, 1.0f};
   scales.Upload(ones, sizeof ones);
-  KPOLICY_REQUIRE_CUDA(cudaMemset(a.get(), 0x38, n * k));  // 1.0 in E4M3
-  KPOLICY_REQUIRE_CUDA(cudaMemset(b.get(), 0x38, m * k));
-  const gpu::CudaStatus s = gpu::Fp8Matmul(*ctx, a.as<uint8_t>(), scales.as<float>(), b.as<uint8_t>(),
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMemset(a.get(), 0x38, n * k)));  // 1.0 in E4M3
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMemset(b.get(), 0x38, m * k)));
+  const Status s = gpu::Fp8Matmul(*ctx, a.as<uint8_t>(), scales.as<float>(), b.as<uint8_t>(),
                                            scales.as<float>() + 1, m, n, k, y.as<float>());
-  KPOLICY_REQUIRE_CUDA(cudaDeviceSynchronize());
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
   BOOST_REQUIRE_MESSAGE(!s.ok(), "cuBLASLt accepted an FP8 GEMM with K = 40; expected no algorithm");
-  const std::string message = s.ToString();
+  const std::string message = s.error().ToString();
   BOOST_TEST_MESSAGE("K = 40: " << message);
   BOOST_TEST(message.find("no algorithm") != std::string::npos, message);
   BOOST_TEST(message.find("FP8 GEMM") != std::string::npos, message);
@@ -425,14 +425,15 @@ BOOST_AUTO_TEST_CASE(w4a16_refuses_bad_arguments) {
   const WeightMatrix q6 = MakeWeights(WeightFormat::kQ6K, 16, 256, Workload::kGaussian, 5);
   auto bad = gpu::GemmWeights::Create(*ctx, gpu::GemmPath::kW4a16Interleaved, q6.view());
   BOOST_REQUIRE(!bad.ok());
-  BOOST_TEST(bad.error().code == static_cast<int>(cudaErrorInvalidValue), bad.error().ToString());
+  BOOST_TEST((bad.error().code == ErrorCode::kInvalidArgument), bad.error().ToString());
   const WeightMatrix q4 = MakeWeights(WeightFormat::kQ4K, 16, 256, Workload::kGaussian, 5);
   auto w = gpu::GemmWeights::Create(*ctx, gpu::GemmPath::kW4a16Interleaved, q4.view());
   BOOST_REQUIRE_MESSAGE(w.ok(), (w.ok() ? std::string() : w.error().ToString()));
   DeviceBuffer x(65 * 256 * sizeof(float)), y(65 * 16 * sizeof(float));
-  const gpu::CudaStatus s = gpu::RunGemm(*ctx, *w, x.as<float>(), 65, y.as<float>());
-  BOOST_TEST(s.code == static_cast<int>(cudaErrorInvalidValue), s.ToString());
-  BOOST_TEST(std::string(s.what).find("kMaxW4a16Rows") != std::string::npos, s.ToString());
+  const Status s = gpu::RunGemm(*ctx, *w, x.as<float>(), 65, y.as<float>());
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST((s.error().code == ErrorCode::kInvalidArgument), s.error().ToString());
+  BOOST_TEST(s.error().message.find("kMaxW4a16Rows") != std::string::npos, s.error().ToString());
 }
 
 // ---- Device: every path against the references ---------------------------------------

@@ -1,4 +1,4 @@
-// Every GEMV variant in the registries (gemv_registry.h), as a
+// Every row of the GEMV variant table (gemv_variants.h), as a
 // specification: on fresh seeded data, Gaussian and with massive-activation
 // channels, for M = 1..8 and shapes whose super-block and row counts are not
 // multiples of what a thread group handles per step, with y poisoned to NaN
@@ -7,9 +7,10 @@
 //  - float-activation variants against the fp64 reference, within fp32
 //    accumulation rounding;
 //  - DP4A variants against the CPU emulation of the same arithmetic
-//    (EmulateDp4aPath), within fp32 summation-order rounding, and against the
+//    (the row's `emulate`, EmulateDp4aPath), within fp32 summation-order rounding, and against the
 //    fp64 reference within that plus the Q8_1 rounding of the activations.
-// A variant added to a registry is tested here without a line of change.
+// A row added to the table is tested here without a line of change; the
+// enum check against policies/default.yaml is tests/kernels/variant_table_test.cpp.
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 
@@ -56,8 +57,8 @@ constexpr Shape kShapes[] = {
 };
 constexpr Workload kWorkloads[] = {Workload::kGaussian, Workload::kMassive};
 
-WeightFormat FormatOf(gpu::GemvOp op) {
-  return op == gpu::GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
+WeightFormat FormatOf(kernels::GemvOp op) {
+  return op == kernels::GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
 }
 
 uint64_t Mix(uint64_t h, uint64_t v) {
@@ -65,14 +66,14 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return h;
 }
 
-uint64_t WeightSeed(gpu::GemvOp op, int shape_index, Workload workload) {
+uint64_t WeightSeed(kernels::GemvOp op, int shape_index, Workload workload) {
   return Mix(Mix(Mix(0x6B706F6Cull, static_cast<uint64_t>(op)), shape_index),
              static_cast<uint64_t>(workload));
 }
 
 // Quantised weights are shared by the variants of one operation (the
 // quantiser dominates the CPU time); activations are drawn afresh per case.
-const kernels::WeightMatrix& SharedWeights(gpu::GemvOp op, int shape_index, Workload workload) {
+const kernels::WeightMatrix& SharedWeights(kernels::GemvOp op, int shape_index, Workload workload) {
   static std::map<std::tuple<int, int, int>, kernels::WeightMatrix> cache;
   const auto key = std::make_tuple(static_cast<int>(op), shape_index, static_cast<int>(workload));
   auto it = cache.find(key);
@@ -84,7 +85,7 @@ const kernels::WeightMatrix& SharedWeights(gpu::GemvOp op, int shape_index, Work
   return it->second;
 }
 
-Problem WithFreshActivations(gpu::GemvOp op, int shape_index, Workload workload, int m,
+Problem WithFreshActivations(kernels::GemvOp op, int shape_index, Workload workload, int m,
                              uint64_t activation_seed) {
   Problem problem;
   problem.weights = SharedWeights(op, shape_index, workload);
@@ -94,24 +95,24 @@ Problem WithFreshActivations(gpu::GemvOp op, int shape_index, Workload workload,
   return problem;
 }
 
-void CheckCase(const gpu::GemvVariant& variant, int shape_index, Workload workload, int m,
+void CheckCase(const kernels::GemvVariant& variant, int shape_index, Workload workload, int m,
                int mwv_warps, uint64_t case_seed) {
   const Shape& s = kShapes[shape_index];
   const Problem problem = WithFreshActivations(variant.op, shape_index, workload, m, case_seed);
   std::ostringstream name;
-  name << gpu::GemvOpName(variant.op) << "/" << variant.name << " N=" << s.n << " K=" << s.k
+  name << kernels::GemvOpName(variant.op) << "/" << variant.name << " N=" << s.n << " K=" << s.k
        << " M=" << m << " " << WorkloadName(workload);
   if (variant.uses_mwv_warps) name << " mwv_warps=" << mwv_warps;
   BOOST_TEST_CONTEXT(name.str()) {
     const kernels::WeightView w = problem.weights.view();
     const std::vector<float> got = RunGemv(variant, problem, mwv_warps);
     const std::vector<double> reference = kernels::ReferenceGemv(w, problem.x, m);
-    if (!variant.quantizes_activations) {
+    if (!variant.quantizes_activations()) {
       ExpectWithin(name.str() + " vs fp64", got, reference, FloatPathBound(w, problem.x, m), s.n);
       return;
     }
     const Dp4aBounds bounds = ComputeDp4aBounds(w, problem.x, m);
-    const std::vector<float> emulated = kernels::EmulateDp4aPath(w, problem.x, m);
+    const std::vector<float> emulated = variant.emulate(w, problem.x, m);  // the row's emulation
     const std::vector<double> emulated_d(emulated.begin(), emulated.end());
     std::vector<double> tight(bounds.fp32.size()), loose(bounds.fp32.size());
     for (size_t i = 0; i < tight.size(); ++i) {
@@ -123,11 +124,13 @@ void CheckCase(const gpu::GemvVariant& variant, int shape_index, Workload worklo
   }
 }
 
-void TestVariant(const gpu::GemvVariant* variant, int variant_index) {
+bool IsInvalidArgument(const Status& s) { return !s.ok() && s.error().code == ErrorCode::kInvalidArgument; }
+
+void TestVariant(const kernels::GemvVariant* variant, int variant_index) {
   const uint64_t base = Mix(Mix(0x67656D76ull, static_cast<uint64_t>(variant->op)), variant_index);
   for (int si = 0; si < static_cast<int>(std::size(kShapes)); ++si) {
     for (Workload workload : kWorkloads) {
-      for (int m = 1; m <= gpu::kMaxGemvRows; ++m) {
+      for (int m = 1; m <= kernels::kMaxGemvRows; ++m) {
         if (!kShapes[si].all_m && (m & (m - 1)) != 0) continue;  // 1, 2, 4, 8
         const uint64_t seed = Mix(Mix(Mix(base, si), static_cast<uint64_t>(workload)), m);
         CheckCase(*variant, si, workload, m, /*mwv_warps=*/3, seed);
@@ -151,11 +154,10 @@ void TestVariant(const gpu::GemvVariant* variant, int variant_index) {
 bool InitTests() {
   auto& master = boost::unit_test::framework::master_test_suite();
   master.p_name.value = "gpu_gemv_variants";
-  for (gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
+  for (kernels::GemvOp op : kernels::kGemvOps) {
     int index = 0;
-    for (const gpu::GemvVariant& variant : gpu::GemvVariants(op)) {
-      const std::string name = std::string(gpu::GemvOpName(op)) + "_" + std::string(variant.name);
-      const gpu::GemvVariant* v = &variant;
+    for (const kernels::GemvVariant* v : kernels::GemvVariantsOf(op)) {
+      const std::string name = std::string(kernels::GemvOpName(op)) + "_" + std::string(v->name);
       const int i = index++;
       master.add(boost::unit_test::make_test_case([v, i] { TestVariant(v, i); }, name, __FILE__,
                                                   __LINE__));
@@ -164,47 +166,39 @@ bool InitTests() {
   return true;
 }
 
-BOOST_AUTO_TEST_CASE(registry_names_match_the_policy_enums) {
-  // policies/default.yaml: q4k {Legacy, Wide, Vectorized, MwvDp4a, HwDp4a, Mwv},
-  // q6k {Legacy, Mwv, Dp4a, HwDp4a}.
-  const char* q4k[] = {"Legacy", "Wide", "Vectorized", "MwvDp4a", "HwDp4a", "Mwv"};
-  const char* q6k[] = {"Legacy", "Mwv", "Dp4a", "HwDp4a"};
-  BOOST_TEST(gpu::Q4kGemvVariants().size() == std::size(q4k));
-  BOOST_TEST(gpu::Q6kGemvVariants().size() == std::size(q6k));
-  for (const char* name : q4k) BOOST_TEST(gpu::FindGemvVariant(gpu::GemvOp::kQ4K, name) != nullptr);
-  for (const char* name : q6k) BOOST_TEST(gpu::FindGemvVariant(gpu::GemvOp::kQ6K, name) != nullptr);
-  BOOST_TEST(gpu::FindGemvVariant(gpu::GemvOp::kQ6K, "Wide") == nullptr);
+BOOST_AUTO_TEST_CASE(every_row_has_a_kernel_in_a_cuda_build) {
+  for (const kernels::GemvVariant& v : kernels::BuiltinGemvVariants()) BOOST_TEST(v.built(), v.name);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_arguments_are_refused_before_launch) {
-  const gpu::GemvVariant* v = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+  const kernels::GemvVariant* v = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
   BOOST_REQUIRE(v != nullptr);
   DeviceBuffer w(144 * 4), q8(gpu::Q8_1ActivationBytes(8, 512)), y(4 * 8 * sizeof(float));
-  gpu::GemvArgs args;
+  kernels::GemvArgs args;
   args.weights = w.get();
   args.x_q8 = q8.get();
   args.y = y.as<float>();
   args.n = 2;
   args.k = 512;
   args.m = 9;  // > kMaxGemvRows
-  BOOST_TEST(v->launch(args).code == static_cast<int>(cudaErrorInvalidValue));
+  BOOST_TEST(IsInvalidArgument(v->launch(args)));
   args.m = 1;
   args.k = 300;  // not a multiple of 256
-  BOOST_TEST(v->launch(args).code == static_cast<int>(cudaErrorInvalidValue));
+  BOOST_TEST(IsInvalidArgument(v->launch(args)));
   args.k = 512;
   args.weights = static_cast<const uint8_t*>(w.get()) + 4;  // Q4_K needs 16-byte alignment
-  BOOST_TEST(v->launch(args).code == static_cast<int>(cudaErrorInvalidValue));
-  const gpu::GemvVariant* mwv = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "Mwv");
+  BOOST_TEST(IsInvalidArgument(v->launch(args)));
+  const kernels::GemvVariant* mwv = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "Mwv");
   DeviceBuffer x(8 * 512 * sizeof(float));
-  gpu::GemvArgs margs;
+  kernels::GemvArgs margs;
   margs.weights = w.get();
   margs.x = x.as<float>();
   margs.y = y.as<float>();
   margs.n = 2;
   margs.k = 512;
   margs.mwv_warps = 33;
-  BOOST_TEST(mwv->launch(margs).code == static_cast<int>(cudaErrorInvalidValue));
-  KPOLICY_REQUIRE_CUDA(cudaDeviceSynchronize());
+  BOOST_TEST(IsInvalidArgument(mwv->launch(margs)));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
 }
 
 }  // namespace

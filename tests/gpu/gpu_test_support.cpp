@@ -21,15 +21,23 @@ using kernels::WeightView;
 int GpuTestMain(int argc, char** argv, bool (*init)()) {
   int count = 0;
   const cudaError_t error = cudaGetDeviceCount(&count);
-  if (error != cudaSuccess || count == 0) {
+  // No device: none found, or no driver installed at all (the runtime then
+  // reports cudaErrorInsufficientDriver and cudaDriverGetVersion gives 0).
+  // An installed driver that is too old, or any other error, fails.
+  int driver = -1;
+  const bool no_driver = error == cudaErrorInsufficientDriver &&
+                         cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0;
+  if (error == cudaErrorNoDevice || no_driver || (error == cudaSuccess && count == 0)) {
     std::printf("SKIP: no CUDA device (cudaGetDeviceCount: %s)\n",
-                error != cudaSuccess ? cudaGetErrorString(error) : "0 devices");
+                error == cudaSuccess ? "0 devices" : no_driver ? "no NVIDIA driver installed" : cudaGetErrorName(error));
     return 77;
   }
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
-    std::printf("SKIP: no usable CUDA device (cudaGetDeviceProperties failed)\n");
-    return 77;
+  for (const Status& s : {KPOLICY_CUDA_STATUS(error), KPOLICY_CUDA_STATUS(cudaGetDeviceProperties(&prop, 0))}) {
+    if (!s.ok()) {
+      std::printf("FAIL: %s\n", s.error().ToString().c_str());
+      return 1;
+    }
   }
   if (prop.major * 10 + prop.minor < 75) {
     std::printf("SKIP: CUDA device %s is sm_%d%d; the kernels are built for sm_75 and newer\n",
@@ -42,26 +50,26 @@ int GpuTestMain(int argc, char** argv, bool (*init)()) {
 }
 
 DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
-  KPOLICY_REQUIRE_CUDA(cudaMalloc(&ptr_, bytes == 0 ? 1 : bytes));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMalloc(&ptr_, bytes == 0 ? 1 : bytes)));
 }
 
 DeviceBuffer::~DeviceBuffer() { cudaFree(ptr_); }
 
 void DeviceBuffer::Upload(const void* host, size_t bytes) {
   BOOST_REQUIRE(bytes <= bytes_);
-  KPOLICY_REQUIRE_CUDA(cudaMemcpy(ptr_, host, bytes, cudaMemcpyHostToDevice));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMemcpy(ptr_, host, bytes, cudaMemcpyHostToDevice)));
 }
 
 void DeviceBuffer::Download(void* host, size_t bytes) const {
   BOOST_REQUIRE(bytes <= bytes_);
-  KPOLICY_REQUIRE_CUDA(cudaMemcpy(host, ptr_, bytes, cudaMemcpyDeviceToHost));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMemcpy(host, ptr_, bytes, cudaMemcpyDeviceToHost)));
 }
 
-void DeviceBuffer::Poison() { KPOLICY_REQUIRE_CUDA(cudaMemset(ptr_, 0xFF, bytes_)); }
+void DeviceBuffer::Poison() { KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaMemset(ptr_, 0xFF, bytes_))); }
 
 std::vector<float> DownloadFloats(const DeviceBuffer& buffer, size_t count) {
-  KPOLICY_REQUIRE_CUDA(cudaGetLastError());
-  KPOLICY_REQUIRE_CUDA(cudaDeviceSynchronize());
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaGetLastError()));
+  KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
   std::vector<float> out(count);
   buffer.Download(out.data(), count * sizeof(float));
   return out;
@@ -235,7 +243,7 @@ int64_t ExpectWithin(const std::string& what, std::span<const float> got,
   return failures;
 }
 
-std::vector<float> RunGemv(const kernels::gpu::GemvVariant& variant, const Problem& problem,
+std::vector<float> RunGemv(const kernels::GemvVariant& variant, const Problem& problem,
                            int mwv_warps) {
   namespace gpu = kernels::gpu;
   const int64_t n = problem.weights.rows, k = problem.weights.cols;
@@ -247,14 +255,14 @@ std::vector<float> RunGemv(const kernels::gpu::GemvVariant& variant, const Probl
   DeviceBuffer x_q8(gpu::Q8_1ActivationBytes(m, k));
   DeviceBuffer y(static_cast<size_t>(m * n) * sizeof(float));
   y.Poison();
-  gpu::GemvArgs args;
+  kernels::GemvArgs args;
   args.weights = weights.get();
   args.n = n;
   args.k = k;
   args.m = m;
   args.y = y.as<float>();
   args.mwv_warps = mwv_warps;
-  if (variant.quantizes_activations) {
+  if (variant.quantizes_activations()) {
     x_q8.Poison();
     KPOLICY_REQUIRE_OK(gpu::LaunchQuantizeQ8_1(x.as<float>(), m, k, x_q8.get(), nullptr));
     args.x_q8 = x_q8.get();

@@ -38,27 +38,30 @@
 #include <vector>
 
 #include "kpolicy/kernels/block_formats.h"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/cuda_check.h"
+#include "kpolicy/kernels/gemv_launch.h"
+#include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/weights.h"
 
 namespace kpolicy::gputest {
 
 // Runs the Boost.Test suites registered by `init` (plus the auto-registered
-// ones), or prints "SKIP: no CUDA device (...)" and returns 77 when
-// cudaGetDeviceCount fails or finds none, or the device predates sm_75.
+// ones), or prints "SKIP: ..." and returns 77 when cudaGetDeviceCount finds
+// no device (cudaErrorNoDevice, a count of 0, or no NVIDIA driver installed
+// at all) or the device predates sm_75. Any other CUDA error (an installed
+// driver too old for this runtime, a broken one) is a failure: it prints
+// the error and returns 1.
 int GpuTestMain(int argc, char** argv, bool (*init)());
 
-#define KPOLICY_REQUIRE_CUDA(expr)                                                 \
-  do {                                                                             \
-    const cudaError_t kpolicy_e_ = (expr);                                         \
-    BOOST_REQUIRE_MESSAGE(kpolicy_e_ == cudaSuccess,                               \
-                          #expr << ": " << cudaGetErrorString(kpolicy_e_));        \
-  } while (0)
-
-#define KPOLICY_REQUIRE_OK(status_expr)                                            \
-  do {                                                                             \
-    const ::kpolicy::kernels::gpu::CudaStatus kpolicy_s_ = (status_expr);          \
-    BOOST_REQUIRE_MESSAGE(kpolicy_s_.ok(), kpolicy_s_.ToString());                 \
+// The one test helper for failures: a failed Expected (any T; a CUDA call
+// goes through KPOLICY_CUDA_STATUS from kpolicy/kernels/cuda_check.h) fails
+// the test case with the error's message.
+//   KPOLICY_REQUIRE_OK(variant.launch(args));
+//   KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
+#define KPOLICY_REQUIRE_OK(expected_expr)                                                   \
+  do {                                                                                      \
+    const auto& kpolicy_r_ = (expected_expr);                                               \
+    BOOST_REQUIRE_MESSAGE(kpolicy_r_.ok(), (kpolicy_r_.ok() ? std::string() : kpolicy_r_.error().ToString())); \
   } while (0)
 
 // A cudaMalloc'd buffer, freed on destruction.
@@ -123,7 +126,7 @@ int64_t ExpectWithin(const std::string& what, std::span<const float> got,
 
 // Runs the GEMV of `variant` on the device for `problem` (quantising x first
 // for DP4A variants), with y poisoned to NaN before the launch. Returns y.
-std::vector<float> RunGemv(const kernels::gpu::GemvVariant& variant, const Problem& problem,
+std::vector<float> RunGemv(const kernels::GemvVariant& variant, const Problem& problem,
                            int mwv_warps);
 
 }  // namespace kpolicy::gputest

@@ -26,7 +26,7 @@ void ExpectBitExact(const std::vector<float>& x, int m, int64_t k, const char* w
     DeviceBuffer q8(gpu::Q8_1ActivationBytes(m, k));
     q8.Poison();
     KPOLICY_REQUIRE_OK(gpu::LaunchQuantizeQ8_1(dx.as<float>(), m, k, q8.get(), nullptr));
-    KPOLICY_REQUIRE_CUDA(cudaDeviceSynchronize());
+    KPOLICY_REQUIRE_OK(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
     std::vector<uint8_t> planar(q8.bytes());
     q8.Download(planar.data(), planar.size());
     const std::vector<BlockQ8_1> got = gpu::Q8_1PlanarToBlocks(planar, m, k);

@@ -12,42 +12,37 @@
 namespace kpolicy::gputest {
 namespace {
 
-namespace gpu = kpolicy::kernels::gpu;
-
 // HwDp4a launched for half the rows: the rest of y stays poisoned (NaN).
-gpu::CudaStatus HalfTheRows(const gpu::GemvArgs& args) {
-  gpu::GemvArgs a = args;
+Status HalfTheRows(const kernels::GemvArgs& args) {
+  kernels::GemvArgs a = args;
   a.n = args.n / 2;
-  return gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a")->launch(a);
+  return kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a")->launch(a);
 }
 
 // HwDp4a, then the first half of each output row copied over the second
 // half: every output finite and of the right size, half of them wrong.
-gpu::CudaStatus CopiesHalfTheOutputs(const gpu::GemvArgs& args) {
-  const gpu::CudaStatus s = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a")->launch(args);
+Status CopiesHalfTheOutputs(const kernels::GemvArgs& args) {
+  const Status s = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a")->launch(args);
   if (!s.ok()) return s;
   const int64_t half = args.n / 2;
   for (int m = 0; m < args.m; ++m) {
     float* row = args.y + m * args.n;
-    const cudaError_t e = cudaMemcpyAsync(row + half, row, sizeof(float) * half, cudaMemcpyDeviceToDevice,
-                                          static_cast<cudaStream_t>(args.stream));
-    if (e != cudaSuccess) return {static_cast<int>(e), __FILE__, __LINE__, "cudaMemcpyAsync"};
+    KPOLICY_CUDA_CHECK(cudaMemcpyAsync(row + half, row, sizeof(float) * half, cudaMemcpyDeviceToDevice,
+                                       static_cast<cudaStream_t>(args.stream)));
   }
   return {};
 }
 
 BOOST_AUTO_TEST_CASE(every_registered_kernel_passes_the_gate) {
-  for (const gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
-    for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) {
-      const runtime::GateResult r = runtime::CheckGemvKernel(std::string(gpu::GemvOpName(op)), v, 3);
-      BOOST_TEST(r.passed, r.ToString());
-      BOOST_TEST(r.nonfinite == 0);
-    }
+  for (const kernels::GemvVariant& v : kernels::BuiltinGemvVariants()) {
+    const runtime::GateResult r = runtime::CheckGemvKernel(std::string(kernels::GemvOpName(v.op)), v, 3);
+    BOOST_TEST(r.passed, r.ToString());
+    BOOST_TEST(r.nonfinite == 0);
   }
 }
 
 BOOST_AUTO_TEST_CASE(a_kernel_that_leaves_outputs_unwritten_fails) {
-  gpu::GemvVariant broken = *gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+  kernels::GemvVariant broken = *kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
   broken.launch = &HalfTheRows;
   const runtime::GateResult r = runtime::CheckGemvKernel("q4k", broken, 3);
   BOOST_TEST(!r.passed, r.ToString());
@@ -56,7 +51,7 @@ BOOST_AUTO_TEST_CASE(a_kernel_that_leaves_outputs_unwritten_fails) {
 }
 
 BOOST_AUTO_TEST_CASE(a_kernel_that_computes_something_else_fails) {
-  gpu::GemvVariant broken = *gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+  kernels::GemvVariant broken = *kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
   broken.launch = &CopiesHalfTheOutputs;
   const runtime::GateResult r = runtime::CheckGemvKernel("q4k", broken, 3);
   BOOST_TEST(!r.passed, r.ToString());
@@ -74,14 +69,14 @@ BOOST_AUTO_TEST_CASE(a_broken_kernel_makes_the_runtime_fall_back) {
   o.gate = [&calls](const runtime::DispatchTable& t) {
     std::vector<runtime::GateResult> results = runtime::RunParityGate(t);
     if (calls++ == 0) {
-      gpu::GemvVariant broken = *gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+      kernels::GemvVariant broken = *kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
       broken.launch = &CopiesHalfTheOutputs;
       results[0] = runtime::CheckGemvKernel("q4k", broken, t.mwv_warps);
     }
     return results;
   };
   auto rt = runtime::Runtime::Start(o);
-  BOOST_REQUIRE_MESSAGE(rt.ok(), (rt.ok() ? std::string() : rt.error().message));
+  BOOST_REQUIRE_MESSAGE(rt.ok(), (rt.ok() ? std::string() : rt.error().ToString()));
   BOOST_TEST((*rt)->dispatch().gpu);
   BOOST_TEST((*rt)->dispatch().q4k == "Mwv");
   BOOST_TEST(!(*rt)->dispatch().fused_gate_up);
@@ -94,7 +89,7 @@ BOOST_AUTO_TEST_CASE(runtime_start_on_this_gpu_dispatches_to_gpu_kernels) {
   o.environment = Environment();
   o.system_policy_path = "";
   auto rt = runtime::Runtime::Start(o);
-  BOOST_REQUIRE_MESSAGE(rt.ok(), (rt.ok() ? std::string() : rt.error().message));
+  BOOST_REQUIRE_MESSAGE(rt.ok(), (rt.ok() ? std::string() : rt.error().ToString()));
   BOOST_TEST((*rt)->dispatch().gpu, (*rt)->cpu_only_reason());
   BOOST_TEST((*rt)->decision().device.source.find("local GPU 0") == 0u);
   BOOST_REQUIRE((*rt)->gate_results().size() == 2u);

@@ -1,5 +1,5 @@
-// bench_gemv: times every Q4_K and Q6_K GEMV variant in the registries
-// (gemv_registry.h), the Q8_1 quantiser and the fused gate/up kernel at the
+// bench_gemv: times every Q4_K and Q6_K GEMV variant of the variant
+// table (gemv_variants.h), the Q8_1 quantiser and the fused gate/up kernel at the
 // decode shapes of Llama-3-8B and Qwen2.5-1.5B, for M = 1, 2, 4, 8, and
 // compares each with the device's streaming-read bandwidth measured in the
 // same run.
@@ -41,12 +41,14 @@
 #include <vector>
 
 #include "bench_support.cuh"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_launch.h"
+#include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/weights.h"
 
 namespace {
 
+namespace kernels = kpolicy::kernels;
 namespace gpu = kpolicy::kernels::gpu;
 using kpolicy::kernels::WeightFormat;
 
@@ -81,6 +83,7 @@ struct Result {
 };
 
 using kpolicy::bench::DeviceMemory;
+using kpolicy::bench::OrExit;
 
 // `copies` device copies of the same host bytes, each 256-byte aligned.
 struct WeightCopies {
@@ -99,9 +102,9 @@ WeightCopies MakeCopies(const std::vector<uint8_t>& host, size_t l2_bytes) {
   c.copies = std::clamp(static_cast<int>(std::ceil(needed)), 2, 512);
   c.memory = std::make_unique<DeviceMemory>(c.stride * c.copies);
   uint8_t* base = static_cast<uint8_t*>(c.memory->ptr);
-  BENCH_CHECK(cudaMemcpy(base, host.data(), host.size(), cudaMemcpyHostToDevice));
+  OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(base, host.data(), host.size(), cudaMemcpyHostToDevice)));
   for (int i = 1; i < c.copies; ++i) {
-    BENCH_CHECK(cudaMemcpy(base + c.stride * i, base, host.size(), cudaMemcpyDeviceToDevice));
+    OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(base + c.stride * i, base, host.size(), cudaMemcpyDeviceToDevice)));
   }
   return c;
 }
@@ -119,33 +122,33 @@ double Median(std::vector<double> v) {
 double TimeLaunches(const std::function<void(cudaStream_t, int)>& enqueue, int launches,
                     int replays) {
   cudaStream_t stream;
-  BENCH_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  OrExit(KPOLICY_CUDA_STATUS(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)));
   cudaGraph_t graph;
-  BENCH_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  OrExit(KPOLICY_CUDA_STATUS(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal)));
   for (int i = 0; i < launches; ++i) enqueue(stream, i);
-  BENCH_CHECK(cudaStreamEndCapture(stream, &graph));
+  OrExit(KPOLICY_CUDA_STATUS(cudaStreamEndCapture(stream, &graph)));
   cudaGraphExec_t exec;
-  BENCH_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGraphInstantiate(&exec, graph, 0)));
   cudaEvent_t start, stop;
-  BENCH_CHECK(cudaEventCreate(&start));
-  BENCH_CHECK(cudaEventCreate(&stop));
-  for (int i = 0; i < 3; ++i) BENCH_CHECK(cudaGraphLaunch(exec, stream));
+  OrExit(KPOLICY_CUDA_STATUS(cudaEventCreate(&start)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaEventCreate(&stop)));
+  for (int i = 0; i < 3; ++i) OrExit(KPOLICY_CUDA_STATUS(cudaGraphLaunch(exec, stream)));
   std::vector<double> times;
   for (int r = 0; r < replays; ++r) {
-    BENCH_CHECK(cudaEventRecord(start, stream));
-    BENCH_CHECK(cudaGraphLaunch(exec, stream));
-    BENCH_CHECK(cudaEventRecord(stop, stream));
-    BENCH_CHECK(cudaEventSynchronize(stop));
+    OrExit(KPOLICY_CUDA_STATUS(cudaEventRecord(start, stream)));
+    OrExit(KPOLICY_CUDA_STATUS(cudaGraphLaunch(exec, stream)));
+    OrExit(KPOLICY_CUDA_STATUS(cudaEventRecord(stop, stream)));
+    OrExit(KPOLICY_CUDA_STATUS(cudaEventSynchronize(stop)));
     float ms = 0.0f;
-    BENCH_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    OrExit(KPOLICY_CUDA_STATUS(cudaEventElapsedTime(&ms, start, stop)));
     times.push_back(1000.0 * ms / launches);
   }
-  BENCH_CHECK(cudaGetLastError());
-  BENCH_CHECK(cudaEventDestroy(start));
-  BENCH_CHECK(cudaEventDestroy(stop));
-  BENCH_CHECK(cudaGraphExecDestroy(exec));
-  BENCH_CHECK(cudaGraphDestroy(graph));
-  BENCH_CHECK(cudaStreamDestroy(stream));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGetLastError()));
+  OrExit(KPOLICY_CUDA_STATUS(cudaEventDestroy(start)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaEventDestroy(stop)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGraphExecDestroy(exec)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGraphDestroy(graph)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaStreamDestroy(stream)));
   return Median(times);
 }
 
@@ -175,7 +178,7 @@ struct Ceilings {
 Ceilings MeasureCeilings(int sms) {
   const size_t bytes = size_t{1} << 30;
   DeviceMemory a(bytes), b(bytes), out(64);
-  BENCH_CHECK(cudaMemset(a.ptr, 0x5A, bytes));
+  OrExit(KPOLICY_CUDA_STATUS(cudaMemset(a.ptr, 0x5A, bytes)));
   Ceilings c;
   const int blocks = sms * 8;
   const double read_us = TimeLaunches(
@@ -187,7 +190,7 @@ Ceilings MeasureCeilings(int sms) {
   c.stream_gbps = bytes / (read_us * 1e3);
   const double copy_us = TimeLaunches(
       [&](cudaStream_t s, int) {
-        BENCH_CHECK(cudaMemcpyAsync(b.ptr, a.ptr, bytes, cudaMemcpyDeviceToDevice, s));
+        OrExit(KPOLICY_CUDA_STATUS(cudaMemcpyAsync(b.ptr, a.ptr, bytes, cudaMemcpyDeviceToDevice, s)));
       },
       4, 11);
   c.d2d_gbps = 2.0 * bytes / (copy_us * 1e3);
@@ -203,14 +206,16 @@ std::string ShapeName(const BenchShape& s) {
 
 int LaunchesFor(int copies) { return std::max(copies, 20); }
 
-void Run(const Options& opt) {
+// `table`: the variants to measure (the built-in table; a build that adds a
+// row measures it without a change here).
+void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinGemvVariants()) {
   int device = 0;
-  BENCH_CHECK(cudaGetDevice(&device));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGetDevice(&device)));
   cudaDeviceProp prop{};
-  BENCH_CHECK(cudaGetDeviceProperties(&prop, device));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGetDeviceProperties(&prop, device)));
   int driver = 0, runtime = 0;
-  BENCH_CHECK(cudaDriverGetVersion(&driver));
-  BENCH_CHECK(cudaRuntimeGetVersion(&runtime));
+  OrExit(KPOLICY_CUDA_STATUS(cudaDriverGetVersion(&driver)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaRuntimeGetVersion(&runtime)));
   const size_t l2 = static_cast<size_t>(prop.l2CacheSize);
   char date[64];
   const std::time_t now = std::time(nullptr);
@@ -234,8 +239,8 @@ void Run(const Options& opt) {
     if (!slot) {
       const std::vector<float> host = kpolicy::bench::RandomActivations(8 * k, static_cast<uint64_t>(k) * 7919 + 3);
       slot = std::make_unique<DeviceMemory>(host.size() * sizeof(float));
-      BENCH_CHECK(cudaMemcpy(slot->ptr, host.data(), host.size() * sizeof(float),
-                             cudaMemcpyHostToDevice));
+      OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(slot->ptr, host.data(), host.size() * sizeof(float),
+                             cudaMemcpyHostToDevice)));
     }
     return static_cast<const float*>(slot->ptr);
   };
@@ -246,46 +251,47 @@ void Run(const Options& opt) {
 
   std::printf("%-4s %-32s %2s %-11s %9s %9s %8s\n", "op", "shape", "M", "variant", "us", "GB/s",
               "%stream");
-  for (gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
-    const WeightFormat format = op == gpu::GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
+  for (kernels::GemvOp op : kernels::kGemvOps) {
+    const WeightFormat format = kernels::GemvOpFormat(op);
     for (const BenchShape& s : kShapes) {
-      auto selected = [&](const gpu::GemvVariant& v) {
-        const std::string key = std::string(gpu::GemvOpName(op)) + " " + std::string(v.name) +
+      auto selected = [&](const kernels::GemvVariant& v) {
+        const std::string key = std::string(kernels::GemvOpName(op)) + " " + std::string(v.name) +
                                 " " + std::to_string(s.n) + "x" + std::to_string(s.k);
         return opt.filter.empty() || key.find(opt.filter) != std::string::npos;
       };
       bool any = false;
-      for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) any = any || selected(v);
+      for (const kernels::GemvVariant* row : kernels::GemvVariantsOf(op, table)) any = any || selected(*row);
       if (!any) continue;
       const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
       const int launches = LaunchesFor(w.copies);
       for (int m : ms) {
-        BENCH_OK(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
-        BENCH_CHECK(cudaDeviceSynchronize());
-        for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) {
+        OrExit(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
+        OrExit(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
+        for (const kernels::GemvVariant* row : kernels::GemvVariantsOf(op, table)) {
+          const kernels::GemvVariant& v = *row;
           if (!selected(v)) continue;
-          gpu::GemvArgs args;
+          kernels::GemvArgs args;
           args.n = s.n;
           args.k = s.k;
           args.m = m;
           args.y = static_cast<float*>(y.ptr);
           args.mwv_warps = opt.mwv_warps;
-          if (v.quantizes_activations) {
+          if (v.quantizes_activations()) {
             args.x_q8 = q8.ptr;
           } else {
             args.x = x_for(s.k);
           }
           const double us = TimeLaunches(
               [&](cudaStream_t stream, int i) {
-                gpu::GemvArgs a = args;
+                kernels::GemvArgs a = args;
                 a.weights = w.copy(i);
                 a.stream = stream;
-                BENCH_OK(v.launch(a));
+                OrExit(v.launch(a));
               },
               launches, replays);
           const double gbps = host.size() / (us * 1e3);
-          Result r{std::string(gpu::GemvOpName(op)), std::string(v.name), ShapeName(s), s.n, s.k,
+          Result r{std::string(kernels::GemvOpName(op)), std::string(v.name), ShapeName(s), s.n, s.k,
                    m, us, gbps, gbps / ceil.stream_gbps};
           std::printf("%-4s %-32s %2d %-11s %9.2f %9.0f %7.1f%%\n", r.op.c_str(), r.shape.c_str(),
                       m, r.variant.c_str(), us, gbps, 100 * r.ratio);
@@ -302,7 +308,7 @@ void Run(const Options& opt) {
     for (int m : ms) {
       const float* x = x_for(k);
       const double us = TimeLaunches(
-          [&](cudaStream_t stream, int) { BENCH_OK(gpu::LaunchQuantizeQ8_1(x, m, k, q8.ptr, stream)); },
+          [&](cudaStream_t stream, int) { OrExit(gpu::LaunchQuantizeQ8_1(x, m, k, q8.ptr, stream)); },
           20, replays);
       const double bytes = static_cast<double>(m) * k * (4 + 1.125);
       quant_results.push_back({"q8_1", "Quantize", "K=" + std::to_string(k), 0, k, m, us,
@@ -316,10 +322,10 @@ void Run(const Options& opt) {
     const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(WeightFormat::kQ4K, s.n, s.k, s.n + s.k);
     const WeightCopies w = MakeCopies(host, l2);  // copy i = gate, i+1 = up
     const int launches = LaunchesFor(w.copies);
-    const gpu::GemvVariant* hw = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+    const kernels::GemvVariant* hw = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
     for (int m : ms) {
-      BENCH_OK(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
-      BENCH_CHECK(cudaDeviceSynchronize());
+      OrExit(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
+      OrExit(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
       const double fused_us = TimeLaunches(
           [&](cudaStream_t stream, int i) {
             gpu::FusedGateUpArgs a;
@@ -331,13 +337,13 @@ void Run(const Options& opt) {
             a.k = s.k;
             a.m = m;
             a.stream = stream;
-            BENCH_OK(gpu::LaunchFusedGateUpQ4kHwDp4a(a));
+            OrExit(gpu::LaunchFusedGateUpQ4kHwDp4a(a));
           },
           launches, replays);
       const double separate_us = TimeLaunches(
           [&](cudaStream_t stream, int i) {
             for (int j = 0; j < 2; ++j) {
-              gpu::GemvArgs a;
+              kernels::GemvArgs a;
               a.weights = w.copy(2 * i + j);
               a.x_q8 = q8.ptr;
               a.y = static_cast<float*>(y.ptr) + j * 8 * s.n;  // gate, then up outputs
@@ -345,7 +351,7 @@ void Run(const Options& opt) {
               a.k = s.k;
               a.m = m;
               a.stream = stream;
-              BENCH_OK(hw->launch(a));
+              OrExit(hw->launch(a));
             }
           },
           launches, replays);
@@ -470,8 +476,8 @@ int main(int argc, char** argv) {
       std::stringstream list(value());
       for (std::string item; std::getline(list, item, ',');) {
         const int m = std::atoi(item.c_str());
-        if (m < 1 || m > gpu::kMaxGemvRows) {
-          std::fprintf(stderr, "bench_gemv: --m takes 1..%d\n", gpu::kMaxGemvRows);
+        if (m < 1 || m > kernels::kMaxGemvRows) {
+          std::fprintf(stderr, "bench_gemv: --m takes 1..%d\n", kernels::kMaxGemvRows);
           return 2;
         }
         opt.ms.push_back(m);

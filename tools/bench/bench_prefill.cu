@@ -6,7 +6,7 @@
 //    peak measured here with an 8192^3 product;
 //  - decode M = 2, 4, 8: W4A16 (interleaved Q4_K, WMMA) and the FP8 path vs
 //    the HwDp4a GEMV with its Q8_1 quantisation (the fastest GEMV variant on
-//    sm_75+ in bench_gemv, gemv_registry.h);
+//    sm_75+ in bench_gemv, gemv_variants.h);
 //  - M = 1: cuBLAS HGEMM on cached FP16 weights vs HwDp4a.
 // Method (.library METHOD.md): weights are random valid Q4_K blocks (never
 // zeros), activations random finite values; before each timed call the L2
@@ -33,23 +33,15 @@
 
 #include "kpolicy/kernels/gemm_paths.h"
 #include "bench_support.cuh"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_launch.h"
 #include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/weights.h"
 
 namespace {
 
+namespace kernels = kpolicy::kernels;
 namespace gpu = kpolicy::kernels::gpu;
 using kpolicy::kernels::WeightFormat;
-
-template <typename T>
-T Unwrap(kpolicy::Expected<T, gpu::CudaStatus> e, const char* what) {
-  if (!e.ok()) {
-    std::fprintf(stderr, "bench_prefill: %s: %s\n", what, e.error().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(e).value();
-}
 
 struct Options {
   std::string out, command;
@@ -70,11 +62,12 @@ struct Row {
 };
 
 using kpolicy::bench::DeviceMemory;
+using kpolicy::bench::OrExit;
 
 std::unique_ptr<DeviceMemory> RandomFloats(int64_t count, uint64_t seed) {
   const std::vector<float> host = kpolicy::bench::RandomActivations(count, seed + 7);
   auto mem = std::make_unique<DeviceMemory>(host.size() * sizeof(float));
-  BENCH_CHECK(cudaMemcpy(mem->ptr, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+  OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(mem->ptr, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice)));
   return mem;
 }
 
@@ -83,8 +76,8 @@ class Timer {
   Timer(cudaStream_t stream, size_t l2_bytes, int repeats)
       : stream_(stream), flush_bytes_(2 * std::max<size_t>(l2_bytes, 1 << 20)), flush_(flush_bytes_),
         repeats_(repeats) {
-    BENCH_CHECK(cudaEventCreate(&start_));
-    BENCH_CHECK(cudaEventCreate(&stop_));
+    OrExit(KPOLICY_CUDA_STATUS(cudaEventCreate(&start_)));
+    OrExit(KPOLICY_CUDA_STATUS(cudaEventCreate(&stop_)));
   }
   ~Timer() {
     cudaEventDestroy(start_);
@@ -94,14 +87,14 @@ class Timer {
   double Median(const std::function<void(cudaStream_t)>& enqueue) {
     std::vector<double> times;
     for (int i = -3; i < repeats_; ++i) {
-      BENCH_CHECK(cudaMemsetAsync(flush_.ptr, i & 0xFF, flush_bytes_, stream_));
-      BENCH_CHECK(cudaEventRecord(start_, stream_));
+      OrExit(KPOLICY_CUDA_STATUS(cudaMemsetAsync(flush_.ptr, i & 0xFF, flush_bytes_, stream_)));
+      OrExit(KPOLICY_CUDA_STATUS(cudaEventRecord(start_, stream_)));
       enqueue(stream_);
-      BENCH_CHECK(cudaEventRecord(stop_, stream_));
-      BENCH_CHECK(cudaEventSynchronize(stop_));
-      BENCH_CHECK(cudaGetLastError());
+      OrExit(KPOLICY_CUDA_STATUS(cudaEventRecord(stop_, stream_)));
+      OrExit(KPOLICY_CUDA_STATUS(cudaEventSynchronize(stop_)));
+      OrExit(KPOLICY_CUDA_STATUS(cudaGetLastError()));
       float ms = 0;
-      BENCH_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+      OrExit(KPOLICY_CUDA_STATUS(cudaEventElapsedTime(&ms, start_, stop_)));
       if (i >= 0) times.push_back(1000.0 * ms);
     }
     std::sort(times.begin(), times.end());
@@ -120,11 +113,11 @@ double Tflops(double m, double n, double k, double us) { return 2.0 * m * n * k 
 
 void Run(const Options& opt) {
   int device = 0, driver = 0, runtime = 0;
-  BENCH_CHECK(cudaGetDevice(&device));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGetDevice(&device)));
   cudaDeviceProp prop{};
-  BENCH_CHECK(cudaGetDeviceProperties(&prop, device));
-  BENCH_CHECK(cudaDriverGetVersion(&driver));
-  BENCH_CHECK(cudaRuntimeGetVersion(&runtime));
+  OrExit(KPOLICY_CUDA_STATUS(cudaGetDeviceProperties(&prop, device)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaDriverGetVersion(&driver)));
+  OrExit(KPOLICY_CUDA_STATUS(cudaRuntimeGetVersion(&runtime)));
   char date[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
@@ -132,12 +125,12 @@ void Run(const Options& opt) {
               prop.minor, prop.multiProcessorCount, prop.l2CacheSize / 1e6, driver, runtime);
   const bool fp8 = gpu::CheckFp8Capability(prop.major, prop.minor).ok();
   if (!fp8) {
-    std::printf("FP8 rows skipped: %s\n", gpu::CheckFp8Capability(prop.major, prop.minor).ToString().c_str());
+    std::printf("FP8 rows skipped: %s\n", gpu::CheckFp8Capability(prop.major, prop.minor).error().ToString().c_str());
   }
 
   cudaStream_t stream;
-  BENCH_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  auto ctx = Unwrap(gpu::GemmContext::Create(stream), "GemmContext::Create");
+  OrExit(KPOLICY_CUDA_STATUS(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)));
+  auto ctx = OrExit(gpu::GemmContext::Create(stream), "GemmContext::Create");
   const int repeats = opt.quick ? 5 : opt.repeats;
   Timer timer(stream, static_cast<size_t>(prop.l2CacheSize), repeats);
   std::vector<Row> rows;
@@ -148,26 +141,26 @@ void Run(const Options& opt) {
   {
     DeviceMemory a(p * p), b(p * p), a16(2 * p * p), b16(2 * p * p), y(4 * p * p), scales(8);
     const float ones[2] = {1.0f, 1.0f};
-    BENCH_CHECK(cudaMemcpy(scales.ptr, ones, sizeof ones, cudaMemcpyHostToDevice));
-    BENCH_CHECK(cudaMemset(a.ptr, 0x33, p * p));  // 0.6875 in E4M3
-    BENCH_CHECK(cudaMemset(b.ptr, 0xB1, p * p));  // -0.5625
-    BENCH_CHECK(cudaMemset(a16.ptr, 0x3A, 2 * p * p));  // 0.7578 in fp16
-    BENCH_CHECK(cudaMemset(b16.ptr, 0xB5, 2 * p * p));
+    OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(scales.ptr, ones, sizeof ones, cudaMemcpyHostToDevice)));
+    OrExit(KPOLICY_CUDA_STATUS(cudaMemset(a.ptr, 0x33, p * p)));  // 0.6875 in E4M3
+    OrExit(KPOLICY_CUDA_STATUS(cudaMemset(b.ptr, 0xB1, p * p)));  // -0.5625
+    OrExit(KPOLICY_CUDA_STATUS(cudaMemset(a16.ptr, 0x3A, 2 * p * p)));  // 0.7578 in fp16
+    OrExit(KPOLICY_CUDA_STATUS(cudaMemset(b16.ptr, 0xB5, 2 * p * p)));
     if (fp8) {
       // cuBLASLt has refused the 8192^3 FP8 product with an FP32 output on
       // the H100 (CUBLAS_STATUS_NOT_SUPPORTED at the matmul, after the
       // heuristic offered an algorithm): fall back to the largest cube it
       // runs, and say so.
       for (const int64_t cube : {p, p / 2}) {
-        const gpu::CudaStatus probe = gpu::Fp8Matmul(ctx, a.as<uint8_t>(), scales.as<float>(), b.as<uint8_t>(),
+        const kpolicy::Status probe = gpu::Fp8Matmul(ctx, a.as<uint8_t>(), scales.as<float>(), b.as<uint8_t>(),
                                                      scales.as<float>() + 1, cube, cube, cube, y.as<float>());
-        BENCH_CHECK(cudaDeviceSynchronize());
+        OrExit(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
         if (!probe.ok()) {
-          std::printf("FP8 peak at %lld^3: %s\n", static_cast<long long>(cube), probe.ToString().c_str());
+          std::printf("FP8 peak at %lld^3: %s\n", static_cast<long long>(cube), probe.error().ToString().c_str());
           continue;
         }
         const double us = timer.Median([&](cudaStream_t) {
-          BENCH_OK(gpu::Fp8Matmul(ctx, a.as<uint8_t>(), scales.as<float>(), b.as<uint8_t>(),
+          OrExit(gpu::Fp8Matmul(ctx, a.as<uint8_t>(), scales.as<float>(), b.as<uint8_t>(),
                                   scales.as<float>() + 1, cube, cube, cube, y.as<float>()));
         });
         fp8_peak = Tflops(cube, cube, cube, us);
@@ -177,7 +170,7 @@ void Run(const Options& opt) {
       }
     }
     const double us16 = timer.Median([&](cudaStream_t) {
-      BENCH_OK(gpu::F16Matmul(ctx, a16.ptr, b16.ptr, p, p, p, y.as<float>()));
+      OrExit(gpu::F16Matmul(ctx, a16.ptr, b16.ptr, p, p, p, y.as<float>()));
     });
     f16_peak = Tflops(p, p, p, us16);
     rows.push_back({"peak", "8192x8192x8192", "f16_cublas", p, us16, f16_peak, fp8 ? f16_peak / fp8_peak : 1.0});
@@ -187,7 +180,7 @@ void Run(const Options& opt) {
 
   const std::vector<int64_t> ts = opt.quick ? std::vector<int64_t>{128} : std::vector<int64_t>{128, 512, 2048};
   const std::vector<int> ms = opt.quick ? std::vector<int>{2} : std::vector<int>{2, 4, 8};
-  const gpu::GemvVariant* hw = gpu::FindGemvVariant(gpu::GemvOp::kQ4K, "HwDp4a");
+  const kernels::GemvVariant* hw = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
   std::printf("%-10s %-20s %5s %-26s %10s %9s %8s\n", "section", "shape", "M/T", "variant", "us", "TFLOP/s",
               "ratio");
   auto print = [&](const Row& r) {
@@ -201,10 +194,10 @@ void Run(const Options& opt) {
     const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(WeightFormat::kQ4K, s.n, s.k, s.n * 31 + s.k);
     const kpolicy::kernels::WeightView view{WeightFormat::kQ4K, s.n, s.k, host, 1.0f};
     std::unique_ptr<gpu::GemmWeights> w8;
-    if (fp8) w8 = std::make_unique<gpu::GemmWeights>(Unwrap(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kFp8Lt, view), "FP8 weights"));
-    auto w16 = Unwrap(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kF16Cublas, view), "FP16 weights");
-    auto wil = Unwrap(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kW4a16Interleaved, view), "W4A16 weights");
-    auto wq = Unwrap(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kGemvLoop, view), "Q4_K weights");
+    if (fp8) w8 = std::make_unique<gpu::GemmWeights>(OrExit(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kFp8Lt, view), "FP8 weights"));
+    auto w16 = OrExit(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kF16Cublas, view), "FP16 weights");
+    auto wil = OrExit(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kW4a16Interleaved, view), "W4A16 weights");
+    auto wq = OrExit(gpu::GemmWeights::Create(ctx, gpu::GemmPath::kGemvLoop, view), "Q4_K weights");
     const int64_t tmax = ts.back();
     auto x = RandomFloats(tmax * s.k, s.k);
     DeviceMemory y(4 * tmax * s.n), x8(tmax * s.k), x16(2 * tmax * s.k), xs(8), absmax(8),
@@ -213,25 +206,25 @@ void Run(const Options& opt) {
     // ---- Prefill ----
     for (int64_t t : ts) {
       const int m = static_cast<int>(t);
-      BENCH_OK(gpu::LaunchQuantizeFp8PerTensor(x->as<float>(), t * s.k, x8.as<uint8_t>(), xs.as<float>(),
+      OrExit(gpu::LaunchQuantizeFp8PerTensor(x->as<float>(), t * s.k, x8.as<uint8_t>(), xs.as<float>(),
                                                absmax.as<uint32_t>(), stream));
       {  // x in FP16 for the GEMM-only timing: the path's own conversion, once.
         std::vector<uint16_t> h(t * s.k);
         std::vector<float> f(t * s.k);
-        BENCH_CHECK(cudaMemcpy(f.data(), x->ptr, f.size() * 4, cudaMemcpyDeviceToHost));
+        OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(f.data(), x->ptr, f.size() * 4, cudaMemcpyDeviceToHost)));
         for (size_t i = 0; i < f.size(); ++i) h[i] = kpolicy::kernels::FloatToHalf(f[i]);
-        BENCH_CHECK(cudaMemcpy(x16.ptr, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
+        OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(x16.ptr, h.data(), h.size() * 2, cudaMemcpyHostToDevice)));
       }
-      const double f16_path = timer.Median([&](cudaStream_t) { BENCH_OK(gpu::RunGemm(ctx, w16, x->as<float>(), m, y.as<float>())); });
+      const double f16_path = timer.Median([&](cudaStream_t) { OrExit(gpu::RunGemm(ctx, w16, x->as<float>(), m, y.as<float>())); });
       const double f16_gemm = timer.Median([&](cudaStream_t) {
-        BENCH_OK(gpu::F16Matmul(ctx, w16.device_data(), x16.ptr, t, s.n, s.k, y.as<float>()));
+        OrExit(gpu::F16Matmul(ctx, w16.device_data(), x16.ptr, t, s.n, s.k, y.as<float>()));
       });
       print({"prefill", shape, "f16_cublas path", t, f16_path, Tflops(t, s.n, s.k, f16_path), 1.0});
       print({"prefill", shape, "f16_cublas gemm", t, f16_gemm, Tflops(t, s.n, s.k, f16_gemm), 1.0});
       if (fp8) {
-        const double fp8_path = timer.Median([&](cudaStream_t) { BENCH_OK(gpu::RunGemm(ctx, *w8, x->as<float>(), m, y.as<float>())); });
+        const double fp8_path = timer.Median([&](cudaStream_t) { OrExit(gpu::RunGemm(ctx, *w8, x->as<float>(), m, y.as<float>())); });
         const double fp8_gemm = timer.Median([&](cudaStream_t) {
-          BENCH_OK(gpu::Fp8Matmul(ctx, static_cast<const uint8_t*>(w8->device_data()), w8->device_fp8_scale(),
+          OrExit(gpu::Fp8Matmul(ctx, static_cast<const uint8_t*>(w8->device_data()), w8->device_fp8_scale(),
                                   x8.as<uint8_t>(), xs.as<float>(), t, s.n, s.k, y.as<float>()));
         });
         print({"prefill", shape, "fp8_cublaslt path", t, fp8_path, Tflops(t, s.n, s.k, fp8_path), f16_path / fp8_path});
@@ -246,8 +239,8 @@ void Run(const Options& opt) {
     // replace at decode.
     auto time_hw_dp4a = [&](int m) {
       return timer.Median([&](cudaStream_t st) {
-        BENCH_OK(gpu::LaunchQuantizeQ8_1(x->as<float>(), m, s.k, q8.ptr, st));
-        gpu::GemvArgs a;
+        OrExit(gpu::LaunchQuantizeQ8_1(x->as<float>(), m, s.k, q8.ptr, st));
+        kernels::GemvArgs a;
         a.weights = wq.device_data();
         a.x_q8 = q8.ptr;
         a.y = y.as<float>();
@@ -255,30 +248,30 @@ void Run(const Options& opt) {
         a.k = s.k;
         a.m = m;
         a.stream = st;
-        BENCH_OK(hw->launch(a));
+        OrExit(hw->launch(a));
       });
     };
 
     // ---- Decode ----
     for (int m : ms) {
       const double dp4a = time_hw_dp4a(m);
-      const double w4 = timer.Median([&](cudaStream_t) { BENCH_OK(gpu::RunGemm(ctx, wil, x->as<float>(), m, y.as<float>())); });
+      const double w4 = timer.Median([&](cudaStream_t) { OrExit(gpu::RunGemm(ctx, wil, x->as<float>(), m, y.as<float>())); });
       print({"decode", shape, "q4k HwDp4a + Q8_1", m, dp4a, Tflops(m, s.n, s.k, dp4a), 1.0});
       print({"decode", shape, "w4a16_interleaved", m, w4, Tflops(m, s.n, s.k, w4), dp4a / w4});
       if (fp8) {
-        const double f8 = timer.Median([&](cudaStream_t) { BENCH_OK(gpu::RunGemm(ctx, *w8, x->as<float>(), m, y.as<float>())); });
+        const double f8 = timer.Median([&](cudaStream_t) { OrExit(gpu::RunGemm(ctx, *w8, x->as<float>(), m, y.as<float>())); });
         print({"decode", shape, "fp8_cublaslt path", m, f8, Tflops(m, s.n, s.k, f8), dp4a / f8});
       }
     }
     // ---- M = 1 ----
     {
       const double dp4a = time_hw_dp4a(1);
-      const double hgemm = timer.Median([&](cudaStream_t) { BENCH_OK(gpu::RunGemm(ctx, w16, x->as<float>(), 1, y.as<float>())); });
+      const double hgemm = timer.Median([&](cudaStream_t) { OrExit(gpu::RunGemm(ctx, w16, x->as<float>(), 1, y.as<float>())); });
       print({"m1", shape, "q4k HwDp4a + Q8_1", 1, dp4a, Tflops(1, s.n, s.k, dp4a), 1.0});
       print({"m1", shape, "hgemm f16_cublas path", 1, hgemm, Tflops(1, s.n, s.k, hgemm), dp4a / hgemm});
     }
   }
-  BENCH_CHECK(cudaStreamSynchronize(stream));
+  OrExit(KPOLICY_CUDA_STATUS(cudaStreamSynchronize(stream)));
   std::printf("\nratio: prefill = FP16 time / this time (same kind: path or gemm); decode and m1 = HwDp4a time / this time;"
               " peak = FP16 peak / FP8 peak\n");
 

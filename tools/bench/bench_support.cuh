@@ -1,5 +1,7 @@
 // What the GPU benchmarks share: a benchmark has no caller to return an error
-// to, so a failed CUDA call or kernel launch prints where and exits.
+// to, so OrExit turns a failed Expected (a launch's Status, or a CUDA call's
+// through KPOLICY_CUDA_STATUS, which names the call and its file:line) into
+// a message on stderr and exit status 1.
 #ifndef KPOLICY_TOOLS_BENCH_SUPPORT_CUH_
 #define KPOLICY_TOOLS_BENCH_SUPPORT_CUH_
 
@@ -10,34 +12,32 @@
 #include <cstdlib>
 #include <vector>
 
-#include "kpolicy/kernels/cuda_status.h"
+#include "kpolicy/expected.h"
+#include "kpolicy/kernels/cuda_check.h"
 #include "kpolicy/kernels/workload.h"
 
-#define BENCH_CHECK(expr)                                                                  \
-  do {                                                                                     \
-    const cudaError_t e_ = (expr);                                                         \
-    if (e_ != cudaSuccess) {                                                               \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr,                   \
-                   cudaGetErrorString(e_));                                                \
-      std::exit(1);                                                                        \
-    }                                                                                      \
-  } while (0)
-
-#define BENCH_OK(status_expr)                                                              \
-  do {                                                                                     \
-    const ::kpolicy::kernels::gpu::CudaStatus s_ = (status_expr);                          \
-    if (!s_.ok()) {                                                                        \
-      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, s_.ToString().c_str());      \
-      std::exit(1);                                                                        \
-    }                                                                                      \
-  } while (0)
-
 namespace kpolicy::bench {
+
+[[noreturn]] inline void ExitWith(const Error& error, const char* what) {
+  std::fprintf(stderr, "%s%s%s\n", what ? what : "", what ? ": " : "", error.ToString().c_str());
+  std::exit(1);
+}
+
+// The value of `result`, or the error on stderr and exit(1). `what`, when
+// given, prefixes the message.
+template <typename T>
+T OrExit(Expected<T> result, const char* what = nullptr) {
+  if (!result.ok()) ExitWith(result.error(), what);
+  return std::move(result).value();
+}
+inline void OrExit(const Status& status, const char* what = nullptr) {
+  if (!status.ok()) ExitWith(status.error(), what);
+}
 
 // A cudaMalloc'd buffer freed on destruction; exits on failure.
 struct DeviceMemory {
   void* ptr = nullptr;
-  explicit DeviceMemory(size_t bytes) { BENCH_CHECK(cudaMalloc(&ptr, bytes)); }
+  explicit DeviceMemory(size_t bytes) { OrExit(KPOLICY_CUDA_STATUS(cudaMalloc(&ptr, bytes))); }
   ~DeviceMemory() { cudaFree(ptr); }
   DeviceMemory(const DeviceMemory&) = delete;
   DeviceMemory& operator=(const DeviceMemory&) = delete;

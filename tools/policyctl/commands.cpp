@@ -18,7 +18,7 @@
 #include "kpolicy/evaluator.h"
 #include "kpolicy/explain.h"
 #include "kpolicy/json.h"
-#include "kpolicy/runtime/decoder_layers.h"
+#include "decoder_layers.h"
 #include "kpolicy/runtime/runtime.h"
 #include "kpolicy/policy_loader.h"
 #include "kpolicy/spelling.h"
@@ -44,14 +44,10 @@ Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or un
 'policyctl COMMAND --help' shows a command's options.
 )";
 
-struct UsageError {
-  std::string message;
-};
-
 // Parses `args` against `options`, with `positional` names for the rest.
-Expected<po::variables_map, UsageError> Parse(const std::vector<std::string>& args,
-                                              const po::options_description& options,
-                                              const po::positional_options_description* positional) {
+// A bad command line is an Error with code kInvalidArgument.
+Expected<po::variables_map> Parse(const std::vector<std::string>& args, const po::options_description& options,
+                                  const po::positional_options_description* positional) {
   po::variables_map vm;
   try {
     po::command_line_parser parser(args);
@@ -60,7 +56,7 @@ Expected<po::variables_map, UsageError> Parse(const std::vector<std::string>& ar
     po::store(parser.run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return Fail(UsageError{e.what()});
+    return Fail(ErrorCode::kInvalidArgument, e.what());
   }
   return vm;
 }
@@ -262,7 +258,7 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   if (vm->count("sms")) request.sms = (*vm)["sms"].as<int>();
   if (vm->count("fallback-device")) request.fallback_key = (*vm)["fallback-device"].as<std::string>();
   auto device = SelectDevice(request);
-  if (!device.ok()) return Usage(io, command, device.error());
+  if (!device.ok()) return Usage(io, command, device.error().message);
   auto env = BuildEnvironment(*vm, io);
   if (!env.ok()) return Usage(io, command, env.error());
 
@@ -409,12 +405,12 @@ int Run(const std::vector<std::string>& args, Io& io) {
   start.environment = *env;
   if (vm->count("device")) {
     auto device = SelectDevice({(*vm)["device"].as<std::string>(), std::nullopt, std::nullopt, std::nullopt});
-    if (!device.ok()) return Usage(io, "run", device.error());
+    if (!device.ok()) return Usage(io, "run", device.error().message);
     start.device = *device;
   }
   auto rt = runtime::Runtime::Start(start);
   if (!rt.ok()) {
-    io.err << "policyctl run: startup failed: " << rt.error().message << "\n";
+    io.err << "policyctl run: startup failed: " << rt.error().ToString() << "\n";
     return kExitNo;
   }
   const runtime::Runtime& r = **rt;
@@ -434,9 +430,9 @@ int Run(const std::vector<std::string>& args, Io& io) {
   const int tokens = vm->count("tokens") ? (*vm)["tokens"].as<int>() : (t.gpu ? 64 : 2);
   const std::string model = (*vm)["model"].as<std::string>();
   const int prefill = vm->count("prefill") ? (*vm)["prefill"].as<int>() : (t.gpu ? 512 : 0);
-  auto result = runtime::RunDecoderLayers(t, model, layers, tokens, t.gpu ? prefill : 0);
+  auto result = demo::RunDecoderLayers(t, model, layers, tokens, t.gpu ? prefill : 0);
   if (!result.ok()) {
-    io.err << "policyctl run: " << result.error() << "\n";
+    io.err << "policyctl run: " << result.error().ToString() << "\n";
     return kExitNo;
   }
   char line[256];
@@ -455,7 +451,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
     io.out << "prefill  not run on the CPU path\n";
   }
   bool parity_ok = true;
-  for (const runtime::MatrixParity& p : result->parity) {
+  for (const demo::MatrixParity& p : result->parity) {
     const bool ok = p.error_vs_cpu <= runtime::kGateMaxErrorVsCpu &&
                     p.cosine_vs_reference >= runtime::kGateMinCosineVsReference;
     parity_ok &= ok;

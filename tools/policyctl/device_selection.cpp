@@ -7,26 +7,26 @@
 namespace kpolicy::tools {
 namespace {
 
-Expected<DeviceFacts, std::string> FromCatalog(const std::string& key) {
+Expected<DeviceFacts> FromCatalog(const std::string& key) {
   if (auto entry = FindCatalogDevice(key)) return entry->ToFacts();
   std::vector<std::string> keys;
   for (const CatalogEntry& e : DeviceCatalog()) keys.emplace_back(e.key);
-  return Fail("unknown device '" + key + "'" + DidYouMean(key, keys) +
-              "; 'policyctl devices' lists the catalog");
+  return Fail(ErrorCode::kNotFound, "unknown device '" + key + "'" + DidYouMean(key, keys) +
+                                        "; 'policyctl devices' lists the catalog");
 }
 
 }  // namespace
 
-Expected<DeviceFacts, std::string> SelectDevice(const DeviceRequest& r) {
-  if (r.catalog_key && r.compute_capability) return Fail(std::string("give --device or --cc, not both"));
+Expected<DeviceFacts> SelectDevice(const DeviceRequest& r) {
+  if (r.catalog_key && r.compute_capability) return Fail(ErrorCode::kInvalidArgument, "give --device or --cc, not both");
   if (r.sms && !r.compute_capability) {
-    return Fail(std::string("--sms goes with --cc (a catalog device has its own SM count)"));
+    return Fail(ErrorCode::kInvalidArgument, "--sms goes with --cc (a catalog device has its own SM count)");
   }
-  if (r.sms && *r.sms < 1) return Fail("--sms must be 1 or more, not " + std::to_string(*r.sms));
+  if (r.sms && *r.sms < 1) return Fail(ErrorCode::kInvalidArgument, "--sms must be 1 or more, not " + std::to_string(*r.sms));
   if (r.catalog_key) return FromCatalog(*r.catalog_key);
   if (r.compute_capability) {
     auto cc = ParseComputeCapability(*r.compute_capability);
-    if (!cc.ok()) return Fail("--cc: " + cc.error().message);
+    if (!cc.ok()) return Fail(ErrorCode::kInvalidArgument, "--cc: " + cc.error().message);
     std::string source = "--cc " + *r.compute_capability;
     if (r.sms) source += " --sms " + std::to_string(*r.sms);
     return DeviceFromComputeCapability(cc->first, cc->second, r.sms.value_or(-1), source);
@@ -36,10 +36,12 @@ Expected<DeviceFacts, std::string> SelectDevice(const DeviceRequest& r) {
   if (r.fallback_key) {
     auto fallback = FromCatalog(*r.fallback_key);
     if (!fallback.ok()) return fallback;
-    fallback->source += " (no local GPU: " + local.error() + ")";
+    fallback->source += " (no local GPU: " + local.error().message + ")";
     return fallback;
   }
-  return Fail(local.error() + "; pass --device NAME (see 'policyctl devices') or --cc MAJOR.MINOR [--sms N]");
+  Error e = std::move(local).error();
+  e.message += "; pass --device NAME (see 'policyctl devices') or --cc MAJOR.MINOR [--sms N]";
+  return Fail(std::move(e));
 }
 
 }  // namespace kpolicy::tools

@@ -18,8 +18,9 @@ struct DeviceRequest {
   std::optional<std::string> fallback_key;     // --fallback-device: when no local GPU
 };
 
-// The facts for `request`, or a message that says what to pass instead.
-Expected<DeviceFacts, std::string> SelectDevice(const DeviceRequest& request);
+// The facts for `request`, or an error (kInvalidArgument, or the probe's)
+// whose message says what to pass instead.
+Expected<DeviceFacts> SelectDevice(const DeviceRequest& request);
 
 }  // namespace kpolicy::tools
 

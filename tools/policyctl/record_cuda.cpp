@@ -6,19 +6,22 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
-
-#include <cuda_runtime_api.h>
+#include <optional>
 
 #include "exit_codes.h"
 #include "kpolicy/kernels/gemm_paths.h"
 #include "kpolicy/kernels/gemm_runner.h"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/gemv_runner.h"
 #include "kpolicy/kernels/parity.h"
 #include "kpolicy/kernels/reference.h"
 #include "kpolicy/kernels/workload.h"
 #include "kpolicy/parity_record.h"
+#include "kpolicy/builtin_policy.h"
+#include "kpolicy/evaluator.h"
+#include "kpolicy/policy_loader.h"
 #include "kpolicy/runtime/device_probe.h"
+#include "kpolicy/runtime/dispatch.h"
 #include "record.h"
 
 namespace kpolicy::tools {
@@ -33,7 +36,6 @@ namespace gpu = kpolicy::kernels::gpu;
 constexpr int64_t kGemvN = 4096, kGemvK = 4096;  // Llama-3-8B attention projection
 constexpr int kGemvM = 4;                         // batched decode
 constexpr int kMassiveChannels = 4;
-constexpr int kMwvWarps = 3;                      // the default policy's mwv_warps
 
 kn::FfnChainSpec DeepFfnSpec(kn::WeightFormat format) {
   kn::FfnChainSpec spec;
@@ -46,11 +48,19 @@ kn::FfnChainSpec DeepFfnSpec(kn::WeightFormat format) {
   return spec;
 }
 
-kn::WeightFormat FormatOf(gpu::GemvOp op) {
-  return op == gpu::GemvOp::kQ4K ? kn::WeightFormat::kQ4K : kn::WeightFormat::kQ6K;
-}
+std::string OperationName(kn::GemvOp op) { return std::string(kn::GemvOpName(op)) + "_gemv"; }
 
-std::string OperationName(gpu::GemvOp op) { return std::string(gpu::GemvOpName(op)) + "_gemv"; }
+// mwv_warps as the compiled-in default policy decides it for `device` with
+// no environment overrides: records measure what a default deployment runs.
+Expected<int> DefaultMwvWarps(const DeviceFacts& device) {
+  auto policy = LoadPolicyText(BuiltinDefaultPolicyText(), std::string(kBuiltinDefaultPolicyName));
+  if (!policy.ok()) return Fail(ErrorCode::kInternal, "the compiled-in default policy does not load");
+  auto decision = Evaluate(*policy, device, Environment{}, {});
+  if (!decision.ok()) return Fail(ErrorCode::kInternal, "the default policy does not evaluate: " + decision.error().ToString());
+  auto table = runtime::BuildDispatch(*decision, runtime::Capabilities{});
+  if (!table.ok()) return Fail(std::move(table).error());
+  return table->mwv_warps;
+}
 
 std::map<std::string, double> MetricsOf(const kn::ParityMetrics& p) {
   return {{"cosine", p.cosine},
@@ -147,6 +157,89 @@ void RecordGemmPaths(ParityRecord& record, Io& io, int& failures) {
   }
 }
 
+struct GemvSettings {
+  int mwv_warps;     // what the default policy decides for this device
+  int64_t l2_bytes;  // the device's L2, to size the weight copies of the timing loop
+};
+
+// Every row of `table` on the plain, massive and deep-FFN workloads, timed
+// on the plain one. A row without a kernel (not built) counts as a failure.
+void RecordGemvVariants(ParityRecord& record, Io& io, int& failures, const GemvSettings& settings,
+                        kn::GemvVariantTable table = kn::BuiltinGemvVariants()) {
+  for (const kn::GemvOp op : kn::kGemvOps) {
+    const kn::WeightFormat format = kn::GemvOpFormat(op);
+    const std::vector<GemvCase> cases = GemvCases(format);
+    const kn::FfnChain chain = kn::MakeFfnChain(1, DeepFfnSpec(format));
+    const std::vector<double> chain_reference = kn::RunFfnChain(chain, kn::ReferenceGemvFn());
+    for (const kn::GemvVariant* row : kn::GemvVariantsOf(op, table)) {
+      const kn::GemvVariant& v = *row;
+      io.err << "record: " << OperationName(op) << " " << v.name << "\n";
+      for (const GemvCase& c : cases) {
+        auto gemv = gpu::DeviceGemv::Create(v, c.weights.view());
+        auto y = gemv.ok() ? gemv->Run(c.x.values, kGemvM, settings.mwv_warps) : Fail(gemv.error());
+        if (!y.ok()) {
+          io.err << "  " << c.workload << ": " << y.error().ToString() << "\n";
+          ++failures;
+          continue;
+        }
+        Measurement m;
+        m.operation = OperationName(op);
+        m.variant = std::string(v.name);
+        m.workload = c.workload;
+        m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(kGemvM);
+        m.metrics = MetricsOf(kn::ComputeParity(c.reference, *y, kGemvN));
+        if (c.workload == "plain") {
+          // Weight copies enough to exceed L2 three times over, so each
+          // launch reads its weights from device memory.
+          const int copies = static_cast<int>(3 * settings.l2_bytes / gemv->weight_bytes()) + 2;
+          for (const int rows : {1, kGemvM}) {
+            auto us = gemv->MedianMicroseconds(rows, settings.mwv_warps, copies, 200);
+            if (!us.ok()) {
+              io.err << "  timing: " << us.error().ToString() << "\n";
+              ++failures;
+              continue;
+            }
+            const std::string suffix = "_m" + std::to_string(rows);
+            m.speed["us" + suffix] = *us;
+            m.speed["weight_gbps" + suffix] = static_cast<double>(gemv->weight_bytes()) / (*us * 1e3);
+          }
+          m.note = v.quantizes_activations() ? "times include the Q8_1 activation quantisation" : "";
+        }
+        record.results.push_back(std::move(m));
+      }
+      // The deep-FFN chain through this variant: a device GEMV per weight
+      // matrix, created as the chain asks for it.
+      std::optional<Error> chain_error;
+      const kn::GemvFn on_device = [&](const kn::WeightView& w, std::span<const float> x, int64_t rows) {
+        std::vector<double> out(static_cast<size_t>(rows * w.rows), std::nan(""));
+        auto g = gpu::DeviceGemv::Create(v, w);
+        auto y = g.ok() ? g->Run(x, static_cast<int>(rows), settings.mwv_warps) : Fail(g.error());
+        if (!y.ok()) {
+          chain_error = y.error();
+          return out;
+        }
+        std::copy(y->begin(), y->end(), out.begin());
+        return out;
+      };
+      const std::vector<double> chain_out = kn::RunFfnChain(chain, on_device);
+      if (chain_error) {
+        io.err << "  deep-ffn: " << chain_error->ToString() << "\n";
+        ++failures;
+        continue;
+      }
+      Measurement m;
+      m.operation = OperationName(op);
+      m.variant = std::string(v.name);
+      m.workload = "deep-ffn";
+      const kn::FfnChainSpec spec = DeepFfnSpec(format);
+      m.shape = "d_model=" + std::to_string(spec.d_model) + " d_ff=" + std::to_string(spec.d_ff) + " layers=" +
+                std::to_string(spec.layers) + " tokens=" + std::to_string(spec.tokens);
+      m.metrics = MetricsOf(kn::ComputeParity(chain_reference, chain_out, spec.d_model));
+      record.results.push_back(std::move(m));
+    }
+  }
+}
+
 std::string Today() {
   const std::time_t now = std::time(nullptr);
   char buf[16];
@@ -185,12 +278,9 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   }
   auto device = runtime::ProbeLocalDevice();
   if (!device.ok()) {
-    io.err << "policyctl record: error: " << device.error() << "\n";
+    io.err << "policyctl record: error: " << device.error().ToString() << "\n";
     return kExitUsage;
   }
-  int l2_bytes = 0;
-  cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, 0);
-
   ParityRecord record;
   record.device = *device;
   Provenance& p = record.provenance;
@@ -203,79 +293,17 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   p.command = "policyctl record";
   for (const std::string& a : args) p.command += " " + a;
 
-  int failures = 0;
-  for (const gpu::GemvOp op : {gpu::GemvOp::kQ4K, gpu::GemvOp::kQ6K}) {
-    const kn::WeightFormat format = FormatOf(op);
-    const std::vector<GemvCase> cases = GemvCases(format);
-    const kn::FfnChain chain = kn::MakeFfnChain(1, DeepFfnSpec(format));
-    const std::vector<double> chain_reference = kn::RunFfnChain(chain, kn::ReferenceGemvFn());
-    for (const gpu::GemvVariant& v : gpu::GemvVariants(op)) {
-      io.err << "record: " << OperationName(op) << " " << v.name << "\n";
-      for (const GemvCase& c : cases) {
-        auto gemv = gpu::DeviceGemv::Create(v, c.weights.view());
-        auto y = gemv.ok() ? gemv->Run(c.x.values, kGemvM, kMwvWarps) : Fail(gemv.error());
-        if (!y.ok()) {
-          io.err << "  " << c.workload << ": " << y.error().ToString() << "\n";
-          ++failures;
-          continue;
-        }
-        Measurement m;
-        m.operation = OperationName(op);
-        m.variant = std::string(v.name);
-        m.workload = c.workload;
-        m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(kGemvM);
-        m.metrics = MetricsOf(kn::ComputeParity(c.reference, *y, kGemvN));
-        if (c.workload == "plain") {
-          // Weight copies enough to exceed L2 three times over, so each
-          // launch reads its weights from device memory.
-          const int copies = static_cast<int>(3LL * l2_bytes / gemv->weight_bytes()) + 2;
-          for (const int rows : {1, kGemvM}) {
-            auto us = gemv->MedianMicroseconds(rows, kMwvWarps, copies, 200);
-            if (!us.ok()) {
-              io.err << "  timing: " << us.error().ToString() << "\n";
-              ++failures;
-              continue;
-            }
-            const std::string suffix = "_m" + std::to_string(rows);
-            m.speed["us" + suffix] = *us;
-            m.speed["weight_gbps" + suffix] = static_cast<double>(gemv->weight_bytes()) / (*us * 1e3);
-          }
-          m.note = v.quantizes_activations ? "times include the Q8_1 activation quantisation" : "";
-        }
-        record.results.push_back(std::move(m));
-      }
-      // The deep-FFN chain through this variant: a device GEMV per weight
-      // matrix, created as the chain asks for it.
-      gpu::CudaStatus chain_error;
-      const kn::GemvFn on_device = [&](const kn::WeightView& w, std::span<const float> x, int64_t rows) {
-        std::vector<double> out(static_cast<size_t>(rows * w.rows), std::nan(""));
-        auto g = gpu::DeviceGemv::Create(v, w);
-        auto y = g.ok() ? g->Run(x, static_cast<int>(rows), kMwvWarps) : Fail(g.error());
-        if (!y.ok()) {
-          chain_error = y.error();
-          return out;
-        }
-        std::copy(y->begin(), y->end(), out.begin());
-        return out;
-      };
-      const std::vector<double> chain_out = kn::RunFfnChain(chain, on_device);
-      if (!chain_error.ok()) {
-        io.err << "  deep-ffn: " << chain_error.ToString() << "\n";
-        ++failures;
-        continue;
-      }
-      Measurement m;
-      m.operation = OperationName(op);
-      m.variant = std::string(v.name);
-      m.workload = "deep-ffn";
-      const kn::FfnChainSpec spec = DeepFfnSpec(format);
-      m.shape = "d_model=" + std::to_string(spec.d_model) + " d_ff=" + std::to_string(spec.d_ff) + " layers=" +
-                std::to_string(spec.layers) + " tokens=" + std::to_string(spec.tokens);
-      m.metrics = MetricsOf(kn::ComputeParity(chain_reference, chain_out, spec.d_model));
-      record.results.push_back(std::move(m));
+  auto mwv_warps = DefaultMwvWarps(record.device);
+  auto l2_bytes = gpu::CurrentDeviceL2Bytes();
+  for (const Status& s : {mwv_warps.ok() ? Status() : Fail(mwv_warps.error()),
+                          l2_bytes.ok() ? Status() : Fail(l2_bytes.error())}) {
+    if (!s.ok()) {
+      io.err << "policyctl record: error: " << s.error().ToString() << "\n";
+      return kExitUsage;
     }
   }
-
+  int failures = 0;
+  RecordGemvVariants(record, io, failures, {*mwv_warps, *l2_bytes});
   RecordGemmPaths(record, io, failures);
 
   const std::string out_path = vm["out"].as<std::string>();

@@ -9,9 +9,8 @@
 // minor), so that the error a too-old device gets can be tested anywhere.
 //
 // CUDA-free: handles are opaque pointers, the stream a StreamHandle as in
-// gemv_registry.h, errors CudaStatus values (cuBLAS statuses are mapped to a
-// CUDA error code, and their name, e.g. CUBLAS_STATUS_NOT_SUPPORTED, is in
-// `what` together with the failing call).
+// gemv_variants.h, errors Status values (Error kDevice whose message names the
+// failing call and its CUDA or cuBLAS status, e.g. CUBLAS_STATUS_NOT_SUPPORTED).
 //
 // Thread-safety: an instance is used by one thread at a time (calls enqueue
 // on its stream and may grow its scratch); distinct instances are
@@ -23,8 +22,7 @@
 #include <memory>
 
 #include "kpolicy/expected.h"
-#include "kpolicy/kernels/cuda_status.h"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_launch.h"
 
 namespace kpolicy::kernels::gpu {
 
@@ -33,14 +31,14 @@ namespace kpolicy::kernels::gpu {
 inline constexpr int64_t kDefaultGemmWorkspaceBytes = int64_t{32} << 20;
 
 // FP8 E4M3 tensor cores exist from compute capability 8.9 (Ada) on. Returns
-// ok for (major, minor) >= (8, 9), else cudaErrorNotSupported with `what` =
+// ok for (major, minor) >= (8, 9), else Error kUnsupported saying
 // "FP8 needs compute capability 8.9+, this device is X.Y". Pure; O(1).
-CudaStatus CheckFp8Capability(int cc_major, int cc_minor);
+Status CheckFp8Capability(int cc_major, int cc_minor);
 
 // The W4A16 path's WMMA m16n16k16 FP16 instructions need sm_70+. Returns ok
-// for major >= 7, else cudaErrorNotSupported with `what` = "W4A16 needs
+// for major >= 7, else Error kUnsupported saying "W4A16 needs
 // compute capability 7.0+ (FP16 tensor cores, WMMA), this device is X.Y".
-CudaStatus CheckW4a16Capability(int cc_major, int cc_minor);
+Status CheckW4a16Capability(int cc_major, int cc_minor);
 
 class GemmContext {
  public:
@@ -49,7 +47,7 @@ class GemmContext {
   // and reads the current device's compute capability and SM count.
   // Cost: handle creation (milliseconds, loads the libraries' kernels) and
   // one cudaMalloc.
-  static Expected<GemmContext, CudaStatus> Create(StreamHandle stream = nullptr,
+  static Expected<GemmContext> Create(StreamHandle stream = nullptr,
                                                   int64_t workspace_bytes = kDefaultGemmWorkspaceBytes);
 
   GemmContext(GemmContext&&) noexcept;

@@ -60,12 +60,12 @@
 //                    be a multiple of 16 (padded tile, outputs masked).
 //                    Needs sm_70+ (CheckW4a16Capability, checked at Create).
 //  kGemvLoop         batched_prefill = false: one GEMV per token, the
-//                    registry's HwDp4a variant (gemv_registry.h) of the
+//                    table's HwDp4a variant (gemv_variants.h) of the
 //                    weights' format, each token's row quantised to Q8_1 by
 //                    LaunchQuantizeQ8_1 first: 2T launches, raw Q4_K/Q6_K
 //                    weights (no copy of another format).
 //
-// CUDA-free. Pointers in RunGemm are device pointers; errors are CudaStatus
+// CUDA-free. Pointers in RunGemm are device pointers; errors are Status
 // values; launches are asynchronous on the context's stream (execution
 // errors surface at the caller's next synchronisation).
 //
@@ -81,7 +81,6 @@
 #include <string_view>
 
 #include "kpolicy/expected.h"
-#include "kpolicy/kernels/cuda_status.h"
 #include "kpolicy/kernels/gemm_context.h"
 #include "kpolicy/kernels/weights.h"
 
@@ -120,7 +119,7 @@ class GemmWeights {
   // kF16Cublas O(NK) host work and 2*N*K bytes; kW4a16Interleaved one host
   // pass and the Q4_K bytes (rounded up to 16-row tiles); kGemvLoop the raw
   // bytes. One cudaMalloc and one synchronous upload.
-  static Expected<GemmWeights, CudaStatus> Create(const GemmContext& context, GemmPath path,
+  static Expected<GemmWeights> Create(const GemmContext& context, GemmPath path,
                                                   const WeightView& weights);
 
   GemmWeights(GemmWeights&&) noexcept;
@@ -159,7 +158,7 @@ class GemmWeights {
 // context's scratch (cudaFree/cudaMalloc, which synchronise). Errors:
 // cudaErrorInvalidValue for bad arguments (the violated condition named),
 // mapped cuBLAS statuses, launch errors.
-CudaStatus RunGemm(GemmContext& context, const GemmWeights& weights, const float* x, int m,
+Status RunGemm(GemmContext& context, const GemmWeights& weights, const float* x, int m,
                    float* y);
 
 // ---- The pieces of the FP8 path, for tests and benchmarks ----------------------
@@ -169,7 +168,7 @@ CudaStatus RunGemm(GemmContext& context, const GemmWeights& weights, const float
 // finite values (1 if that is 0), written to *scale (device). `absmax_bits`
 // is a device uint32 scratch word. 3 operations on `stream` (memset, absmax
 // kernel, encode kernel). Precondition: count % 4 == 0, x 16-byte aligned.
-CudaStatus LaunchQuantizeFp8PerTensor(const float* x, int64_t count, uint8_t* codes, float* scale,
+Status LaunchQuantizeFp8PerTensor(const float* x, int64_t count, uint8_t* codes, float* scale,
                                       uint32_t* absmax_bits, StreamHandle stream);
 
 // The cuBLASLt product alone: y (M x N, row-major float) = a_scale * b_scale
@@ -177,14 +176,14 @@ CudaStatus LaunchQuantizeFp8PerTensor(const float* x, int64_t count, uint8_t* co
 // row-major E4M3) and the scales device floats; the TN configuration
 // described for kFp8Lt. No shape checks beyond positivity: shapes cuBLASLt
 // rejects come back as its errors (e.g. "no algorithm"). Needs cc >= 8.9.
-CudaStatus Fp8Matmul(GemmContext& context, const uint8_t* a_codes, const float* a_scale,
+Status Fp8Matmul(GemmContext& context, const uint8_t* a_codes, const float* a_scale,
                      const uint8_t* b_codes, const float* b_scale, int64_t m, int64_t n,
                      int64_t k, float* y);
 
 // The FP16 product alone: y (M x N float) = B A^T, A = a (N x K FP16
 // row-major), B = b (M x K FP16 row-major), via cublasGemmEx as described
 // for kF16Cublas.
-CudaStatus F16Matmul(GemmContext& context, const void* a, const void* b, int64_t m, int64_t n,
+Status F16Matmul(GemmContext& context, const void* a, const void* b, int64_t m, int64_t n,
                      int64_t k, float* y);
 
 }  // namespace kpolicy::kernels::gpu

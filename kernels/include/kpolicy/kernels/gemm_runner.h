@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "kpolicy/expected.h"
-#include "kpolicy/kernels/cuda_status.h"
 #include "kpolicy/kernels/gemm_paths.h"
 #include "kpolicy/kernels/weights.h"
 
@@ -22,7 +21,7 @@ namespace kpolicy::kernels::gpu {
 // y (rows x N, row-major) = x (rows x K) * W^T through `path`. Precondition
 // (checked): x.size() == rows * weights.cols. Cost: the path's Create cost
 // (host dequantisation and an upload of the weights) plus one RunGemm.
-Expected<std::vector<float>, CudaStatus> RunGemmPathOnHost(GemmPath path, const WeightView& weights,
+Expected<std::vector<float>> RunGemmPathOnHost(GemmPath path, const WeightView& weights,
                                                            std::span<const float> x, int rows);
 
 // Median microseconds of one RunGemm at `rows` activation rows, timed with
@@ -30,7 +29,7 @@ Expected<std::vector<float>, CudaStatus> RunGemmPathOnHost(GemmPath path, const 
 // flushed (a cudaMemset over twice its size) before each timed call, outside
 // the events, so the weights come from device memory as in a real
 // forward pass. Activations: finite non-zero values.
-Expected<double, CudaStatus> MedianGemmPathMicroseconds(GemmPath path, const WeightView& weights,
+Expected<double> MedianGemmPathMicroseconds(GemmPath path, const WeightView& weights,
                                                         int rows, int repeats, int warmup = 3);
 
 }  // namespace kpolicy::kernels::gpu

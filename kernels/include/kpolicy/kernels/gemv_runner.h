@@ -13,16 +13,23 @@
 #include <vector>
 
 #include "kpolicy/expected.h"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_launch.h"
+#include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/weights.h"
 
 namespace kpolicy::kernels::gpu {
 
+// The L2 cache size of the current device in bytes, so that a timing loop can
+// size its weight copies to defeat the cache (policyctl record). Cost: one
+// attribute query.
+Expected<int64_t> CurrentDeviceL2Bytes();
+
 class DeviceGemv {
  public:
-  // Uploads `weights` (N x K in the variant's format). Cost: one cudaMalloc
-  // and one copy of the weight bytes.
-  static Expected<DeviceGemv, CudaStatus> Create(const GemvVariant& variant, const WeightView& weights);
+  // Uploads `weights` (N x K in the variant's format). Fails with
+  // kUnsupported for a row without a kernel (variant.built() false).
+  // Cost: one cudaMalloc and one copy of the weight bytes.
+  static Expected<DeviceGemv> Create(const GemvVariant& variant, const WeightView& weights);
 
   DeviceGemv(DeviceGemv&&) noexcept;
   DeviceGemv& operator=(DeviceGemv&&) noexcept;
@@ -31,14 +38,14 @@ class DeviceGemv {
   // y (M x N) = x (M x K) * W^T on the device. The output buffer is poisoned
   // (NaN) before the launch, so an unwritten element shows as NaN.
   // Cost: synchronous; a few small copies besides the kernel.
-  Expected<std::vector<float>, CudaStatus> Run(std::span<const float> x, int m, int mwv_warps);
+  Expected<std::vector<float>> Run(std::span<const float> x, int m, int mwv_warps);
 
   // Median time of one launch (M rows, activations already on the device),
   // in microseconds, over `repeats` timed launches after warm-up, with CUDA
   // events. The weights are read from `copies` device copies in turn so that
   // repeated launches do not find them in L2 (pass copies = 1 to time a
   // cache-resident case). Cost: `copies` times the weight memory.
-  Expected<double, CudaStatus> MedianMicroseconds(int m, int mwv_warps, int copies, int repeats);
+  Expected<double> MedianMicroseconds(int m, int mwv_warps, int copies, int repeats);
 
   const GemvVariant& variant() const { return *variant_; }
   int64_t weight_bytes() const;

@@ -20,10 +20,11 @@ namespace kpolicy::runtime {
 // Whether this build was compiled with the CUDA toolkit.
 bool BuildHasCuda();
 
-// Facts of GPU `ordinal`. Fails with a message saying why no GPU could be
-// used (no driver, no device, a build without CUDA).
+// Facts of GPU `ordinal`. Fails saying why no GPU could be used: kDevice (no
+// driver, no device), kNotFound (no such ordinal), kUnsupported (a build
+// without CUDA).
 // Cost: a few driver queries, milliseconds on the first CUDA call.
-Expected<DeviceFacts, std::string> ProbeLocalDevice(int ordinal = 0);
+Expected<DeviceFacts> ProbeLocalDevice(int ordinal = 0);
 
 }  // namespace kpolicy::runtime
 

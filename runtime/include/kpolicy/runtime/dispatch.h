@@ -1,17 +1,27 @@
-// DispatchTable: the decision bound to what runs. Each operation names the
-// kernel of the chosen variant; the switches say which prefill and decode
-// paths are on. Building it checks that this build and this GPU have every
-// path the decision asks for: a knob naming a missing kernel or a path the
-// GPU cannot run is a startup error, never a silent substitute.
+// DispatchTable: the decision bound to what runs. The knobs the runtime acts
+// on are declared once, in RuntimeKnobs() (name, type, what it switches,
+// which field of the table it sets); BuildDispatch reads exactly those,
+// binds each GEMV knob to its row of the kernels' variant table
+// (kernels/gemv_variants.h), and checks that this build and this GPU have
+// every path the decision asks for: a knob naming a missing kernel or a path
+// the GPU cannot run is a startup error, never a silent substitute. Knobs
+// the runtime does not know pass through to the host in `host_knobs`.
 //
-// Thread-safety: value type.
+// Thread-safety: value types and pure functions over static data.
 #ifndef KPOLICY_RUNTIME_DISPATCH_H_
 #define KPOLICY_RUNTIME_DISPATCH_H_
 
+#include <array>
+#include <iterator>
+#include <map>
+#include <span>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "kpolicy/decision.h"
 #include "kpolicy/expected.h"
+#include "kpolicy/kernels/gemv_variants.h"
 
 namespace kpolicy::runtime {
 
@@ -26,26 +36,51 @@ struct Capabilities {
 // tests: then gpu_kernels says whether to pretend kernels exist).
 Capabilities CapabilitiesFor(const DeviceFacts& device, bool device_is_real);
 
+// Every field is set by BuildDispatch from the policy's decision; the
+// values here are only what an unbuilt table holds (a policy has no
+// defaults outside its own file).
 struct DispatchTable {
   bool gpu = false;          // false: the CPU reference path runs everything
-  std::string q4k;           // GEMV variant names, as the kernels' registry has them
+  std::string q4k;           // GEMV variant names, as the variant table spells them
   std::string q6k;
-  int mwv_warps = 3;
+  int mwv_warps = 0;
   bool fused_gate_up = false;
-  bool batched_prefill = true;
+  bool batched_prefill = false;
   bool hgemm_decode = false;
   bool fp8_prefill = false;
   bool fp8_decode = false;
   bool w4a16_interleaved = false;
   std::string sm_target;
+  // The variant-table row each GEMV knob names, by GemvOp (q4k, q6k).
+  std::array<const kernels::GemvVariant*, std::size(kernels::kGemvOps)> gemv{};
+  // Knobs of the policy that the runtime does not act on: name -> value as
+  // text, for the host (the server) to read.
+  std::map<std::string, std::string> host_knobs;
+
+  const kernels::GemvVariant* gemv_kernel(kernels::GemvOp op) const { return gemv[static_cast<size_t>(op)]; }
+  const std::string& gemv_name(kernels::GemvOp op) const { return op == kernels::GemvOp::kQ4K ? q4k : q6k; }
 };
 
-// The knobs the runtime reads; a policy must decide all of them.
-const std::vector<std::string>& RuntimeKnobs();
+// One knob the runtime acts on: its policy name, the type the runtime reads
+// it as, what it switches, and the DispatchTable field it sets (a string
+// field for enum and string knobs, int for int, bool for bool).
+struct RuntimeKnob {
+  std::string_view name;
+  TypeKind type;
+  std::string_view switches;
+  std::variant<std::string DispatchTable::*, int DispatchTable::*, bool DispatchTable::*> field;
+};
 
-// Binds `decision` to kernels. The error names the knob, its value and what
-// is missing.
-Expected<DispatchTable, std::string> BuildDispatch(const Decision& decision, const Capabilities& capabilities);
+// The knobs the runtime acts on; a policy must decide all of them.
+std::span<const RuntimeKnob> RuntimeKnobs();
+const RuntimeKnob* FindRuntimeKnob(std::string_view name);
+
+// Binds `decision` to the kernels of `variants`. The error (kInvalidInput
+// for a policy that leaves a knob undecided or types it otherwise,
+// kUnsupported for a kernel or path this build or GPU lacks) names the knob,
+// its value and what is missing.
+Expected<DispatchTable> BuildDispatch(const Decision& decision, const Capabilities& capabilities,
+                                      kernels::GemvVariantTable variants = kernels::BuiltinGemvVariants());
 
 }  // namespace kpolicy::runtime
 

@@ -35,6 +35,7 @@ struct PolicySource {
 struct ResolvedPolicy {
   std::unique_ptr<const Policy> policy;  // stable address: decisions point into it
   PolicySource source;
+  std::string sha256;  // of the policy text read (lowercase hex), for the effective configuration
 };
 
 struct ResolveOptions {
@@ -42,13 +43,9 @@ struct ResolveOptions {
   std::string system_path = kSystemPolicyPath;    // tests point this elsewhere
 };
 
-// The error says which source was chosen and carries its diagnostics.
-struct ResolveError {
-  PolicySource source;
-  std::string message;  // every diagnostic, one per line
-};
-
-Expected<ResolvedPolicy, ResolveError> ResolvePolicy(const ResolveOptions& options, const Environment& env);
+// The error (kInvalidInput) says which source was chosen and carries every
+// diagnostic, one per line.
+Expected<ResolvedPolicy> ResolvePolicy(const ResolveOptions& options, const Environment& env);
 
 }  // namespace kpolicy::runtime
 

@@ -1,9 +1,12 @@
 // kpolicy's runtime: what an inference server calls once at startup.
 //
 //   auto rt = kpolicy::runtime::Runtime::Start();   // or Start(options)
-//   if (!rt.ok()) { log(rt.error().message); exit(1); }   // fail closed
+//   if (!rt.ok()) { log(rt.error().ToString()); exit(1); }   // fail closed
 //   log((*rt)->log_line());                          // one JSON line
 //   const auto& d = (*rt)->dispatch();                // d.q4k == "HwDp4a", ...
+//   serve_status((*rt)->EffectiveConfigJson());      // every knob, why, the gate
+//
+// runtime/README.md is the integration guide.
 //
 // Start resolves the policy (explicit path, KPOLICY_FILE,
 // /etc/kpolicy/policy.yaml, else the compiled-in default: see
@@ -46,16 +49,18 @@ struct StartOptions {
   GateRunner gate;                          // default: RunParityGate where GPU kernels run
 };
 
-struct StartupError {
-  std::string message;  // what stopped startup, with the policy's diagnostics where there are
-};
-
 class Runtime {
  public:
-  static Expected<std::unique_ptr<Runtime>, StartupError> Start(const StartOptions& options = {});
+  // The error says what stopped startup, with the policy's diagnostics
+  // where there are: kInvalidInput (the policy does not load, leaves a knob
+  // the runtime needs undecided, or mistypes it), kUnsupported (a kernel or
+  // path this build or GPU lacks), kCheckFailed (the parity gate failed
+  // with no fallback left).
+  static Expected<std::unique_ptr<Runtime>> Start(const StartOptions& options = {});
 
   const Policy& policy() const { return *resolved_.policy; }
   const PolicySource& source() const { return resolved_.source; }
+  const std::string& policy_sha256() const { return resolved_.sha256; }
   const Decision& decision() const { return decision_; }
   const DispatchTable& dispatch() const { return dispatch_; }
   const std::vector<GateResult>& gate_results() const { return gate_; }
@@ -64,6 +69,15 @@ class Runtime {
   // One line of JSON: policy name, version, file and source, device, every
   // knob's value and what decided it, the gate's results and any fallback.
   const std::string& log_line() const { return log_line_; }
+  // The effective configuration as one JSON object (pretty-printed when
+  // indent > 0): the policy's name, version, file, source and sha256; the
+  // device; every knob with its value, what decided it (env, rule, default
+  // or gate fallback), the reason (the rule's why, the override's variable,
+  // the fallback's cause) and whether the runtime acts on it or passes it to
+  // the host; the gate's results and the fallbacks taken. Cost: microseconds.
+  std::string EffectiveConfigJson(int indent = 0) const;
+  // The fallbacks the gate took, "knob: reason".
+  const std::vector<std::string>& fallbacks() const { return fallbacks_; }
 
  private:
   Runtime() = default;
@@ -73,6 +87,7 @@ class Runtime {
   DispatchTable dispatch_;
   std::vector<GateResult> gate_;
   std::string cpu_only_reason_;
+  std::vector<std::string> fallbacks_;
   std::string log_line_;
 };
 

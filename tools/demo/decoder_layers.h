@@ -7,9 +7,12 @@
 // reads that), so the time measured is the weight streaming the policy's
 // kernel choices decide. Each layer has weights of its own in memory.
 //
+// A demo of the tools (`policyctl run`), not part of the runtime a server
+// links: it lives in tools/demo/ (library kpolicy_decoder_demo).
+//
 // Thread-safety: uses the current CUDA device; one call at a time.
-#ifndef KPOLICY_RUNTIME_DECODER_LAYERS_H_
-#define KPOLICY_RUNTIME_DECODER_LAYERS_H_
+#ifndef KPOLICY_TOOLS_DEMO_DECODER_LAYERS_H_
+#define KPOLICY_TOOLS_DEMO_DECODER_LAYERS_H_
 
 #include <string>
 #include <string_view>
@@ -19,7 +22,9 @@
 #include "kpolicy/kernels/weights.h"
 #include "kpolicy/runtime/dispatch.h"
 
-namespace kpolicy::runtime {
+namespace kpolicy::demo {
+
+using runtime::DispatchTable;
 
 struct LayerMatrix {
   std::string name;  // "attn_q", "ffn_down"
@@ -64,9 +69,8 @@ struct LayerRunResult {
 // GEMV variants, or cuBLAS HGEMM where hgemm_decode; prefill one GEMM per
 // matrix (FP8 cuBLASLt where fp8_prefill, else FP16 cuBLAS) where
 // batched_prefill, else one GEMV per token.
-Expected<LayerRunResult, std::string> RunDecoderLayers(const DispatchTable& table, std::string_view model,
-                                                       int layers, int tokens, int prefill_tokens = 0);
+Expected<LayerRunResult> RunDecoderLayers(const DispatchTable& table, std::string_view model, int layers, int tokens, int prefill_tokens = 0);
 
-}  // namespace kpolicy::runtime
+}  // namespace kpolicy::demo
 
-#endif  // KPOLICY_RUNTIME_DECODER_LAYERS_H_
+#endif  // KPOLICY_TOOLS_DEMO_DECODER_LAYERS_H_

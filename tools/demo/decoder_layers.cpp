@@ -1,15 +1,15 @@
-#include "kpolicy/runtime/decoder_layers.h"
+#include "decoder_layers.h"
 
 #include <chrono>
 #include <cmath>
 
 #include "kpolicy/kernels/parity.h"
 #include "kpolicy/kernels/reference.h"
-#include "kpolicy/kernels/variant_arithmetic.h"
+#include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/workload.h"
 #include "decoder_layers_internal.h"
 
-namespace kpolicy::runtime {
+namespace kpolicy::demo {
 
 namespace kn = kpolicy::kernels;
 
@@ -31,9 +31,8 @@ std::vector<LayerMatrix> DecoderLayerMatrices(std::string_view model) {
 
 namespace internal {
 
-const kn::VariantArithmetic& ArithmeticFor(const DispatchTable& t, const LayerMatrix& m) {
-  const bool q4k = m.format == kn::WeightFormat::kQ4K;
-  return *kn::FindVariantArithmetic(q4k ? "q4k" : "q6k", q4k ? t.q4k : t.q6k);
+const kn::GemvVariant& VariantFor(const DispatchTable& t, const LayerMatrix& m) {
+  return *t.gemv_kernel(m.format == kn::WeightFormat::kQ4K ? kn::GemvOp::kQ4K : kn::GemvOp::kQ6K);
 }
 
 std::vector<float> Silu(std::span<const float> gate, std::span<const float> up) {
@@ -78,10 +77,10 @@ LayerRunResult RunOnCpu(const DispatchTable& t, const std::vector<LayerMatrix>& 
     for (int layer = 0; layer < layers; ++layer) {
       for (size_t i = 0; i < matrices.size(); ++i) {
         const std::vector<float> x = Input(7 + token, matrices[i].k);
-        const std::vector<float> y = kn::RunVariantOnCpu(ArithmeticFor(t, matrices[i]), weights[i].view(), x, 1);
+        const std::vector<float> y = VariantFor(t, matrices[i]).emulate(weights[i].view(), x, 1);
         if (token == 0 && layer == 0) {
           const std::vector<double> ref = kn::ReferenceGemv(weights[i].view(), x, 1);
-          r.parity.push_back(Compare(matrices[i].name, "cpu " + std::string(ArithmeticFor(t, matrices[i]).name), ref, y, y));
+          r.parity.push_back(Compare(matrices[i].name, "cpu " + std::string(VariantFor(t, matrices[i]).name), ref, y, y));
         }
       }
     }
@@ -93,12 +92,17 @@ LayerRunResult RunOnCpu(const DispatchTable& t, const std::vector<LayerMatrix>& 
 
 }  // namespace
 
-Expected<LayerRunResult, std::string> RunDecoderLayers(const DispatchTable& table, std::string_view model,
-                                                       int layers, int tokens, int prefill_tokens) {
+Expected<LayerRunResult> RunDecoderLayers(const DispatchTable& table, std::string_view model, int layers,
+                                          int tokens, int prefill_tokens) {
   const std::vector<LayerMatrix> matrices = DecoderLayerMatrices(model);
-  if (matrices.empty()) return Fail("unknown model '" + std::string(model) + "' (qwen2.5-1.5b, llama-3-8b)");
-  if (layers < 1 || tokens < 1) return Fail(std::string("layers and tokens must be at least 1"));
-  Expected<LayerRunResult, std::string> r =
+  if (matrices.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "unknown model '" + std::string(model) + "' (qwen2.5-1.5b, llama-3-8b)");
+  }
+  if (layers < 1 || tokens < 1) return Fail(ErrorCode::kInvalidArgument, "layers and tokens must be at least 1");
+  if (!table.gemv_kernel(kn::GemvOp::kQ4K) || !table.gemv_kernel(kn::GemvOp::kQ6K)) {
+    return Fail(ErrorCode::kInvalidArgument, "the dispatch table binds no GEMV kernels (not built by BuildDispatch)");
+  }
+  Expected<LayerRunResult> r =
       table.gpu ? internal::RunOnGpu(table, matrices, layers, tokens, prefill_tokens)
                 : RunOnCpu(table, matrices, layers, tokens);
   if (!r.ok()) return r;
@@ -110,4 +114,4 @@ Expected<LayerRunResult, std::string> RunDecoderLayers(const DispatchTable& tabl
   return r;
 }
 
-}  // namespace kpolicy::runtime
+}  // namespace kpolicy::demo

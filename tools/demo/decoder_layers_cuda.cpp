@@ -8,28 +8,18 @@
 #include <optional>
 
 #include "decoder_layers_internal.h"
+#include "kpolicy/kernels/cuda_check.h"
 #include "kpolicy/kernels/gemm_context.h"
 #include "kpolicy/kernels/gemm_paths.h"
-#include "kpolicy/kernels/gemv_registry.h"
+#include "kpolicy/kernels/gemv_launch.h"
 #include "kpolicy/kernels/reference.h"
 #include "kpolicy/kernels/workload.h"
 
-namespace kpolicy::runtime::internal {
+namespace kpolicy::demo::internal {
 namespace {
 
 namespace kn = kpolicy::kernels;
 namespace gpu = kpolicy::kernels::gpu;
-
-#define TRY_CUDA(expr)                                                                   \
-  do {                                                                                   \
-    const cudaError_t e_ = (expr);                                                       \
-    if (e_ != cudaSuccess) return std::string(#expr) + ": " + cudaGetErrorString(e_);    \
-  } while (0)
-#define TRY_STATUS(expr)                                                                 \
-  do {                                                                                   \
-    const gpu::CudaStatus s_ = (expr);                                                   \
-    if (!s_.ok()) return s_.ToString();                                                  \
-  } while (0)
 
 // Device memory freed on destruction.
 struct Buffer {
@@ -43,7 +33,7 @@ struct Buffer {
 
 struct Matrix {
   LayerMatrix shape;
-  const gpu::GemvVariant* kernel = nullptr;
+  const kn::GemvVariant* kernel = nullptr;
   kn::WeightMatrix host;
   std::vector<std::unique_ptr<Buffer>> layers;  // one copy of the weights per layer
   std::vector<gpu::GemmWeights> gemm_layers;     // per layer, where decode runs a GEMM path
@@ -60,44 +50,43 @@ class Stack {
  public:
   Stack(const DispatchTable& t, int layers, gpu::GemmContext* gemm) : t_(t), layers_(layers), gemm_(gemm) {}
 
-  std::string Upload(const std::vector<LayerMatrix>& matrices) {
+  Status Upload(const std::vector<LayerMatrix>& matrices) {
     for (size_t i = 0; i < matrices.size(); ++i) {
       auto m = std::make_unique<Matrix>();
       m->shape = matrices[i];
       const bool q4k = m->shape.format == kn::WeightFormat::kQ4K;
-      m->kernel = gpu::FindGemvVariant(q4k ? gpu::GemvOp::kQ4K : gpu::GemvOp::kQ6K, q4k ? t_.q4k : t_.q6k);
-      if (!m->kernel) return "no kernel " + (q4k ? t_.q4k : t_.q6k);
+      m->kernel = &VariantFor(t_, m->shape);
       m->host = kn::RandomQuantizedWeights(100 + i, m->shape.format, m->shape.n, m->shape.k);
       const std::optional<gpu::GemmPath> decode =
           gpu::DecodeGemmPath(1, q4k, t_.fp8_decode, t_.hgemm_decode, t_.w4a16_interleaved);
       for (int l = 0; l < layers_; ++l) {
         if (decode) {
           auto w = gpu::GemmWeights::Create(*gemm_, *decode, m->host.view());
-          if (!w.ok()) return w.error().ToString();
+          if (!w.ok()) return Fail(w.error());
           m->gemm_layers.push_back(std::move(w).value());
           continue;
         }
         auto b = std::make_unique<Buffer>();
-        TRY_CUDA(cudaMalloc(&b->ptr, m->host.bytes.size()));
-        TRY_CUDA(cudaMemcpy(b->ptr, m->host.bytes.data(), m->host.bytes.size(), cudaMemcpyHostToDevice));
+        KPOLICY_CUDA_CHECK(cudaMalloc(&b->ptr, m->host.bytes.size()));
+        KPOLICY_CUDA_CHECK(cudaMemcpy(b->ptr, m->host.bytes.data(), m->host.bytes.size(), cudaMemcpyHostToDevice));
         m->layers.push_back(std::move(b));
       }
-      TRY_CUDA(cudaMalloc(&m->y.ptr, sizeof(float) * m->shape.n));
+      KPOLICY_CUDA_CHECK(cudaMalloc(&m->y.ptr, sizeof(float) * m->shape.n));
       bytes_per_token_ += static_cast<int64_t>(m->host.bytes.size()) * layers_;
       if (!inputs_.count(m->shape.k)) {
         InputVector& in = inputs_[m->shape.k];
         in.host = Input(9, m->shape.k);
-        TRY_CUDA(cudaMalloc(&in.x.ptr, sizeof(float) * m->shape.k));
-        TRY_CUDA(cudaMalloc(&in.q8.ptr, gpu::Q8_1ActivationBytes(1, m->shape.k)));
-        TRY_CUDA(cudaMemcpy(in.x.ptr, in.host.data(), sizeof(float) * m->shape.k, cudaMemcpyHostToDevice));
+        KPOLICY_CUDA_CHECK(cudaMalloc(&in.x.ptr, sizeof(float) * m->shape.k));
+        KPOLICY_CUDA_CHECK(cudaMalloc(&in.q8.ptr, gpu::Q8_1ActivationBytes(1, m->shape.k)));
+        KPOLICY_CUDA_CHECK(cudaMemcpy(in.x.ptr, in.host.data(), sizeof(float) * m->shape.k, cudaMemcpyHostToDevice));
       }
       matrices_.push_back(std::move(m));
     }
-    return "";
+    return {};
   }
 
   // One token through every layer, enqueued without waiting.
-  std::string EnqueueToken() {
+  Status EnqueueToken() {
     for (int l = 0; l < layers_; ++l) {
       for (size_t i = 0; i < matrices_.size(); ++i) {
         Matrix& m = *matrices_[i];
@@ -105,13 +94,13 @@ class Stack {
         if (m.shape.name == "ffn_up" && t_.fused_gate_up) continue;  // done with the gate
         InputVector& in = inputs_[m.shape.k];
         if (!m.gemm_layers.empty()) {  // hgemm_decode: cuBLAS on cached FP16 weights
-          TRY_STATUS(gpu::RunGemm(*gemm_, m.gemm_layers[l], in.x.as<float>(), 1, m.y.as<float>()));
+          KPOLICY_TRY(gpu::RunGemm(*gemm_, m.gemm_layers[l], in.x.as<float>(), 1, m.y.as<float>()));
           continue;
         }
         // A fresh input per GEMV group in a real model: quantise per launch
         // where the kernel reads Q8_1, so its cost is counted.
-        if (m.kernel->quantizes_activations || (gate && t_.fused_gate_up)) {
-          TRY_STATUS(gpu::LaunchQuantizeQ8_1(in.x.as<float>(), 1, m.shape.k, in.q8.ptr, nullptr));
+        if (m.kernel->quantizes_activations() || (gate && t_.fused_gate_up)) {
+          KPOLICY_TRY(gpu::LaunchQuantizeQ8_1(in.x.as<float>(), 1, m.shape.k, in.q8.ptr, nullptr));
         }
         if (gate && t_.fused_gate_up) {
           Matrix& up = *matrices_[i + 1];
@@ -122,10 +111,10 @@ class Stack {
           a.y = m.y.as<float>();
           a.n = m.shape.n;
           a.k = m.shape.k;
-          TRY_STATUS(gpu::LaunchFusedGateUpQ4kHwDp4a(a));
+          KPOLICY_TRY(gpu::LaunchFusedGateUpQ4kHwDp4a(a));
           continue;
         }
-        gpu::GemvArgs a;
+        kn::GemvArgs a;
         a.weights = m.layers[l]->ptr;
         a.x = in.x.as<float>();
         a.x_q8 = in.q8.ptr;
@@ -134,23 +123,22 @@ class Stack {
         a.k = m.shape.k;
         a.m = 1;
         a.mwv_warps = t_.mwv_warps;
-        TRY_STATUS(m.kernel->launch(a));
+        KPOLICY_TRY(m.kernel->launch(a));
       }
     }
-    return "";
+    return {};
   }
 
   // Layer 0's outputs for the stack's inputs, against the CPU.
-  std::string Parity(std::vector<MatrixParity>& out) {
-    TRY_CUDA(cudaDeviceSynchronize());
+  Status Parity(std::vector<MatrixParity>& out) {
+    KPOLICY_CUDA_CHECK(cudaDeviceSynchronize());
     for (size_t i = 0; i < matrices_.size(); ++i) {
       Matrix& m = *matrices_[i];
       if (m.shape.name == "ffn_up" && t_.fused_gate_up) continue;
       std::vector<float> y(static_cast<size_t>(m.shape.n));
-      TRY_CUDA(cudaMemcpy(y.data(), m.y.ptr, sizeof(float) * y.size(), cudaMemcpyDeviceToHost));
+      KPOLICY_CUDA_CHECK(cudaMemcpy(y.data(), m.y.ptr, sizeof(float) * y.size(), cudaMemcpyDeviceToHost));
       const std::vector<float>& x = inputs_[m.shape.k].host;
-      const kn::VariantArithmetic& arithmetic = ArithmeticFor(t_, m.shape);
-      std::vector<float> cpu = kn::RunVariantOnCpu(arithmetic, m.host.view(), x, 1);
+      std::vector<float> cpu = m.kernel->emulate(m.host.view(), x, 1);
       std::vector<double> ref = kn::ReferenceGemv(m.host.view(), x, 1);
       std::string name = m.shape.name, path = std::string(m.kernel->name);
       if (!m.gemm_layers.empty()) {
@@ -162,14 +150,14 @@ class Stack {
       }
       if (m.shape.name == "ffn_gate" && t_.fused_gate_up) {
         const Matrix& up = *matrices_[i + 1];
-        cpu = Silu(cpu, kn::RunVariantOnCpu(arithmetic, up.host.view(), x, 1));
+        cpu = Silu(cpu, m.kernel->emulate(up.host.view(), x, 1));
         ref = SiluReference(ref, kn::ReferenceGemv(up.host.view(), x, 1));
         name = "ffn_gate+up";
         path = "fused gate+up+SwiGLU (HwDp4a)";
       }
       out.push_back(Compare(name, path, ref, cpu, y));
     }
-    return "";
+    return {};
   }
 
   int64_t bytes_per_token() const { return bytes_per_token_; }
@@ -184,45 +172,45 @@ class Stack {
   // `tokens` prompt tokens through every layer, one call per matrix with the
   // prefill path. Layer l reuses layer 0's prepared weights: the path's
   // weight preparation (FP8 or FP16 conversion) is host work done once.
-  std::string Prefill(int tokens, gpu::GemmPath path, double& seconds, double& flops) {
+  Status Prefill(int tokens, gpu::GemmPath path, double& seconds, double& flops) {
     std::vector<gpu::GemmWeights> weights;
     Buffer x, y;
     int64_t widest = 0;
     for (const auto& m : matrices_) {
       auto w = gpu::GemmWeights::Create(*gemm_, path, m->host.view());
-      if (!w.ok()) return w.error().ToString();
+      if (!w.ok()) return Fail(w.error());
       weights.push_back(std::move(w).value());
       widest = std::max({widest, m->shape.n, m->shape.k});
       flops += 2.0 * m->shape.n * m->shape.k * tokens * layers_;
     }
-    TRY_CUDA(cudaMalloc(&x.ptr, sizeof(float) * widest * tokens));
-    TRY_CUDA(cudaMalloc(&y.ptr, sizeof(float) * widest * tokens));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&x.ptr, sizeof(float) * widest * tokens));
+    KPOLICY_CUDA_CHECK(cudaMalloc(&y.ptr, sizeof(float) * widest * tokens));
     std::vector<float> host(static_cast<size_t>(widest * tokens));
     for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
-    TRY_CUDA(cudaMemcpy(x.ptr, host.data(), sizeof(float) * host.size(), cudaMemcpyHostToDevice));
-    auto pass = [&]() -> std::string {
+    KPOLICY_CUDA_CHECK(cudaMemcpy(x.ptr, host.data(), sizeof(float) * host.size(), cudaMemcpyHostToDevice));
+    auto pass = [&]() -> Status {
       for (int l = 0; l < layers_; ++l) {
-        for (const gpu::GemmWeights& w : weights) TRY_STATUS(gpu::RunGemm(*gemm_, w, x.as<float>(), tokens, y.as<float>()));
+        for (const gpu::GemmWeights& w : weights) KPOLICY_TRY(gpu::RunGemm(*gemm_, w, x.as<float>(), tokens, y.as<float>()));
       }
-      return "";
+      return {};
     };
-    if (std::string e = pass(); !e.empty()) return e;  // warm-up: plans, scratch
-    TRY_CUDA(cudaDeviceSynchronize());
+    KPOLICY_TRY(pass());  // warm-up: plans, scratch
+    KPOLICY_CUDA_CHECK(cudaDeviceSynchronize());
     cudaEvent_t start = nullptr, stop = nullptr;
-    TRY_CUDA(cudaEventCreate(&start));
-    TRY_CUDA(cudaEventCreate(&stop));
+    KPOLICY_CUDA_CHECK(cudaEventCreate(&start));
+    KPOLICY_CUDA_CHECK(cudaEventCreate(&stop));
     cudaEventRecord(start, static_cast<cudaStream_t>(gemm_->stream()));
-    std::string error = pass();
+    Status error = pass();
     cudaEventRecord(stop, static_cast<cudaStream_t>(gemm_->stream()));
     const cudaError_t done = cudaEventSynchronize(stop);
     float ms = 0;
     cudaEventElapsedTime(&ms, start, stop);
     cudaEventDestroy(start);
     cudaEventDestroy(stop);
-    if (!error.empty()) return error;
-    TRY_CUDA(done);
+    if (!error.ok()) return error;
+    KPOLICY_CUDA_CHECK(done);
     seconds = ms / 1e3;
-    return "";
+    return {};
   }
 
  private:
@@ -236,38 +224,39 @@ class Stack {
 
 }  // namespace
 
-Expected<LayerRunResult, std::string> RunOnGpu(const DispatchTable& t, const std::vector<LayerMatrix>& matrices,
-                                               int layers, int tokens, int prefill_tokens) {
+Expected<LayerRunResult> RunOnGpu(const DispatchTable& t, const std::vector<LayerMatrix>& matrices, int layers,
+                                  int tokens, int prefill_tokens) {
   auto gemm = gpu::GemmContext::Create();
-  if (!gemm.ok()) return Fail("cuBLAS: " + gemm.error().ToString());
+  if (!gemm.ok()) return Fail(ErrorCode::kDevice, "cuBLAS: " + gemm.error().ToString());
   Stack stack(t, layers, &*gemm);
-  if (std::string e = stack.Upload(matrices); !e.empty()) return Fail(e);
-  if (std::string e = stack.EnqueueToken(); !e.empty()) return Fail(e);  // warm-up, and the parity run
+  KPOLICY_TRY(stack.Upload(matrices));
+  KPOLICY_TRY(stack.EnqueueToken());  // warm-up, and the parity run
   LayerRunResult r;
-  if (std::string e = stack.Parity(r.parity); !e.empty()) return Fail(e);
+  KPOLICY_TRY(stack.Parity(r.parity));
   cudaEvent_t start = nullptr, stop = nullptr;
-  if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess) {
-    return Fail(std::string("cudaEventCreate failed"));
-  }
-  std::string error;
+  KPOLICY_CUDA_CHECK(cudaEventCreate(&start));
+  KPOLICY_CUDA_CHECK(cudaEventCreate(&stop));
+  Status error;
   cudaEventRecord(start);
-  for (int token = 0; token < tokens && error.empty(); ++token) error = stack.EnqueueToken();
+  for (int token = 0; token < tokens && error.ok(); ++token) error = stack.EnqueueToken();
   cudaEventRecord(stop);
   const cudaError_t done = cudaEventSynchronize(stop);
   float ms = 0;
   cudaEventElapsedTime(&ms, start, stop);
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  if (!error.empty()) return Fail(error);
-  if (done != cudaSuccess) return Fail(std::string("kernels failed: ") + cudaGetErrorString(done));
+  if (!error.ok()) return Fail(std::move(error).error());
+  KPOLICY_CUDA_CHECK(done);
   r.seconds = ms / 1e3;
   r.weight_bytes_per_token = stack.bytes_per_token();
   r.decode_path = stack.DecodePath();
   if (prefill_tokens > 0) {
     const gpu::GemmPath path = gpu::PrefillGemmPath(t.batched_prefill, t.fp8_prefill);
     double flops = 0;
-    if (std::string e = stack.Prefill(prefill_tokens, path, r.prefill_seconds, flops); !e.empty()) {
-      return Fail("prefill: " + e);
+    if (Status e = stack.Prefill(prefill_tokens, path, r.prefill_seconds, flops); !e.ok()) {
+      Error prefill = std::move(e).error();
+      prefill.message = "prefill: " + prefill.message;
+      return Fail(std::move(prefill));
     }
     r.prefill_path = std::string(gpu::GemmPathName(path));
     r.prefill_tokens = prefill_tokens;
@@ -276,4 +265,4 @@ Expected<LayerRunResult, std::string> RunOnGpu(const DispatchTable& t, const std
   return r;
 }
 
-}  // namespace kpolicy::runtime::internal
+}  // namespace kpolicy::demo::internal

@@ -1,0 +1,67 @@
+// The GPU launch functions that go with the GEMV variants (the variants
+// themselves are rows of gemv_variants.h): the Q8_1 activation quantiser that
+// the DP4A variants read, and the fused gate+up+SwiGLU kernel of the HwDp4a
+// path. Present only in builds with CUDA (kpolicy_kernels compiled with
+// nvcc); CUDA-free to include. Shapes, numerics and cost conventions are
+// gemv_variants.h's; errors are Status values (kpolicy/expected.h): code
+// kInvalidArgument for a bad argument, kDevice for a failed CUDA call.
+//
+// Thread-safety: launch functions keep no state and may be called
+// concurrently on different streams.
+#ifndef KPOLICY_KERNELS_GEMV_LAUNCH_H_
+#define KPOLICY_KERNELS_GEMV_LAUNCH_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "kpolicy/kernels/block_formats.h"
+#include "kpolicy/expected.h"
+#include "kpolicy/kernels/gemv_variants.h"
+
+namespace kpolicy::kernels::gpu {
+
+// ---- Q8_1 activations -------------------------------------------------------
+
+// Device layout of quantised activations, planar so that kernels can read
+// them with aligned 16-byte loads (a 36-byte BlockQ8_1 is only 4-aligned):
+// bytes [0, M*K) hold qs row-major (activation (m, k) at m*K + k); then
+// M*K/32 little-endian uint32 words, word m*(K/32) + b holding the block's d
+// (fp16, low half) and s (fp16, high half), i.e. BlockQ8_1's first 4 bytes.
+int64_t Q8_1ActivationBytes(int m, int64_t k);
+
+// Quantises x (device, M x K floats) into x_q8 (device, Q8_1ActivationBytes
+// bytes): per 32 activations d = absmax/127, q = round-half-away(x/d), s =
+// d*sum(q), bit for bit what QuantizeQ8_1(..., Q8SumSource::kQuantSum)
+// stores. One warp per block of 32; M*K floats read, 1.125*M*K bytes
+// written. Preconditions: M >= 1, K a positive multiple of 256.
+Status LaunchQuantizeQ8_1(const float* x, int m, int64_t k, void* x_q8, StreamHandle stream);
+
+// Host-side: the planar bytes (copied back from the device) as BlockQ8_1s,
+// M*K/32 blocks in row order, for comparison with QuantizeQ8_1. Precondition:
+// planar.size() == Q8_1ActivationBytes(m, k).
+std::vector<BlockQ8_1> Q8_1PlanarToBlocks(std::span<const uint8_t> planar, int m, int64_t k);
+
+// ---- Fused gate + up + SwiGLU (the HwDp4a path's FFN input) ------------------
+
+struct FusedGateUpArgs {
+  const void* gate = nullptr;  // device: N x K BlockQ4K, 16-byte aligned
+  const void* up = nullptr;    // device: N x K BlockQ4K, 16-byte aligned
+  const void* x_q8 = nullptr;  // device: LaunchQuantizeQ8_1's output, M x K
+  float* y = nullptr;          // device: M x N, y = silu(gate . x) * (up . x)
+  int64_t n = 0;
+  int64_t k = 0;
+  int m = 1;
+  StreamHandle stream = nullptr;
+};
+
+// One kernel reading both matrices with HwDp4a's thread mapping, so the
+// activations are loaded once for both and the two N-vectors never reach
+// memory: cost = 2 * N * K * 4.5/8 bytes read, M * N floats written. Each
+// product has HwDp4a's numerics; silu(g) = g / (1 + expf(-g)) in fp32.
+Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args);
+
+}  // namespace kpolicy::kernels::gpu
+
+#endif  // KPOLICY_KERNELS_GEMV_LAUNCH_H_

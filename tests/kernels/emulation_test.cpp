@@ -26,13 +26,19 @@ struct Case {
   Activations x;
 };
 
-Case MakeCase(WeightFormat format, int64_t n, int64_t k, int64_t m, int massive, uint64_t seed) {
+// n x k weights (damped where the activations are enlarged) and spec's activations.
+Case MakeCase(WeightFormat format, int64_t n, const ActivationSpec& spec, uint64_t seed) {
+  const int64_t k = spec.cols;
   Case c;
-  c.x = MakeActivations(seed, {m, k, massive});
+  c.x = MakeActivations(seed, spec);
   std::vector<float> w = GaussianWeights(seed + 1, n, k);
   DampMassiveColumns(w, n, k, c.x.massive, c.x.massive_factor);
   c.weights = QuantizeWeights(format, w, n, k);
   return c;
+}
+
+Case MakeCase(WeightFormat format, int64_t n, int64_t k, int64_t m, int massive, uint64_t seed) {
+  return MakeCase(format, n, ActivationSpec{m, k, massive}, seed);
 }
 
 // sum_k |w_k x_k| per output: the scale of any rounding error in a dot product.
@@ -258,6 +264,33 @@ BOOST_AUTO_TEST_CASE(massive_activations_break_dp4a_not_the_float_path) {
     BOOST_TEST(dp_massive.cosine < 0.999);
     BOOST_TEST(fl_massive.relative_l2_error < 1e-5);
     BOOST_TEST(fl_massive.relative_l2_error * 1000 < dp_massive.relative_l2_error);
+  }
+}
+
+// The fp16-overflow-sum workload (Fp16OverflowSumSpec: blocks of 32
+// same-sign values whose sum is beyond 65504) through the DP4A emulation.
+// With s stored as fp16 every overflow block's s is +-inf; the Q4_K min term
+// dmin * m * s is then +-inf (or NaN where m = 0, as 0 * inf), and so is
+// every output that reads the block, which is all of them. Q6_K has no min
+// term and never reads s.
+BOOST_AUTO_TEST_CASE(fp16_block_sums_overflow_and_poison_the_q4k_min_term) {
+  const int64_t n = 64, k = 1024, m = 2;
+  for (WeightFormat f : {WeightFormat::kQ4K, WeightFormat::kQ6K}) {
+    const Case c = MakeCase(f, n, Fp16OverflowSumSpec(m, k), 61);
+    const std::vector<BlockQ8_1> q8 = QuantizeActivations(c.x.values, m, k);
+    for (int64_t r = 0; r < m; ++r) {
+      for (const int64_t b : c.x.sum_overflow_blocks) {
+        BOOST_TEST(std::isinf(HalfToFloat(q8[r * (k / 32) + b].s)));
+      }
+    }
+    const std::vector<double> ref = ReferenceGemv(c.weights.view(), c.x.values, m);
+    const ParityMetrics p = ComputeParity(ref, EmulateDp4aPath(c.weights.view(), c.x.values, m), n);
+    BOOST_TEST_MESSAGE(WeightFormatName(f) << " DP4A on fp16-overflow-sum: " << p.ToString());
+    if (f == WeightFormat::kQ4K) {
+      BOOST_TEST(p.candidate_nan_count + p.candidate_inf_count == m * n);
+    } else {
+      BOOST_TEST(p.all_finite());
+    }
   }
 }
 

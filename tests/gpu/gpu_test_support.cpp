@@ -11,6 +11,7 @@
 
 namespace kpolicy::gputest {
 
+using kernels::Bf16ToFloat;
 using kernels::BlockQ4K;
 using kernels::BlockQ6K;
 using kernels::BlockQ8_1;
@@ -175,7 +176,7 @@ Dp4aBounds ComputeDp4aBounds(const WeightView& w, std::span<const float> x, int 
   for (int r = 0; r < m; ++r) {
     for (int64_t b = 0; b < nblocks; ++b) {
       const BlockQ8_1& block = q8[r * nblocks + b];
-      const double d8 = HalfToFloat(block.d), s = HalfToFloat(block.s);
+      const double d8 = HalfToFloat(block.d), s = Bf16ToFloat(block.s);
       double sum = 0.0;
       for (int i = 0; i < 32; ++i) {
         const int64_t idx = r * k + b * 32 + i;

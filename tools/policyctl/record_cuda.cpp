@@ -68,19 +68,30 @@ struct GemvCase {
   std::vector<double> reference;
 };
 
-// plain and massive at the GEMV shape, weights quantised to `format`.
+// plain, massive and fp16-overflow-sum at the GEMV shape, weights quantised
+// to `format` (damped where the activations are enlarged; plain has none).
 std::vector<GemvCase> GemvCases(kn::WeightFormat format) {
-  std::vector<GemvCase> cases;
-  for (const bool massive : {false, true}) {
-    GemvCase c;
-    c.workload = massive ? "massive" : "plain";
+  kn::ActivationSpec plain;
+  plain.rows = kGemvM;
+  plain.cols = kGemvK;
+  kn::ActivationSpec massive = plain;
+  massive.massive_channels = kMassiveChannels;
+  const struct {
+    const char* workload;
+    uint64_t seed;
     kn::ActivationSpec spec;
-    spec.rows = kGemvM;
-    spec.cols = kGemvK;
-    spec.massive_channels = massive ? kMassiveChannels : 0;
-    c.x = kn::MakeActivations(massive ? 13 : 12, spec);
+  } kWorkloads[] = {
+      {"plain", 12, plain},
+      {"massive", 13, massive},
+      {"fp16-overflow-sum", 14, kn::Fp16OverflowSumSpec(kGemvM, kGemvK)},
+  };
+  std::vector<GemvCase> cases;
+  for (const auto& workload : kWorkloads) {
+    GemvCase c;
+    c.workload = workload.workload;
+    c.x = kn::MakeActivations(workload.seed, workload.spec);
     std::vector<float> w = kn::GaussianWeights(11, kGemvN, kGemvK);
-    if (massive) kn::DampMassiveColumns(w, kGemvN, kGemvK, c.x.massive, c.x.massive_factor);
+    kn::DampMassiveColumns(w, kGemvN, kGemvK, c.x.massive, c.x.massive_factor);
     c.weights = kn::QuantizeWeights(format, w, kGemvN, kGemvK);
     c.reference = kn::ReferenceGemv(c.weights.view(), c.x.values, kGemvM);
     cases.push_back(std::move(c));
@@ -173,10 +184,11 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
     return kExitUsage;
   }
   if (vm.count("help")) {
-    io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain and\n"
-                         "massive at 4096x4096, M=4; the deep-FFN chain) and every GEMM path (FP8\n"
-                         "cuBLASLt, FP16 cuBLAS, W4A16) against the CPU fp64 reference, times each, and\n"
-                         "writes the record with the device, driver, date and commit.\n";
+    io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain,\n"
+                         "massive and fp16-overflow-sum at 4096x4096, M=4; the deep-FFN chain) and\n"
+                         "every GEMM path (FP8 cuBLASLt, FP16 cuBLAS, W4A16) against the CPU fp64\n"
+                         "reference, times each, and writes the record with the device, driver, date\n"
+                         "and commit.\n";
     return kExitOk;
   }
   if (!vm.count("out")) {

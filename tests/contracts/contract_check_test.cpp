@@ -296,15 +296,6 @@ namespace kn = kpolicy::kernels;
 
 constexpr const char* kOverflowWorkload = "fp16-overflow-sum";
 
-std::map<std::string, double> MetricsOf(const kn::ParityMetrics& p) {
-  return {{"cosine", p.cosine},
-          {"relative_l2_error", p.relative_l2_error},
-          {"max_abs_error", p.max_abs_error},
-          {"argmax_agreement", p.argmax_agreement},
-          {"nan_count", static_cast<double>(p.candidate_nan_count)},
-          {"inf_count", static_cast<double>(p.candidate_inf_count)}};
-}
-
 // Every GEMV variant's arithmetic on the CPU (kernels/variant_arithmetic.h:
 // the DP4A variants through the Q8_1 emulation) on the fp16-overflow-sum
 // workload, as record rows: what CI can show without a GPU. The shape is
@@ -328,7 +319,8 @@ std::vector<Measurement> EmulatedOverflowMeasurements() {
       row.variant = std::string(v.name);
       row.workload = kOverflowWorkload;
       row.shape = "n=256 k=4096 m=4 (CPU emulation)";
-      row.metrics = MetricsOf(kn::ComputeParity(reference, kn::RunVariantOnCpu(v, weights.view(), x.values, m), n));
+      row.metrics =
+          kn::ComputeParity(reference, kn::RunVariantOnCpu(v, weights.view(), x.values, m), n).ByRecordName();
       out.push_back(std::move(row));
     }
   }
@@ -396,7 +388,9 @@ BOOST_AUTO_TEST_CASE(a_record_with_inf_output_on_fp16_overflow_sum_fails_check) 
   std::vector<double> reference(4096, 1.0), candidate(4096, 1.0);
   for (size_t i = 0; i < candidate.size(); i += 2) candidate[i] = -std::numeric_limits<double>::infinity();
   for (Measurement& row : rows) {
-    if (row.operation == "q4k_gemv" && row.variant == "HwDp4a") row.metrics = MetricsOf(kn::ComputeParity(reference, candidate));
+    if (row.operation == "q4k_gemv" && row.variant == "HwDp4a") {
+      row.metrics = kn::ComputeParity(reference, candidate).ByRecordName();
+    }
   }
   TempDir dir;
   for (const auto& entry : fs::directory_iterator(kContracts)) {

@@ -52,15 +52,6 @@ kn::WeightFormat FormatOf(gpu::GemvOp op) {
 
 std::string OperationName(gpu::GemvOp op) { return std::string(gpu::GemvOpName(op)) + "_gemv"; }
 
-std::map<std::string, double> MetricsOf(const kn::ParityMetrics& p) {
-  return {{"cosine", p.cosine},
-          {"relative_l2_error", p.relative_l2_error},
-          {"max_abs_error", p.max_abs_error},
-          {"argmax_agreement", p.argmax_agreement},
-          {"nan_count", static_cast<double>(p.candidate_nan_count)},
-          {"inf_count", static_cast<double>(p.candidate_inf_count)}};
-}
-
 struct GemvCase {
   std::string workload;
   kn::WeightMatrix weights;
@@ -142,7 +133,7 @@ void RecordGemmPaths(ParityRecord& record, Io& io, int& failures) {
       m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(g.rows) +
                 " (" + std::string(gpu::GemmPathName(g.path)) + ", Q4_K weights)";
       const std::vector<double> reference = kn::ReferenceGemv(weights.view(), x.values, g.rows);
-      m.metrics = MetricsOf(kn::ComputeParity(reference, *y, kGemvN));
+      m.metrics = kn::ComputeParity(reference, *y, kGemvN).ByRecordName();
       if (!massive) {
         auto us = gpu::MedianGemmPathMicroseconds(g.path, weights.view(), g.rows, 50);
         if (us.ok()) {
@@ -236,7 +227,7 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
         m.variant = std::string(v.name);
         m.workload = c.workload;
         m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(kGemvM);
-        m.metrics = MetricsOf(kn::ComputeParity(c.reference, *y, kGemvN));
+        m.metrics = kn::ComputeParity(c.reference, *y, kGemvN).ByRecordName();
         if (c.workload == "plain") {
           // Weight copies enough to exceed L2 three times over, so each
           // launch reads its weights from device memory.
@@ -283,7 +274,7 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
       const kn::FfnChainSpec spec = DeepFfnSpec(format);
       m.shape = "d_model=" + std::to_string(spec.d_model) + " d_ff=" + std::to_string(spec.d_ff) + " layers=" +
                 std::to_string(spec.layers) + " tokens=" + std::to_string(spec.tokens);
-      m.metrics = MetricsOf(kn::ComputeParity(chain_reference, chain_out, spec.d_model));
+      m.metrics = kn::ComputeParity(chain_reference, chain_out, spec.d_model).ByRecordName();
       record.results.push_back(std::move(m));
     }
   }

@@ -1,7 +1,10 @@
 #include "kpolicy/parity_record.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
+#include <optional>
 #include <filesystem>
 
 #include "kpolicy/contract.h"
@@ -34,6 +37,17 @@ constexpr std::pair<const char*, std::string Provenance::*> kOptionalProvenance[
     {"cuda_runtime", &Provenance::cuda_runtime}, {"tool_version", &Provenance::tool_version},
     {"git_commit", &Provenance::git_commit},   {"command", &Provenance::command},
 };
+
+// YAML 1.2's spellings of NaN and the infinities, as a record's metrics may
+// hold them; nullopt for anything else.
+std::optional<double> NonFiniteNumber(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  const std::string& text = node.Scalar();
+  if (text == ".nan" || text == ".NaN" || text == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  if (text == ".inf" || text == "+.inf" || text == ".Inf" || text == "+.Inf") return std::numeric_limits<double>::infinity();
+  if (text == "-.inf" || text == "-.Inf") return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
 
 class RecordReader : public YamlDocument {
  public:
@@ -141,7 +155,15 @@ class RecordReader : public YamlDocument {
       if (!it->first.IsScalar()) continue;
       const std::string key = it->first.Scalar();
       if (allowed && std::find(allowed->begin(), allowed->end(), key) == allowed->end()) continue;
-      if (auto v = Number(it->second, key)) out[key] = *v;
+      // A broken kernel's metrics are NaN or inf (cosine of an output with
+      // inf in it): YAML's .nan / .inf, which FormatParityRecord writes, so
+      // that check can name the contract they break instead of refusing the
+      // file.
+      if (auto special = NonFiniteNumber(it->second)) {
+        out[key] = *special;
+      } else if (auto v = Number(it->second, key)) {
+        out[key] = *v;
+      }
     }
   }
 
@@ -174,7 +196,8 @@ void AppendNumbers(std::string& out, const char* key, const std::map<std::string
   out += std::string("    ") + key + ": {";
   bool first = true;
   for (const auto& [name, v] : values) {
-    out += (first ? "" : ", ") + name + ": " + FormatNumber(v);
+    const std::string text = std::isnan(v) ? ".nan" : std::isinf(v) ? (v > 0 ? ".inf" : "-.inf") : FormatNumber(v);
+    out += (first ? "" : ", ") + name + ": " + text;
     first = false;
   }
   out += "}\n";

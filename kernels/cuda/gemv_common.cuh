@@ -101,6 +101,13 @@ __device__ __forceinline__ float HalfBitsToFloat(uint32_t bits) {
   return __half2float(__ushort_as_half(static_cast<unsigned short>(bits & 0xFFFFu)));
 }
 
+// The bf16 s in the high half of a planar Q8_1 ds word (gemv_registry.h) as
+// a float: a bf16 is a float's top 16 bits, so masking the low half (d) off
+// is the exact conversion, Bf16ToFloat on the host.
+__device__ __forceinline__ float Q8SumOfDsWord(uint32_t ds_word) {
+  return __uint_as_float(ds_word & 0xFFFF0000u);
+}
+
 // An unsigned byte value 0..255 of `v` (byte `index`, a compile-time
 // constant after unrolling) as an exact float: the byte placed in the
 // mantissa of 2^23, minus 2^23. One PRMT and one FADD instead of an I2F.

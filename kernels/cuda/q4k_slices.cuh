@@ -129,8 +129,8 @@ struct Q4kSlice8Op {
         const int4 a = __ldg(reinterpret_cast<const int4*>(q8));
         const int4 b = __ldg(reinterpret_cast<const int4*>(q8 + 32));
         const uint2 ds = __ldg(reinterpret_cast<const uint2*>(p.act.ds + m * (p.act.k / 32) + ds0));
-        const float d8_0 = HalfBitsToFloat(ds.x), s8_0 = HalfBitsToFloat(ds.x >> 16);
-        const float d8_1 = HalfBitsToFloat(ds.y), s8_1 = HalfBitsToFloat(ds.y >> 16);
+        const float d8_0 = HalfBitsToFloat(ds.x), s8_0 = Q8SumOfDsWord(ds.x);
+        const float d8_1 = HalfBitsToFloat(ds.y), s8_1 = Q8SumOfDsWord(ds.y);
 #pragma unroll
         for (int o = 0; o < kOutputs; ++o) {
           const int i0 = Dp4a(lo[o][3], a.w, Dp4a(lo[o][2], a.z,
@@ -262,8 +262,8 @@ struct Q4kSlice32Op {
         const float sum_d = HalfBitsToFloat(ds.x) * static_cast<float>(Dp4a(lo, a, 0) * s.sc0) +
                             HalfBitsToFloat(ds.y) * static_cast<float>(Dp4a(hi, b, 0) * s.sc1);
         // kQ8Sum min term, added once per Q8_1 block (by the c == 0 lane).
-        const float sum_m = c == 0 ? HalfBitsToFloat(ds.x >> 16) * static_cast<float>(s.m0) +
-                                         HalfBitsToFloat(ds.y >> 16) * static_cast<float>(s.m1)
+        const float sum_m = c == 0 ? Q8SumOfDsWord(ds.x) * static_cast<float>(s.m0) +
+                                         Q8SumOfDsWord(ds.y) * static_cast<float>(s.m1)
                                    : 0.0f;
         acc[0][m] += s.d * sum_d - s.dmin * sum_m;
       }

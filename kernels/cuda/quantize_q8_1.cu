@@ -4,10 +4,16 @@
 // Bit-exact with the CPU QuantizeQ8_1 (kQuantSum): every step is one
 // correctly rounded IEEE operation on the same operands in the same order as
 // kernels/src/q8_1.cpp: absmax (a max, exact in any order), d = absmax / 127
-// (__fdiv_rn), 1/d (__frcp_rn, the correctly rounded reciprocal, = 1.0f / d),
-// x * (1/d) (__fmul_rn: nothing to contract), roundf (ties away from zero,
-// as std::lround), the int sum (exact), d * float(sum) (__fmul_rn), and fp16
-// conversions that round to nearest even (__float2half_rn, as FloatToHalf).
+// (__fdiv_rn) saturated at 65504 (fminf, exact), 1/d (__frcp_rn, the
+// correctly rounded reciprocal, = 1.0f / d), x * (1/d) (__fmul_rn: nothing
+// to contract) clamped to +-127 (fminf/fmaxf, exact), roundf (ties away from
+// zero, as std::lround), the int sum (exact), d * float(sum) (__fmul_rn), the
+// fp16 d (__float2half_rn, as FloatToHalf) and the bf16 s
+// (__float2bfloat16_rn, as FloatToBf16: both round to nearest even with
+// subnormals kept; they differ only in the payload of a NaN, which finite
+// input never gives).
+#include <cuda_bf16.h>
+
 #include "gemv_common.cuh"
 
 namespace kpolicy::kernels::gpu {
@@ -28,16 +34,18 @@ __global__ void __launch_bounds__(kThreads)
   for (int offset = 16; offset > 0; offset >>= 1) {
     absmax = fmaxf(absmax, __shfl_xor_sync(0xFFFFFFFFu, absmax, offset));
   }
-  const float d = __fdiv_rn(absmax, 127.0f);
+  // Saturated d and quants: see QuantizeQ8_1 (finite input, finite block).
+  const float d = fminf(__fdiv_rn(absmax, 127.0f), 65504.0f);
   const float inverse_d = d != 0.0f ? __frcp_rn(d) : 0.0f;
-  const int q = static_cast<int>(roundf(__fmul_rn(v, inverse_d)));
+  const int q = static_cast<int>(roundf(fmaxf(-127.0f, fminf(__fmul_rn(v, inverse_d), 127.0f))));
   qs[i] = static_cast<int8_t>(q);
   int sum = q;
 #pragma unroll
   for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xFFFFFFFFu, sum, offset);
   if ((threadIdx.x & 31) == 0) {
     const uint32_t d_bits = __half_as_ushort(__float2half_rn(d));
-    const uint32_t s_bits = __half_as_ushort(__float2half_rn(__fmul_rn(d, static_cast<float>(sum))));
+    const uint32_t s_bits =
+        __bfloat16_as_ushort(__float2bfloat16_rn(__fmul_rn(d, static_cast<float>(sum))));
     ds[i / 32] = d_bits | (s_bits << 16);
   }
 }

@@ -84,7 +84,7 @@ float DotQ4KQ8_1(const BlockQ4K& weights, std::span<const BlockQ8_1, 8> activati
     const float d8 = HalfToFloat(a.d);
     sum_d += d8 * static_cast<float>(isum * sc);
     if (min_term == Q4KMinTerm::kQ8Sum) {
-      sum_m += HalfToFloat(a.s) * m;
+      sum_m += Bf16ToFloat(a.s) * m;
     } else {
       sum_m += d8 * static_cast<float>(qsum * m);
     }

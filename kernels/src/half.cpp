@@ -67,4 +67,18 @@ float HalfToFloat(uint16_t bits) {
   return std::bit_cast<float>(sign | (float_exponent << 23) | (mantissa << 13));
 }
 
+uint16_t FloatToBf16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) {
+    // NaN: truncating could clear every payload bit left and make it inf.
+    return static_cast<uint16_t>((bits >> 16) | 0x0040u);
+  }
+  // The exponent sits above the kept significand bits, so a carry out of
+  // them moves into the exponent: right for normal -> next binade,
+  // subnormal -> normal and largest finite -> inf alike.
+  return static_cast<uint16_t>(ShiftRightRoundEven(bits, 16));
+}
+
+float Bf16ToFloat(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+
 }  // namespace kpolicy::kernels

@@ -97,4 +97,13 @@ ParityMetrics ComputeParity(std::span<const float> reference, std::span<const fl
   return Compute(reference, candidate, row_length);
 }
 
+std::map<std::string, double> ParityMetrics::ByRecordName() const {
+  return {{"cosine", cosine},
+          {"relative_l2_error", relative_l2_error},
+          {"max_abs_error", max_abs_error},
+          {"argmax_agreement", argmax_agreement},
+          {"nan_count", static_cast<double>(candidate_nan_count)},
+          {"inf_count", static_cast<double>(candidate_inf_count)}};
+}
+
 }  // namespace kpolicy::kernels

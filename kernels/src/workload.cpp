@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <numbers>
+#include <utility>
 
 #include "kpolicy/kernels/half.h"
 #include "kpolicy/kernels/reference.h"
@@ -45,6 +46,32 @@ uint64_t SubSeed(uint64_t seed, uint64_t stream) {
 }
 
 double Silu(double v) { return v / (1.0 + std::exp(-v)); }
+
+// Fills a's chosen sum-overflow blocks (one fixed sign per block, a fresh
+// uniform magnitude per value) and lists their channels among the enlarged
+// ones, keeping `massive` ascending with its factors alongside.
+void AddSumOverflowBlocks(const ActivationSpec& spec, Rng& rng, Activations* a) {
+  if (a->sum_overflow_blocks.empty()) return;
+  const double lo = spec.sum_overflow_min, hi = spec.sum_overflow_max;
+  std::vector<std::pair<int64_t, double>> enlarged;
+  for (size_t i = 0; i < a->massive.size(); ++i) enlarged.emplace_back(a->massive[i], a->massive_factor[i]);
+  for (const int64_t b : a->sum_overflow_blocks) {
+    const double sign = rng.Uniform() < 0.5 ? -1.0 : 1.0;
+    for (int i = 0; i < kQ8BlockSize; ++i) enlarged.emplace_back(b * kQ8BlockSize + i, (lo + hi) / 2);
+    for (int64_t r = 0; r < spec.rows; ++r) {
+      for (int i = 0; i < kQ8BlockSize; ++i) {
+        a->values[r * spec.cols + b * kQ8BlockSize + i] = static_cast<float>(sign * (lo + (hi - lo) * rng.Uniform()));
+      }
+    }
+  }
+  std::sort(enlarged.begin(), enlarged.end());
+  a->massive.clear();
+  a->massive_factor.clear();
+  for (const auto& [channel, factor] : enlarged) {
+    a->massive.push_back(channel);
+    a->massive_factor.push_back(factor);
+  }
+}
 
 }  // namespace
 
@@ -90,11 +117,31 @@ Activations MakeActivations(uint64_t seed, const ActivationSpec& spec) {
   a.cols = spec.cols;
   a.values = GaussianVector(SubSeed(seed, 0), spec.rows * spec.cols);
 
+  const int64_t blocks = spec.cols / kQ8BlockSize;
+  assert(spec.sum_overflow_blocks >= 0 && spec.sum_overflow_blocks <= blocks);
+  // The overflow blocks draw from their own stream, so that a spec without
+  // them leaves every other draw as it was.
+  Rng overflow_rng(SubSeed(seed, 2));
+  while (static_cast<int>(a.sum_overflow_blocks.size()) < spec.sum_overflow_blocks) {
+    const int64_t b = static_cast<int64_t>(overflow_rng.NextU64() % static_cast<uint64_t>(blocks));
+    if (std::find(a.sum_overflow_blocks.begin(), a.sum_overflow_blocks.end(), b) !=
+        a.sum_overflow_blocks.end()) {
+      continue;
+    }
+    a.sum_overflow_blocks.push_back(b);
+  }
+  std::sort(a.sum_overflow_blocks.begin(), a.sum_overflow_blocks.end());
+  const auto in_overflow_block = [&](int64_t c) {
+    return std::binary_search(a.sum_overflow_blocks.begin(), a.sum_overflow_blocks.end(),
+                              c / kQ8BlockSize);
+  };
+
   Rng rng(SubSeed(seed, 1));
   std::vector<double> sign;
   while (static_cast<int>(a.massive.size()) < spec.massive_channels) {
     const int64_t c = static_cast<int64_t>(rng.NextU64() % static_cast<uint64_t>(spec.cols));
     if (std::find(a.massive.begin(), a.massive.end(), c) != a.massive.end()) continue;
+    if (in_overflow_block(c)) continue;
     a.massive.push_back(c);
   }
   std::sort(a.massive.begin(), a.massive.end());
@@ -110,7 +157,18 @@ Activations MakeActivations(uint64_t seed, const ActivationSpec& spec) {
           static_cast<float>(sign[i] * a.massive_factor[i] * jitter);
     }
   }
+  AddSumOverflowBlocks(spec, overflow_rng, &a);
   return a;
+}
+
+ActivationSpec Fp16OverflowSumSpec(int64_t rows, int64_t cols) {
+  ActivationSpec spec;
+  spec.rows = rows;
+  spec.cols = cols;
+  spec.sum_overflow_blocks = 4;
+  spec.sum_overflow_min = 2500.0;
+  spec.sum_overflow_max = 4000.0;
+  return spec;
 }
 
 void DampMassiveColumns(std::span<float> weights, int64_t rows, int64_t cols,

@@ -5,7 +5,10 @@
 #define BOOST_TEST_MODULE contract_check
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -15,6 +18,10 @@
 #include "kpolicy/contract_check.h"
 #include "kpolicy/device_catalog.h"
 #include "kpolicy/evaluator.h"
+#include "kpolicy/kernels/parity.h"
+#include "kpolicy/kernels/reference.h"
+#include "kpolicy/kernels/variant_arithmetic.h"
+#include "kpolicy/kernels/workload.h"
 #include "kpolicy/policy_loader.h"
 
 namespace kpolicy {
@@ -281,6 +288,122 @@ BOOST_AUTO_TEST_CASE(explain_cites_the_evidence_for_the_chosen_value) {
   Run forced = Policyctl({"explain", "--device", "gb10", "--clean-env", "--env", "HW_DP4A_Q4K=1", "--contracts", kContracts});
   BOOST_TEST(forced.out.find("✗ FALSIFY-CPU-GPU-008  cosine 0.9817 on model-parity-gate (needs cosine >= 0.99)") !=
                  std::string::npos, forced.out);
+}
+
+// ---- fp16-overflow-sum: the CPU emulation's figures, and a failing record ----
+
+namespace kn = kpolicy::kernels;
+
+constexpr const char* kOverflowWorkload = "fp16-overflow-sum";
+
+// Every GEMV variant's arithmetic on the CPU (kernels/variant_arithmetic.h:
+// the DP4A variants through the Q8_1 emulation) on the fp16-overflow-sum
+// workload, as record rows: what CI can show without a GPU. The shape is
+// record's K and M (4096, 4) with 256 of its 4096 rows, so that the Q4_K
+// quantiser and ten emulations take seconds; the error is per output, so
+// fewer rows change the figures only by sampling.
+std::vector<Measurement> EmulatedOverflowMeasurements() {
+  const int64_t n = 256, k = 4096, m = 4;
+  std::vector<Measurement> out;
+  for (const kn::WeightFormat format : {kn::WeightFormat::kQ4K, kn::WeightFormat::kQ6K}) {
+    const kn::Activations x = kn::MakeActivations(14, kn::Fp16OverflowSumSpec(m, k));
+    std::vector<float> w = kn::GaussianWeights(11, n, k);
+    kn::DampMassiveColumns(w, n, k, x.massive, x.massive_factor);
+    const kn::WeightMatrix weights = kn::QuantizeWeights(format, w, n, k);
+    const std::vector<double> reference = kn::ReferenceGemv(weights.view(), x.values, m);
+    const std::string op = format == kn::WeightFormat::kQ4K ? "q4k" : "q6k";
+    for (const kn::VariantArithmetic& v : kn::GemvVariantTable()) {
+      if (v.op != op) continue;
+      Measurement row;
+      row.operation = op + "_gemv";
+      row.variant = std::string(v.name);
+      row.workload = kOverflowWorkload;
+      row.shape = "n=256 k=4096 m=4 (CPU emulation)";
+      row.metrics =
+          kn::ComputeParity(reference, kn::RunVariantOnCpu(v, weights.view(), x.values, m), n).ByRecordName();
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+// A record for the H100's chip configuration (cc 9.0, 132 SMs), where the
+// default policy picks the DP4A variants.
+ParityRecord OverflowRecord(std::vector<Measurement> results) {
+  ParityRecord record;
+  for (const ParityRecord& r : Records()) {
+    if (r.device_key == "h100") record.device = r.device;
+  }
+  record.provenance.kind = "reported";
+  record.provenance.date = "2026-12-01";
+  record.provenance.source = "contract_check_test: CPU emulation of each variant's arithmetic";
+  record.results = std::move(results);
+  return record;
+}
+
+// Every variant, not only the ones a policy picks, meets every contract on
+// the workload: the fp16 sum's failure would show here as nan/inf counts.
+BOOST_AUTO_TEST_CASE(cpu_emulation_of_every_variant_meets_the_fp16_overflow_sum_contracts) {
+  const std::vector<Measurement> rows = EmulatedOverflowMeasurements();
+  BOOST_TEST(rows.size() == kn::GemvVariantTable().size());
+  std::map<std::string, int> contracts_per_op;
+  for (const Contract& c : Contracts()) {
+    if (std::find(c.workloads.begin(), c.workloads.end(), kOverflowWorkload) == c.workloads.end()) continue;
+    ++contracts_per_op[c.operation];
+    for (const Measurement& row : rows) {
+      if (row.operation != c.operation) continue;
+      for (const Threshold& t : c.thresholds) {
+        BOOST_TEST(t.Holds(row.metrics.at(t.metric)),
+                   c.id << ": " << row.variant << " " << t.metric << " " << row.metrics.at(t.metric) << ", needs "
+                        << t.ToString());
+      }
+    }
+  }
+  BOOST_TEST(contracts_per_op["q4k_gemv"] >= 1);
+  BOOST_TEST(contracts_per_op["q6k_gemv"] >= 1);
+  for (const Measurement& row : rows) {
+    BOOST_TEST_MESSAGE(row.operation << " " << row.variant << " on " << kOverflowWorkload << ": cosine "
+                                     << row.metrics.at("cosine") << ", rel. error "
+                                     << row.metrics.at("relative_l2_error"));
+  }
+  // Through the checker too: the default policy's picks on the H100 pass.
+  auto p = LoadPolicyText(BuiltinDefaultPolicyText(), "builtin:default");
+  BOOST_REQUIRE(p.ok());
+  const CheckReport report = CheckContracts(*p, Contracts(), {OverflowRecord(rows)});
+  int passes = 0;
+  for (const CheckFinding& f : report.findings) {
+    if (f.environment.empty() && f.workload == kOverflowWorkload) {
+      BOOST_TEST(f.kind == CheckFinding::kPass, f.ToString());
+      ++passes;
+    }
+  }
+  BOOST_TEST(passes == 2 * 4);  // q4k and q6k, four thresholds each
+}
+
+// A record whose HwDp4a Q4_K output on the workload holds inf (what the fp16
+// sum gave: the min term dmin * m * inf) fails `policyctl check`, naming the
+// contract and the metric.
+BOOST_AUTO_TEST_CASE(a_record_with_inf_output_on_fp16_overflow_sum_fails_check) {
+  std::vector<Measurement> rows = EmulatedOverflowMeasurements();
+  std::vector<double> reference(4096, 1.0), candidate(4096, 1.0);
+  for (size_t i = 0; i < candidate.size(); i += 2) candidate[i] = -std::numeric_limits<double>::infinity();
+  for (Measurement& row : rows) {
+    if (row.operation == "q4k_gemv" && row.variant == "HwDp4a") {
+      row.metrics = kn::ComputeParity(reference, candidate).ByRecordName();
+    }
+  }
+  TempDir dir;
+  for (const auto& entry : fs::directory_iterator(kContracts)) {
+    if (entry.path().extension() == ".yaml") fs::copy_file(entry.path(), dir.path / entry.path().filename());
+  }
+  dir.Write("parity/h100-overflow.yaml", FormatParityRecord(OverflowRecord(rows)));
+  Run r = Policyctl({"check", "--contracts", dir.path.string()});
+  BOOST_TEST(r.status == 1, r.err);
+  BOOST_TEST(r.err.find("breaks KPOLICY-GEMV-FP16-OVERFLOW-SUM-Q4K: inf_count 2048 on fp16-overflow-sum, needs "
+                        "inf_count <= 0") != std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("q4k = HwDp4a") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("KPOLICY-GEMV-FP16-OVERFLOW-SUM-Q6K") == std::string::npos, r.err);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Every row of the GEMV variant table (gemv_variants.h), as a
-// specification: on fresh seeded data, Gaussian and with massive-activation
-// channels, for M = 1..8 and shapes whose super-block and row counts are not
+// specification: on fresh seeded data, Gaussian, with massive-activation
+// channels and with Q8_1 blocks whose sums exceed fp16 (the block sum s is
+// bf16 so that they stay finite), for M = 1..8 and shapes whose super-block
+// and row counts are not
 // multiples of what a thread group handles per step, with y poisoned to NaN
 // before each launch, every output is written, finite, and within the error
 // bound its arithmetic allows (gpu_test_support.h derives each bound):
@@ -55,7 +57,7 @@ constexpr Shape kShapes[] = {
     {33, 256 * 75, false},
     {7, 256 * 129, false},
 };
-constexpr Workload kWorkloads[] = {Workload::kGaussian, Workload::kMassive};
+constexpr Workload kWorkloads[] = {Workload::kGaussian, Workload::kMassive, Workload::kFp16OverflowSum};
 
 WeightFormat FormatOf(kernels::GemvOp op) {
   return op == kernels::GemvOp::kQ4K ? WeightFormat::kQ4K : WeightFormat::kQ6K;

@@ -11,6 +11,7 @@
 
 namespace kpolicy::gputest {
 
+using kernels::Bf16ToFloat;
 using kernels::BlockQ4K;
 using kernels::BlockQ6K;
 using kernels::BlockQ8_1;
@@ -76,32 +77,44 @@ std::vector<float> DownloadFloats(const DeviceBuffer& buffer, size_t count) {
 }
 
 const char* WorkloadName(Workload workload) {
-  return workload == Workload::kGaussian ? "gaussian" : "massive";
+  switch (workload) {
+    case Workload::kGaussian: return "gaussian";
+    case Workload::kMassive: return "massive";
+    case Workload::kFp16OverflowSum: return "fp16-overflow-sum";
+  }
+  return "?";
 }
+
+namespace {
+
+// The enlarged channels of a workload (none for kGaussian), rows x k.
+kernels::Activations EnlargedActivations(Workload workload, uint64_t weight_seed, int rows, int64_t k) {
+  kernels::ActivationSpec spec{.rows = rows, .cols = k};
+  if (workload == Workload::kMassive) spec.massive_channels = 4;
+  if (workload == Workload::kFp16OverflowSum) spec = kernels::Fp16OverflowSumSpec(rows, k);
+  return kernels::MakeActivations(weight_seed, spec);
+}
+
+}  // namespace
 
 kernels::WeightMatrix MakeWeights(WeightFormat format, int64_t n, int64_t k, Workload workload,
                                   uint64_t weight_seed) {
   std::vector<float> w = kernels::GaussianWeights(weight_seed, n, k);
-  if (workload == Workload::kMassive) {
-    const kernels::Activations massive =
-        kernels::MakeActivations(weight_seed, {.rows = 1, .cols = k, .massive_channels = 4});
-    kernels::DampMassiveColumns(w, n, k, massive.massive, massive.massive_factor);
-  }
+  const kernels::Activations enlarged = EnlargedActivations(workload, weight_seed, 1, k);
+  kernels::DampMassiveColumns(w, n, k, enlarged.massive, enlarged.massive_factor);
   return kernels::QuantizeWeights(format, w, n, k);
 }
 
 std::vector<float> MakeActivationsFor(int64_t k, int m, Workload workload, uint64_t weight_seed,
                                       uint64_t activation_seed) {
   std::vector<float> x = kernels::GaussianVector(activation_seed, m * k);
-  if (workload == Workload::kMassive) {
-    // MakeActivations draws the massive channels and their magnitudes from
-    // the seed alone (not the row count), so weight_seed gives the channels
-    // MakeWeights damped; the ordinary values come from activation_seed.
-    const kernels::Activations massive =
-        kernels::MakeActivations(weight_seed, {.rows = m, .cols = k, .massive_channels = 4});
-    for (int r = 0; r < m; ++r) {
-      for (int64_t c : massive.massive) x[r * k + c] = massive.values[r * k + c];
-    }
+  // MakeActivations draws the massive channels, the overflow blocks and
+  // their factors from the seed alone (not the row count), so weight_seed
+  // gives the channels MakeWeights damped; the ordinary values come from
+  // activation_seed.
+  const kernels::Activations enlarged = EnlargedActivations(workload, weight_seed, m, k);
+  for (int r = 0; r < m; ++r) {
+    for (int64_t c : enlarged.massive) x[r * k + c] = enlarged.values[r * k + c];
   }
   return x;
 }
@@ -183,7 +196,7 @@ Dp4aBounds ComputeDp4aBounds(const WeightView& w, std::span<const float> x, int 
   for (int r = 0; r < m; ++r) {
     for (int64_t b = 0; b < nblocks; ++b) {
       const BlockQ8_1& block = q8[r * nblocks + b];
-      const double d8 = HalfToFloat(block.d), s = HalfToFloat(block.s);
+      const double d8 = HalfToFloat(block.d), s = Bf16ToFloat(block.s);
       double sum = 0.0;
       for (int i = 0; i < 32; ++i) {
         const int64_t idx = r * k + b * 32 + i;

@@ -89,13 +89,15 @@ class DeviceBuffer {
 // Downloads `count` floats, synchronising first (and checking the launch).
 std::vector<float> DownloadFloats(const DeviceBuffer& buffer, size_t count);
 
-enum class Workload { kGaussian, kMassive };
+enum class Workload { kGaussian, kMassive, kFp16OverflowSum };
 const char* WorkloadName(Workload workload);
 
 // A GEMV problem on seeded data: weights N x K in `format` (N(0, 1/K),
 // with the columns of massive channels damped for kMassive) and activations
-// M x K (N(0,1); for kMassive, 4 channels 100-1000x larger, the same
-// channels the weights were damped for). `weight_seed` fixes W and the
+// M x K (N(0,1); for kMassive, 4 channels 100-1000x larger; for
+// kFp16OverflowSum, Fp16OverflowSumSpec's 4 blocks of same-sign values
+// 2500-4000 whose sums exceed fp16; the same channels the weights were
+// damped for). `weight_seed` fixes W and the
 // massive channels; `activation_seed` draws the ordinary activations afresh.
 struct Problem {
   kernels::WeightMatrix weights;

@@ -60,6 +60,24 @@ BOOST_AUTO_TEST_CASE(gaussian_activations_bit_exact) {
   }
 }
 
+// Block sums beyond fp16 (stored as bf16), and blocks whose absmax / 127
+// passes fp16's 65504 (d saturated, quants clamped at +-127).
+BOOST_AUTO_TEST_CASE(fp16_overflow_sum_and_saturated_d_bit_exact) {
+  uint64_t seed = 0x0F16;
+  for (int m : {1, 4}) {
+    for (int64_t k : {256, 4096}) {
+      ExpectBitExact(kernels::MakeActivations(++seed, kernels::Fp16OverflowSumSpec(m, k)).values, m, k,
+                     "fp16-overflow-sum");
+    }
+  }
+  std::vector<float> x = kernels::GaussianVector(78, 256);
+  for (int i = 0; i < 32; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * (1e9f + 1e7f * i);  // d saturates
+  for (int i = 32; i < 64; ++i) x[i] = 8.4e6f * std::sin(0.3f * i + 1.0f);        // around the limit
+  x[40] = 65504.0f * 127.0f;
+  for (int i = 64; i < 96; ++i) x[i] = -3.0e38f / (i - 60);  // near float's top: q = -127, s = -65504 * 4064
+  ExpectBitExact(x, 1, 256, "saturation");
+}
+
 BOOST_AUTO_TEST_CASE(massive_activations_bit_exact) {
   uint64_t seed = 0x3A551;
   for (int m : {1, 2, 8}) {

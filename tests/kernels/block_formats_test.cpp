@@ -248,9 +248,9 @@ BOOST_AUTO_TEST_CASE(hand_checked_block) {
   const std::vector<uint8_t> b = ToBytes(block);
   BOOST_TEST(b[0] == 0x00);
   BOOST_TEST(b[1] == 0x3C);  // d = 1.0
-  // s = d * (127 - 64 + 1 - 2) = 62 = 0x53C0 in fp16.
-  BOOST_TEST(b[2] == 0xC0);
-  BOOST_TEST(b[3] == 0x53);
+  // s = d * (127 - 64 + 1 - 2) = 62 = 2^5 * (1 + 120/128) = 0x4278 in bf16.
+  BOOST_TEST(b[2] == 0x78);
+  BOOST_TEST(b[3] == 0x42);
   BOOST_TEST(static_cast<int8_t>(b[4]) == 127);
   BOOST_TEST(static_cast<int8_t>(b[5]) == -64);
   BOOST_TEST(static_cast<int8_t>(b[6]) == 1);
@@ -258,8 +258,59 @@ BOOST_AUTO_TEST_CASE(hand_checked_block) {
   BOOST_TEST(static_cast<int8_t>(b[35]) == -2);
 
   QuantizeQ8_1(x, std::span(&block, 1), Q8SumSource::kFloatSum);
-  BOOST_TEST(HalfToFloat(block.s) == 127.0f - 63.5f + 0.5f + 0.49f - 2.0f,
-             boost::test_tools::tolerance(1e-3f));
+  // 62.49 in bf16: the step in [32, 64) is 0.25, so 62.5.
+  BOOST_TEST(Bf16ToFloat(block.s) == 62.5f);
+}
+
+// Regression test of the sum's encoding on the fp16-overflow-sum workload
+// (Fp16OverflowSumSpec derives why |d * sum(q)| >= 79496 there): fp16, the
+// encoding GGUF's block_q8_1 uses and this quantiser used, turns every such
+// sum into inf, which the Q4_K min term dmin * m * s then carries into the
+// output (inf, or NaN where m = 0). The bf16 s keeps it within 2^-8.
+BOOST_AUTO_TEST_CASE(block_sums_beyond_fp16_stay_finite_in_bf16) {
+  const int64_t k = 4096;
+  const Activations a = MakeActivations(17, Fp16OverflowSumSpec(1, k));
+  std::vector<BlockQ8_1> blocks(k / 32);
+  QuantizeQ8_1(a.values, blocks);
+  for (const int64_t b : a.sum_overflow_blocks) {
+    int quant_sum = 0;
+    for (int8_t q : blocks[b].qs) quant_sum += q;
+    float absmax = 0;
+    for (int i = 0; i < 32; ++i) absmax = std::max(absmax, std::fabs(a.values[b * 32 + i]));
+    const float sum = (absmax / 127.0f) * static_cast<float>(quant_sum);
+    BOOST_TEST(std::fabs(sum) >= 79496.0f);
+    BOOST_TEST(std::isinf(HalfToFloat(FloatToHalf(sum))));   // the fp16 encoding: inf
+    const float s = Bf16ToFloat(blocks[b].s);                 // the stored one
+    BOOST_TEST(std::isfinite(s));
+    BOOST_TEST(std::fabs(s - sum) <= 0x1p-8 * std::fabs(sum));
+    BOOST_TEST(HalfToFloat(blocks[b].d) < 32.0f);             // d itself is far inside fp16
+  }
+}
+
+// Past absmax = 65504 * 127 an fp16 d would be inf; it saturates at 65504
+// and the quants at +-127 (values clipped to ~8.3e6), so the block stays
+// finite. Just below the limit nothing saturates.
+BOOST_AUTO_TEST_CASE(d_saturates_at_the_largest_finite_half) {
+  std::vector<float> x(64);
+  for (int i = 0; i < 32; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * (1e9f + 1e7f * i);  // block 0: beyond
+  for (int i = 0; i < 32; ++i) x[32 + i] = 8.0e6f * (i - 16) / 16.0f;             // block 1: d = 63000
+  std::vector<BlockQ8_1> blocks(2);
+  QuantizeQ8_1(x, blocks);
+  BOOST_TEST(blocks[0].d == 0x7BFF);  // 65504
+  int sum = 0;
+  for (int i = 0; i < 32; ++i) {
+    BOOST_TEST(blocks[0].qs[i] == (i % 2 ? -127 : 127));
+    sum += blocks[0].qs[i];
+  }
+  BOOST_TEST(Bf16ToFloat(blocks[0].s) == Bf16ToFloat(FloatToBf16(65504.0f * sum)));
+  std::vector<float> back(64);
+  DequantizeQ8_1(blocks, back);
+  for (int i = 0; i < 32; ++i) BOOST_TEST(std::fabs(back[i]) == 65504.0f * 127);
+  // Block 1: absmax 8e6 < 65504 * 127, d = 8e6 / 127 = 62992.13 = 1968.50
+  // fp16 steps of 32, stored as 1969 * 32 = 63008; the extreme quant is -127.
+  BOOST_TEST(HalfToFloat(blocks[1].d) == 63008.0f);
+  BOOST_TEST(blocks[1].qs[0] == -127);
+  for (const BlockQ8_1& b : blocks) BOOST_TEST(std::isfinite(Bf16ToFloat(b.s)));
 }
 
 // Every reconstruction is within half a step of the input, plus what

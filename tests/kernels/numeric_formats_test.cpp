@@ -1,9 +1,10 @@
-// fp16 and FP8 E4M3: every bit pattern round-trips, rounding is to nearest
+// fp16, bf16 and FP8 E4M3: every bit pattern round-trips, rounding is to nearest
 // even at every midpoint, and the edges (subnormals, overflow, NaN) behave
 // as the formats define.
 #define BOOST_TEST_MODULE kernels_numeric_formats
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -91,6 +92,93 @@ BOOST_AUTO_TEST_CASE(agrees_with_the_compiler_on_random_floats) {
     if (std::isnan(f)) continue;
     const _Float16 h = static_cast<_Float16>(f);
     BOOST_REQUIRE_EQUAL(FloatToHalf(f), std::bit_cast<uint16_t>(h));
+  }
+}
+#endif
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bf16)
+
+bool IsBf16NaN(uint16_t b) { return (b & 0x7F80) == 0x7F80 && (b & 0x7F) != 0; }
+
+BOOST_AUTO_TEST_CASE(every_bf16_round_trips_except_nan_payloads) {
+  for (uint32_t b = 0; b <= 0xFFFF; ++b) {
+    const float f = Bf16ToFloat(static_cast<uint16_t>(b));
+    BOOST_REQUIRE_EQUAL(std::bit_cast<uint32_t>(f), b << 16);
+    if (IsBf16NaN(static_cast<uint16_t>(b))) {
+      BOOST_REQUIRE(std::isnan(f));
+      BOOST_REQUIRE(IsBf16NaN(FloatToBf16(f)));
+      continue;
+    }
+    BOOST_REQUIRE_EQUAL(FloatToBf16(f), b);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(midpoints_round_to_even_and_neighbours_to_nearest) {
+  // As for fp16: subnormals, the subnormal/normal border, every binade, up
+  // to the largest finite bf16 (0x7F7F).
+  for (uint32_t b = 0; b < 0x7F7F; ++b) {
+    const float lo = Bf16ToFloat(static_cast<uint16_t>(b));
+    const float hi = Bf16ToFloat(static_cast<uint16_t>(b + 1));
+    const float mid = lo + (hi - lo) / 2;  // 9 significant bits: exact (lo + hi overflows at the top)
+    const uint32_t even = (b % 2 == 0) ? b : b + 1;
+    BOOST_REQUIRE_EQUAL(FloatToBf16(mid), even);
+    BOOST_REQUIRE_EQUAL(FloatToBf16(std::nextafter(mid, lo)), b);
+    BOOST_REQUIRE_EQUAL(FloatToBf16(std::nextafter(mid, hi)), b + 1);
+    BOOST_REQUIRE_EQUAL(FloatToBf16(-mid), even | 0x8000);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(known_values_range_and_nan) {
+  BOOST_TEST(FloatToBf16(1.0f) == 0x3F80);
+  BOOST_TEST(FloatToBf16(-2.0f) == 0xC000);
+  BOOST_TEST(FloatToBf16(-0.0f) == 0x8000);
+  // 100800 (a Q8_1 block sum fp16 cannot hold) lies in [2^16, 2^17), where
+  // the bf16 step is 2^16 * 2^-7 = 512: 196.875 steps, stored as 197 * 512.
+  BOOST_TEST(Bf16ToFloat(FloatToBf16(100800.0f)) == 100864.0f);
+  BOOST_TEST(FloatToHalf(100800.0f) == 0x7C00);
+  // The largest finite bf16 is (2 - 2^-7) * 2^127; the midpoint above it
+  // (float bits 0x7F7F8000) ties to even, which is inf (0x7F80).
+  BOOST_TEST(FloatToBf16(std::bit_cast<float>(0x7F7F7FFFu)) == 0x7F7F);
+  BOOST_TEST(FloatToBf16(std::bit_cast<float>(0x7F7F8000u)) == 0x7F80);
+  BOOST_TEST(FloatToBf16(std::numeric_limits<float>::max()) == 0x7F80);
+  BOOST_TEST(FloatToBf16(-std::numeric_limits<float>::infinity()) == 0xFF80);
+  BOOST_TEST(FloatToBf16(std::numeric_limits<float>::denorm_min()) == 0x0000);  // 2^-149 < half of 2^-133
+  BOOST_TEST(FloatToBf16(0x1p-133f) == 0x0001);                                 // smallest subnormal bf16
+  BOOST_TEST(IsBf16NaN(FloatToBf16(std::numeric_limits<float>::quiet_NaN())));
+  BOOST_TEST(IsBf16NaN(FloatToBf16(std::bit_cast<float>(0x7F800001u))));  // payload only in the low bits
+  BOOST_TEST(IsBf16NaN(FloatToBf16(std::bit_cast<float>(0xFFFFFFFFu))));  // would carry into the sign
+}
+
+// The bound the Q8_1 sum's error derivations use: |bf16(x) - x| <= 2^-8 |x|
+// for every normal x. An 8-bit significand (7 stored bits) steps by 2^-7
+// of the binade's power of two, so the error is at most half that, 2^-8,
+// relative to that power and so to |x| (the unit roundoff 2^-p, p = 8; fp16's
+// is 2^-11).
+BOOST_AUTO_TEST_CASE(relative_error_is_at_most_two_to_the_minus_eight) {
+  Rng rng(99);
+  double worst = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const float f = std::bit_cast<float>(static_cast<uint32_t>(rng.NextU64()));
+    if (!std::isnormal(f) || std::fabs(f) > 3.38e38f) continue;
+    const double back = Bf16ToFloat(FloatToBf16(f));
+    BOOST_REQUIRE_LE(std::fabs(back - f), 0x1p-8 * std::fabs(double(f)));
+    worst = std::max(worst, std::fabs(back - f) / std::fabs(double(f)));
+  }
+  // Attained (near significand 1.0 and half a step off): the bound is tight.
+  BOOST_TEST(worst > 0.9 * 0x1p-8);
+}
+
+#if defined(__BFLT16_MANT_DIG__)
+BOOST_AUTO_TEST_CASE(agrees_with_the_compiler_on_random_floats) {
+  // An independent oracle where the compiler has __bf16 (GCC 13 on x86-64).
+  Rng rng(54321);
+  for (int i = 0; i < 200000; ++i) {
+    const float f = std::bit_cast<float>(static_cast<uint32_t>(rng.NextU64()));
+    if (std::isnan(f)) continue;
+    const __bf16 b = static_cast<__bf16>(f);
+    BOOST_REQUIRE_EQUAL(FloatToBf16(f), std::bit_cast<uint16_t>(b));
   }
 }
 #endif

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE kernels_workload_parity
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -87,6 +88,61 @@ BOOST_AUTO_TEST_CASE(massive_activations_are_where_and_as_large_as_specified) {
   BOOST_TEST(sum2 / count == 1.0, tt::tolerance(0.1));
   const Activations plain = MakeActivations(7, {4, 2048, 0});
   BOOST_TEST(plain.massive.empty());
+}
+
+// The derivation on Fp16OverflowSumSpec, checked on the values: every
+// overflow block is 32 same-sign values of magnitude 2500..4000, so its sum
+// is beyond fp16's largest finite value while its absmax / 127 (the Q8_1 d)
+// is far inside; the rest of the row is the ordinary N(0, 1).
+BOOST_AUTO_TEST_CASE(fp16_overflow_sum_blocks_exceed_the_fp16_range) {
+  const int64_t rows = 4, cols = 4096;
+  const Activations a = MakeActivations(17, Fp16OverflowSumSpec(rows, cols));
+  BOOST_REQUIRE(a.sum_overflow_blocks.size() == 4u);
+  BOOST_TEST(std::is_sorted(a.sum_overflow_blocks.begin(), a.sum_overflow_blocks.end()));
+  BOOST_TEST(a.massive.size() == 4u * 32);  // every overflow channel, for DampMassiveColumns
+  for (int64_t r = 0; r < rows; ++r) {
+    for (const int64_t b : a.sum_overflow_blocks) {
+      double sum = 0, absmax = 0;
+      for (int i = 0; i < 32; ++i) {
+        const float v = a.values[r * cols + b * 32 + i];
+        sum += v;
+        absmax = std::max(absmax, std::fabs(double(v)));
+        BOOST_REQUIRE(std::fabs(v) >= 2500.0f);
+        BOOST_REQUIRE(std::fabs(v) <= 4000.0f);
+        BOOST_REQUIRE((v > 0) == (a.values[b * 32] > 0));  // one sign per block, every row
+      }
+      BOOST_TEST(std::fabs(sum) >= 80000.0);        // 32 * 2500 > 65504
+      BOOST_TEST(absmax / 127.0 < 65504.0 / 1000);  // d: three decades inside fp16
+    }
+  }
+  double sum2 = 0;
+  int count = 0;
+  for (int64_t c = 0; c < cols; ++c) {
+    if (std::binary_search(a.sum_overflow_blocks.begin(), a.sum_overflow_blocks.end(), c / 32)) continue;
+    sum2 += double(a.values[c]) * a.values[c];
+    ++count;
+  }
+  BOOST_TEST(sum2 / count == 1.0, tt::tolerance(0.1));
+  // Massive channels, when asked for as well, never land in an overflow block.
+  ActivationSpec both = Fp16OverflowSumSpec(rows, 1024);
+  both.massive_channels = 16;
+  const Activations mixed = MakeActivations(3, both);
+  BOOST_TEST(mixed.massive.size() == 16u + 4 * 32);
+  BOOST_TEST(std::is_sorted(mixed.massive.begin(), mixed.massive.end()));
+  // The ordinary channels come from their own stream: adding overflow blocks
+  // leaves every channel that neither spec enlarges as it was.
+  ActivationSpec plain = both;
+  plain.sum_overflow_blocks = 0;
+  const Activations before = MakeActivations(3, plain);
+  BOOST_TEST(before.sum_overflow_blocks.empty());
+  BOOST_TEST(before.massive.size() == 16u);
+  const auto enlarged = [](const Activations& x, int64_t c) {
+    return std::binary_search(x.massive.begin(), x.massive.end(), c);
+  };
+  for (int64_t i = 0; i < rows * 1024; ++i) {
+    if (enlarged(before, i % 1024) || enlarged(mixed, i % 1024)) continue;
+    BOOST_REQUIRE_EQUAL(before.values[i], mixed.values[i]);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(generation_at_a_real_shape) {

@@ -62,15 +62,6 @@ Expected<int> DefaultMwvWarps(const DeviceFacts& device) {
   return table->mwv_warps;
 }
 
-std::map<std::string, double> MetricsOf(const kn::ParityMetrics& p) {
-  return {{"cosine", p.cosine},
-          {"relative_l2_error", p.relative_l2_error},
-          {"max_abs_error", p.max_abs_error},
-          {"argmax_agreement", p.argmax_agreement},
-          {"nan_count", static_cast<double>(p.candidate_nan_count)},
-          {"inf_count", static_cast<double>(p.candidate_inf_count)}};
-}
-
 struct GemvCase {
   std::string workload;
   kn::WeightMatrix weights;
@@ -78,19 +69,30 @@ struct GemvCase {
   std::vector<double> reference;
 };
 
-// plain and massive at the GEMV shape, weights quantised to `format`.
+// plain, massive and fp16-overflow-sum at the GEMV shape, weights quantised
+// to `format` (damped where the activations are enlarged; plain has none).
 std::vector<GemvCase> GemvCases(kn::WeightFormat format) {
-  std::vector<GemvCase> cases;
-  for (const bool massive : {false, true}) {
-    GemvCase c;
-    c.workload = massive ? "massive" : "plain";
+  kn::ActivationSpec plain;
+  plain.rows = kGemvM;
+  plain.cols = kGemvK;
+  kn::ActivationSpec massive = plain;
+  massive.massive_channels = kMassiveChannels;
+  const struct {
+    const char* workload;
+    uint64_t seed;
     kn::ActivationSpec spec;
-    spec.rows = kGemvM;
-    spec.cols = kGemvK;
-    spec.massive_channels = massive ? kMassiveChannels : 0;
-    c.x = kn::MakeActivations(massive ? 13 : 12, spec);
+  } kWorkloads[] = {
+      {"plain", 12, plain},
+      {"massive", 13, massive},
+      {"fp16-overflow-sum", 14, kn::Fp16OverflowSumSpec(kGemvM, kGemvK)},
+  };
+  std::vector<GemvCase> cases;
+  for (const auto& workload : kWorkloads) {
+    GemvCase c;
+    c.workload = workload.workload;
+    c.x = kn::MakeActivations(workload.seed, workload.spec);
     std::vector<float> w = kn::GaussianWeights(11, kGemvN, kGemvK);
-    if (massive) kn::DampMassiveColumns(w, kGemvN, kGemvK, c.x.massive, c.x.massive_factor);
+    kn::DampMassiveColumns(w, kGemvN, kGemvK, c.x.massive, c.x.massive_factor);
     c.weights = kn::QuantizeWeights(format, w, kGemvN, kGemvK);
     c.reference = kn::ReferenceGemv(c.weights.view(), c.x.values, kGemvM);
     cases.push_back(std::move(c));
@@ -141,7 +143,7 @@ void RecordGemmPaths(ParityRecord& record, Io& io, int& failures) {
       m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(g.rows) +
                 " (" + std::string(gpu::GemmPathName(g.path)) + ", Q4_K weights)";
       const std::vector<double> reference = kn::ReferenceGemv(weights.view(), x.values, g.rows);
-      m.metrics = MetricsOf(kn::ComputeParity(reference, *y, kGemvN));
+      m.metrics = kn::ComputeParity(reference, *y, kGemvN).ByRecordName();
       if (!massive) {
         auto us = gpu::MedianGemmPathMicroseconds(g.path, weights.view(), g.rows, 50);
         if (us.ok()) {
@@ -187,7 +189,7 @@ void RecordGemvVariants(ParityRecord& record, Io& io, int& failures, const GemvS
         m.variant = std::string(v.name);
         m.workload = c.workload;
         m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(kGemvM);
-        m.metrics = MetricsOf(kn::ComputeParity(c.reference, *y, kGemvN));
+        m.metrics = kn::ComputeParity(c.reference, *y, kGemvN).ByRecordName();
         if (c.workload == "plain") {
           // Weight copies enough to exceed L2 three times over, so each
           // launch reads its weights from device memory.
@@ -234,7 +236,7 @@ void RecordGemvVariants(ParityRecord& record, Io& io, int& failures, const GemvS
       const kn::FfnChainSpec spec = DeepFfnSpec(format);
       m.shape = "d_model=" + std::to_string(spec.d_model) + " d_ff=" + std::to_string(spec.d_ff) + " layers=" +
                 std::to_string(spec.layers) + " tokens=" + std::to_string(spec.tokens);
-      m.metrics = MetricsOf(kn::ComputeParity(chain_reference, chain_out, spec.d_model));
+      m.metrics = kn::ComputeParity(chain_reference, chain_out, spec.d_model).ByRecordName();
       record.results.push_back(std::move(m));
     }
   }
@@ -266,10 +268,11 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
     return kExitUsage;
   }
   if (vm.count("help")) {
-    io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain and\n"
-                         "massive at 4096x4096, M=4; the deep-FFN chain) and every GEMM path (FP8\n"
-                         "cuBLASLt, FP16 cuBLAS, W4A16) against the CPU fp64 reference, times each, and\n"
-                         "writes the record with the device, driver, date and commit.\n";
+    io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain,\n"
+                         "massive and fp16-overflow-sum at 4096x4096, M=4; the deep-FFN chain) and\n"
+                         "every GEMM path (FP8 cuBLASLt, FP16 cuBLAS, W4A16) against the CPU fp64\n"
+                         "reference, times each, and writes the record with the device, driver, date\n"
+                         "and commit.\n";
     return kExitOk;
   }
   if (!vm.count("out")) {

@@ -1,7 +1,9 @@
 // The quantised block formats, byte-compatible with GGUF/ggml: Q4_K and Q6_K
 // for weights, Q8_1 for activations on the DP4A path. Each struct is the
 // exact on-disk block (little-endian fp16 fields as raw bits), so a GGUF
-// tensor's bytes are an array of these. Quantisers from float, dequantisers,
+// tensor's bytes are an array of these. Q8_1 is the exception: it is never
+// stored in a file, only handed to the DP4A kernels, and its s is bf16
+// (see BlockQ8_1). Quantisers from float, dequantisers,
 // and the accessors that the reference and the emulation share. Byte layouts
 // are drawn in kernels/README.md.
 //
@@ -47,10 +49,14 @@ static_assert(offsetof(BlockQ6K, qh) == 128 && offsetof(BlockQ6K, scales) == 192
 
 // Q8_1: 32 activations, value = d*qs[i]; s caches d * sum(qs) so that a
 // kernel can apply an asymmetric weight format's offset without a second
-// pass over the quants.
+// pass over the quants. GGUF's block_q8_1 keeps s as fp16, which overflows
+// once |sum| > 65504 (32 same-sign values of ~2047 suffice): inf, then a
+// non-finite Q4_K min term; llama.cpp met it as NaN perplexity on Mistral
+// Small 4 (PR #21652) and moved s to bf16 (PR #22571). Here s is bf16 too:
+// float's range, relative error <= 2^-8 (fp16's was 2^-11).
 struct BlockQ8_1 {
-  uint16_t d;             // fp16 scale, absmax/127
-  uint16_t s;             // fp16 of d * sum(qs) (or of sum(x), see Q8SumSource)
+  uint16_t d;             // fp16 scale, min(absmax/127, 65504)
+  uint16_t s;             // bf16 of d * sum(qs) (or of sum(x), see Q8SumSource)
   int8_t qs[32];
 };
 static_assert(sizeof(BlockQ8_1) == 36);
@@ -114,7 +120,9 @@ void DequantizeQ6K(std::span<const BlockQ6K> blocks, std::span<float> out);
 enum class Q8SumSource { kQuantSum, kFloatSum };
 
 // x.size() == 32 * out.size(). d = absmax/127 (computed in float, stored as
-// fp16), qs = round-half-away(x / d), the same as roundf in ggml.
+// fp16), qs = round-half-away(x / d), the same as roundf in ggml; s in bf16
+// (round to nearest even). For absmax > 65504 * 127 d saturates at 65504 and
+// the quants at +-127, so finite input always gives finite d, s and values.
 void QuantizeQ8_1(std::span<const float> x, std::span<BlockQ8_1> out,
                   Q8SumSource sum_source = Q8SumSource::kQuantSum);
 // value = fp16(d) * qs; s is not used.

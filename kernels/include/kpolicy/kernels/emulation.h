@@ -53,7 +53,7 @@ std::vector<float> EmulateFloatPath(const WeightView& weights, std::span<const f
 
 // Where the Q4_K min term gets the sum of the activations from.
 enum class Q4KMinTerm {
-  kQ8Sum,    // the block's fp16 s (llama.cpp's mmq vec_dot_q4_K_q8_1_impl_mmq)
+  kQ8Sum,    // the block's bf16 s (llama.cpp's mmq vec_dot_q4_K_q8_1_impl_mmq)
   kQuantSum, // fp16(d8) * sum(qs) via dp4a with 0x01010101 (the mmvq impl_vmmq)
 };
 
@@ -66,7 +66,7 @@ bool SupportsDp4a(WeightFormat format);  // Q4_K and Q6_K
 
 // One Q4_K block against the 8 Q8_1 blocks of the same 256 activations:
 //   sum_d = sum_j fp16(d8_j) * float(isum_j * sc_j)     j = 0..7 in order
-//   sum_m = sum_j float(s_j) * m_j                       (kQ8Sum), or
+//   sum_m = sum_j bf16(s_j) * m_j                        (kQ8Sum), or
 //           sum_j fp16(d8_j) * float(qsum_j * m_j)       (kQuantSum)
 //   dot   = fp16(d) * sum_d - fp16(dmin) * sum_m
 // with isum_j = sum of q4 * q8 over sub-block j (int32, exact).

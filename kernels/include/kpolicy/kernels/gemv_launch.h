@@ -28,7 +28,7 @@ namespace kpolicy::kernels::gpu {
 // them with aligned 16-byte loads (a 36-byte BlockQ8_1 is only 4-aligned):
 // bytes [0, M*K) hold qs row-major (activation (m, k) at m*K + k); then
 // M*K/32 little-endian uint32 words, word m*(K/32) + b holding the block's d
-// (fp16, low half) and s (fp16, high half), i.e. BlockQ8_1's first 4 bytes.
+// (fp16, low half) and s (bf16, high half), i.e. BlockQ8_1's first 4 bytes.
 int64_t Q8_1ActivationBytes(int m, int64_t k);
 
 // Quantises x (device, M x K floats) into x_q8 (device, Q8_1ActivationBytes

@@ -7,6 +7,7 @@
 #define KPOLICY_KERNELS_PARITY_H_
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 
@@ -41,6 +42,10 @@ struct ParityMetrics {
   }
   // One line, e.g. "cosine=0.999912 rel_l2=0.0132 max_abs=0.041 argmax=8/8 nan=0 inf=0".
   std::string ToString() const;
+  // The metrics as a parity record names them (contracts/README.md):
+  // cosine, relative_l2_error, max_abs_error, argmax_agreement, nan_count,
+  // inf_count (the candidate's).
+  std::map<std::string, double> ByRecordName() const;
 };
 
 // row_length splits both vectors into rows of that many elements for the

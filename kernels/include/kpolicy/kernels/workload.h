@@ -81,22 +81,52 @@ struct ActivationSpec {
   int massive_channels = 0;     // channels made 100..1000x larger than the rest
   double massive_min = 100.0;   // magnitude range of the massive channels, in
   double massive_max = 1000.0;  // units of the ordinary channels' stddev
+  // Q8_1-aligned blocks of 32 channels (32b .. 32b+31) whose values share one
+  // sign, magnitudes uniform in [sum_overflow_min, sum_overflow_max]: blocks
+  // whose sum exceeds the fp16 range (see Fp16OverflowSumSpec).
+  int sum_overflow_blocks = 0;
+  double sum_overflow_min = 2500.0;
+  double sum_overflow_max = 4000.0;
 };
 
 struct Activations {
   int64_t rows = 0;
   int64_t cols = 0;
   std::vector<float> values;            // rows x cols, row-major
-  std::vector<int64_t> massive;         // the massive channels, ascending
-  std::vector<double> massive_factor;   // each one's magnitude (same order)
+  // Every enlarged channel, ascending: the massive channels and the channels
+  // of the sum-overflow blocks, so that DampMassiveColumns damps them all.
+  std::vector<int64_t> massive;
+  // Each one's magnitude (same order); for an overflow-block channel the
+  // middle of [sum_overflow_min, sum_overflow_max].
+  std::vector<double> massive_factor;
+  std::vector<int64_t> sum_overflow_blocks;  // their Q8_1 block indices, ascending
 };
 
 // Ordinary channels are N(0, 1). Massive channels are the same channels in
 // every row (as in real models, where a few fixed dimensions carry them),
 // chosen at random, each with a fixed magnitude drawn log-uniformly from
 // [massive_min, massive_max] and a fixed sign, times (1 + 0.05 N(0,1)) per
-// row.
+// row. Sum-overflow blocks are the same blocks in every row, chosen at
+// random (no massive channel falls in one), each with a fixed sign; every
+// value is that sign times a fresh uniform magnitude. A spec without
+// overflow blocks gives the same values as before they existed.
 Activations MakeActivations(uint64_t seed, const ActivationSpec& spec);
+
+// The standard workload `fp16-overflow-sum` (contracts/README.md): N(0, 1)
+// channels beside 4 sum-overflow blocks of magnitudes 2500..4000, the shape
+// of the activations that made llama.cpp's Q8_1 path give NaN perplexity on
+// Mistral Small 4 (its PR #21652).
+//
+// Why the sums exceed fp16's range: every value of an overflow block has
+// the same sign and |x| >= 2500, so |sum x| >= 32 * 2500 = 80000. Q8_1 keeps
+// s = d * sum(q) with d = absmax / 127 <= 4000 / 127 ~ 31.5 and
+// |d * q - x| <= d / 2, so |s| >= 80000 - 32 * 31.5 / 2 ~ 79496, above
+// 65520, the smallest magnitude that fp16 rounds to inf (its largest finite
+// value 65504 plus half its last step of 32). d itself stays far inside
+// fp16 (it overflows only for absmax > 65504 * 127 ~ 8.3e6), so the sum is
+// the one field that cannot be stored as fp16.
+// Precondition: cols is a multiple of 32 with cols / 32 >= 4.
+ActivationSpec Fp16OverflowSumSpec(int64_t rows, int64_t cols);
 
 // Multiplies column c of a rows x cols matrix by 1/factor for each massive
 // channel: the weights that read a massive channel are small in trained

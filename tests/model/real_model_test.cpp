@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "kpolicy/model/decoder.h"
-#include "kpolicy/model/vocabulary.h"
+#include "kpolicy/model/tokenizer.h"
 
 using namespace kpolicy;
 using namespace kpolicy::model;
@@ -48,9 +48,9 @@ struct Loaded {
   explicit Loaded(const std::string& name) : path(ModelPath(name)) {
     auto file = kernels::GgufFile::Open(path);
     BOOST_REQUIRE_MESSAGE(file.ok(), Why(file));
-    auto v = Vocabulary::Read(*file);
-    BOOST_REQUIRE_MESSAGE(v.ok(), Why(v));
-    vocab.emplace(std::move(*v));
+    auto t = Tokenizer::FromGguf(*file);
+    BOOST_REQUIRE_MESSAGE(t.ok(), Why(t));
+    tokenizer.emplace(std::move(*t));
     auto c = ReadModelConfig(*file);
     BOOST_REQUIRE_MESSAGE(c.ok(), Why(c));
     config = *c;
@@ -64,23 +64,23 @@ struct Loaded {
     decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   std::string path;
-  std::optional<Vocabulary> vocab;
+  std::optional<Tokenizer> tokenizer;
   ModelConfig config;
   std::optional<ModelWeights> weights;
   std::optional<ReferenceMatVec> matvec;
   double decode_seconds = 0;
 };
 
-// Greedy continuation of `prompt` (whole-word pieces), rendered as text.
+// Greedy continuation of `prompt` (tokenised as the model's tokenizer
+// does, BOS first where the model adds one), decoded to text.
 std::string Continue(Loaded& m, const std::string& prompt, int64_t n, double* seconds) {
-  auto ids = m.vocab->WholeWords(prompt);
-  BOOST_REQUIRE_MESSAGE(ids.ok(), Why(ids));
+  const std::vector<int32_t> ids = m.tokenizer->Encode(prompt, m.tokenizer->adds_bos());
   Decoder decoder(m.config, *m.weights, *m.matvec);
   const auto start = std::chrono::steady_clock::now();
-  auto generated = GreedyDecode(decoder, *ids, n);
+  auto generated = GreedyDecode(decoder, ids, n);
   *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   BOOST_REQUIRE_MESSAGE(generated.ok(), Why(generated));
-  return m.vocab->Render(*generated);
+  return m.tokenizer->Decode(*generated);
 }
 
 // Mostly letters and spaces: what English text is, and what a broken

@@ -174,7 +174,7 @@ std::string FormatTable(const ModelParity& parity) {
   std::string out = "position   token    cosine  ref argmax  cand argmax  agree  ref margin  max |diff|\n";
   char line[160];
   for (const PositionParity& p : parity.positions) {
-    std::snprintf(line, sizeof line, "%8lld  %6d  %.6f  %10d  %11d  %5s  %10.4f  %10.4f%s\n",
+    std::snprintf(line, sizeof line, "%8lld  %6d  %.6f  %10d  %11d  %5s  %10.4f  %10.3e%s\n",
                   static_cast<long long>(p.position), p.token, p.cosine, p.reference_argmax, p.candidate_argmax,
                   p.argmax_agrees ? "yes" : "NO", p.reference_margin, p.max_abs_difference,
                   p.non_finite > 0 ? ("  non-finite " + std::to_string(p.non_finite)).c_str() : "");

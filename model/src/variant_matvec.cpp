@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "kpolicy/kernels/emulation.h"
 #include "kpolicy/kernels/ggml_decode.h"
 #include "kpolicy/kernels/gguf.h"
 #include "parallel_for.h"
@@ -67,6 +68,13 @@ Expected<kernels::WeightMatrix> RequantizeOne(const Matrix& matrix, WeightFormat
 }
 
 }  // namespace
+
+GemvFunction CpuEmulation(kernels::Arithmetic arithmetic) {
+  if (arithmetic == kernels::Arithmetic::kDp4aQ8_1) {
+    return [](const WeightView& w, std::span<const float> x, int64_t m) { return kernels::EmulateDp4aPath(w, x, m); };
+  }
+  return [](const WeightView& w, std::span<const float> x, int64_t m) { return kernels::EmulateFloatPath(w, x, m); };
+}
 
 Expected<FormatMatrices> FormatMatrices::AsStored(const ModelWeights& weights, WeightFormat format) {
   KPOLICY_TRY(CheckGemvFormat(format));

@@ -39,16 +39,8 @@ struct Loaded {
   std::optional<ReferenceMatVec> reference;
 };
 
-GemvFunction FloatPath() {
-  return [](const kernels::WeightView& w, std::span<const float> x, int64_t m) {
-    return kernels::EmulateFloatPath(w, x, m);
-  };
-}
-GemvFunction Dp4aPath() {
-  return [](const kernels::WeightView& w, std::span<const float> x, int64_t m) {
-    return kernels::EmulateDp4aPath(w, x, m);
-  };
-}
+GemvFunction FloatPath() { return CpuEmulation(kernels::Arithmetic::kFloatActivations); }
+GemvFunction Dp4aPath() { return CpuEmulation(kernels::Arithmetic::kDp4aQ8_1); }
 
 ModelParity Measure(Loaded& l, const std::vector<int32_t>& tokens, MatVec& reference, MatVec& candidate) {
   auto parity = MeasureModelParity(l.model->config, l.model->weights, tokens, reference, candidate);

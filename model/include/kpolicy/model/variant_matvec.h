@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "kpolicy/expected.h"
+#include "kpolicy/kernels/variant_arithmetic.h"
 #include "kpolicy/kernels/weights.h"
 #include "kpolicy/model/matvec.h"
 #include "kpolicy/model/model_weights.h"
@@ -55,6 +56,13 @@ namespace kpolicy::model {
 // variant's arithmetic, e.g. kernels::RunVariantOnCpu bound to one variant.
 using GemvFunction =
     std::function<std::vector<float>(const kernels::WeightView& weights, std::span<const float> x, int64_t m)>;
+
+// The CPU emulation of one arithmetic class (kernels/emulation.h:
+// EmulateFloatPath or EmulateDp4aPath with their default options, as
+// kernels::RunVariantOnCpu runs a variant of that class), for tools and
+// tests that measure a class without a variant table row or a GPU. Pure:
+// safe with threads > 1.
+GemvFunction CpuEmulation(kernels::Arithmetic arithmetic);
 
 // The matrices of a model a variant runs, in one format, by tensor name.
 class FormatMatrices {

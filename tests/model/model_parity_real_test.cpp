@@ -5,10 +5,17 @@
 // fp64 reference's greedy continuation, 32 positions; each class runs every
 // Q4_K (then Q6_K) matrix:
 //  - as stored, where the model has such matrices (Gemma 3 270M Q4_K_M:
-//    attn_output Q4_K, ffn_down Q6_K; SmolLM2 Q4_1 has none), against the
-//    reference over the file;
+//    27 Q4_K and 9 Q6_K; SmolLM2 Q4_1 has none), against the reference
+//    over the file;
 //  - requantised (every product matrix, the tied output included), against
 //    the reference over the same requantised blocks.
+// Requantised cases run only with KPOLICY_PARITY_REQUANTIZED=1: the CPU
+// emulations are plain loops (the float path ~0.2 G multiply-adds per
+// core-second, Q8_1/DP4A ~1) and requantisation fits every 32-weight
+// sub-block, so one requantised float case of Gemma (268M weights with the
+// tied output, 32 positions) took 104 core-seconds on the build machine,
+// past the ~2-minute budget of CI's whole model label on 2 cores. The
+// as-stored cases cost seconds and run always.
 // The figures go to stdout as a table (ctest --output-on-failure or -V
 // shows it). What is asserted is only what each class's arithmetic
 // predicts: float activations stay within fp32 rounding of the reference;
@@ -127,9 +134,12 @@ void MeasureModel(const char* name) {
   BOOST_REQUIRE_MESSAGE(tokens.ok(), Why(tokens));
   std::printf("\n%s: \"%s\"\n", name, tokenizer->Decode(*tokens).c_str());
 
+  const char* full = std::getenv("KPOLICY_PARITY_REQUANTIZED");
+  const bool with_requantized = full != nullptr && std::string(full) == "1";
   std::vector<Row> rows;
   for (const WeightFormat format : {WeightFormat::kQ4K, WeightFormat::kQ6K}) {
     for (const bool requantize : {false, true}) {
+      if (requantize && !with_requantized) continue;
       auto matrices = requantize ? FormatMatrices::Requantized(*weights, format, kThreads)
                                  : FormatMatrices::AsStored(*weights, format);
       BOOST_REQUIRE_MESSAGE(matrices.ok(), Why(matrices));
@@ -163,6 +173,7 @@ void MeasureModel(const char* name) {
       }
     }
   }
+  if (!with_requantized) std::printf("(requantised cases skipped: set KPOLICY_PARITY_REQUANTIZED=1)\n");
   PrintTable(name, rows, SecondsSince(start));
 }
 

@@ -7,8 +7,8 @@
 //
 // Which matrices, FormatMatrices says:
 //  - AsStored: those whose GGUF type is the format, their file bytes as they
-//    are (Gemma 3 270M Q4_K_M: 18 Q4_K attn_output and 18 Q6_K ffn_down;
-//    SmolLM2-135M Q4_1: none).
+//    are (Gemma 3 270M Q4_K_M: 27 Q4_K and 9 Q6_K of its 127 product
+//    matrices; SmolLM2-135M Q4_1: none).
 //  - Requantized (`--requantize q4k|q6k`): every matrix of the model decoded
 //    and requantised to the format once (kernels::RequantizeMatrix), rows
 //    zero-padded to a multiple of 256 columns. The tied output projection

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kpolicy/model/decoder.h"
+#include "model_files.h"
 #include "kpolicy/model/model_parity.h"
 #include "kpolicy/model/tokenizer.h"
 #include "kpolicy/model/variant_matvec.h"
@@ -68,15 +69,6 @@ constexpr double kFloatCosineFloor = 0.9999;
 // logit by well under 5e-3 unamplified; a gap of 1e-2 is twice that.
 constexpr double kNearTie = 1e-2;
 
-std::string ModelPath(const std::string& name) {
-  const char* dir = std::getenv("KPOLICY_MODEL_DIR");
-  BOOST_REQUIRE_MESSAGE(dir != nullptr && *dir != 0,
-                        "KPOLICY_MODEL_DIR is not set: run tools/fetch_models.sh and set "
-                        "KPOLICY_MODEL_DIR to its folder (default ~/.cache/kpolicy/models)");
-  const std::string path = (std::filesystem::path(dir) / name).string();
-  BOOST_REQUIRE_MESSAGE(std::filesystem::exists(path), path + " is missing: run tools/fetch_models.sh " + dir);
-  return path;
-}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kpolicy/model/decoder.h"
+#include "model_files.h"
 #include "kpolicy/model/tokenizer.h"
 
 using namespace kpolicy;
@@ -32,16 +33,6 @@ std::string Why(const E& result) {
 constexpr const char* kSmolLM = "SmolLM2-135M-Instruct.Q4_1.gguf";
 constexpr const char* kGemma = "gemma-3-270m-q4_k_m.gguf";
 
-std::string ModelPath(const std::string& name) {
-  const char* dir = std::getenv("KPOLICY_MODEL_DIR");
-  BOOST_REQUIRE_MESSAGE(dir != nullptr && *dir != 0,
-                        "KPOLICY_MODEL_DIR is not set: run tools/fetch_models.sh and set "
-                        "KPOLICY_MODEL_DIR to its folder (default ~/.cache/kpolicy/models)");
-  const std::string path = (std::filesystem::path(dir) / name).string();
-  BOOST_REQUIRE_MESSAGE(std::filesystem::exists(path),
-                        path + " is missing: run tools/fetch_models.sh " + dir);
-  return path;
-}
 
 // Everything one model's checks need, loaded once per test case.
 struct Loaded {

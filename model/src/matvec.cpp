@@ -6,28 +6,10 @@
 #include <thread>
 
 #include "kpolicy/kernels/ggml_decode.h"
+#include "parallel_for.h"
 
 namespace kpolicy::model {
 namespace {
-
-// Runs work(begin, end) over [0, count) split into `threads` contiguous
-// parts, one std::thread each (the calling thread takes the last part).
-template <typename Work>
-void ParallelFor(int64_t count, int threads, const Work& work) {
-  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(threads, count));
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(parts - 1));
-  for (int64_t t = 0; t < parts; ++t) {
-    const int64_t begin = count * t / parts;
-    const int64_t end = count * (t + 1) / parts;
-    if (t + 1 == parts) {
-      work(begin, end);
-    } else {
-      pool.emplace_back([&work, begin, end] { work(begin, end); });
-    }
-  }
-  for (std::thread& thread : pool) thread.join();
-}
 
 // sum_c w[c] * x[c] in double, in column order. Four independent partial
 // sums (columns c % 4) let the compiler keep several multiplies in flight;
@@ -48,7 +30,12 @@ double Dot(const float* w, const double* x, int64_t n) {
 }  // namespace
 
 Expected<ReferenceMatVec> ReferenceMatVec::Create(const ModelWeights& weights, int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return Create(weights, threads, [](const Matrix& matrix) { return kernels::DecodeTensor(matrix.tensor); });
+}
+
+Expected<ReferenceMatVec> ReferenceMatVec::Create(const ModelWeights& weights, int threads,
+                                                  const DecodeMatrix& decode) {
+  threads = ResolveThreads(threads);
   ReferenceMatVec matvec(threads);
   const std::vector<const Matrix*> matrices = weights.matrices();
   std::vector<std::vector<float>> decoded(matrices.size());
@@ -57,7 +44,11 @@ Expected<ReferenceMatVec> ReferenceMatVec::Create(const ModelWeights& weights, i
   std::atomic<size_t> next{0};
   ParallelFor(threads, threads, [&](int64_t, int64_t) {
     for (size_t i = next++; i < matrices.size(); i = next++) {
-      Expected<std::vector<float>> values = kernels::DecodeTensor(matrices[i]->tensor);
+      Expected<std::vector<float>> values = decode(*matrices[i]);
+      if (values.ok() && static_cast<int64_t>(values->size()) != matrices[i]->rows * matrices[i]->cols) {
+        values = Fail(ErrorCode::kInvalidArgument, "matrix " + matrices[i]->name + " decoded to " +
+                                                std::to_string(values->size()) + " values, not rows x cols");
+      }
       if (values.ok()) {
         decoded[i] = std::move(*values);
       } else {

@@ -1,7 +1,8 @@
 // model_golden MODEL.gguf --text "WORDS ..." [--top K]
 //
 // Prints the golden file tests/model/data/*.txt compares with: the token
-// ids of the text (whole-word pieces, vocabulary.h), then for every
+// ids of the text (the model's tokenizer, tokenizer.h, BOS first where the
+// model adds one), then for every
 // position of a teacher-forced run of the CPU fp64 reference the top K
 // next-token ids with their logits (%.6f). See tests/model/data/README.md
 // for the command that wrote each checked-in file.
@@ -11,7 +12,7 @@
 #include <string>
 
 #include "kpolicy/model/decoder.h"
-#include "kpolicy/model/vocabulary.h"
+#include "kpolicy/model/tokenizer.h"
 
 namespace {
 
@@ -38,10 +39,9 @@ int main(int argc, char** argv) {
 
   auto file = kpolicy::kernels::GgufFile::Open(path);
   if (!file.ok()) return Die(file.error());
-  auto vocab = Vocabulary::Read(*file);
-  if (!vocab.ok()) return Die(vocab.error());
-  auto tokens = vocab->WholeWords(text);
-  if (!tokens.ok()) return Die(tokens.error());
+  auto tokenizer = Tokenizer::FromGguf(*file);
+  if (!tokenizer.ok()) return Die(tokenizer.error());
+  const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->adds_bos());
   auto config = ReadModelConfig(*file);
   if (!config.ok()) return Die(config.error());
   auto weights = LoadModelWeights(*file, *config);
@@ -49,13 +49,13 @@ int main(int argc, char** argv) {
   auto matvec = ReferenceMatVec::Create(*weights);
   if (!matvec.ok()) return Die(matvec.error());
   Decoder decoder(*config, *weights, *matvec);
-  auto logits = TeacherForced(decoder, *tokens);
+  auto logits = TeacherForced(decoder, tokens);
   if (!logits.ok()) return Die(logits.error());
 
   std::printf("model %s\n", std::filesystem::path(path).filename().string().c_str());
   std::printf("text %s\n", text.c_str());
   std::printf("tokens");
-  for (int32_t id : *tokens) std::printf(" %d", id);
+  for (int32_t id : tokens) std::printf(" %d", id);
   std::printf("\n");
   for (size_t p = 0; p < logits->size(); ++p) {
     std::printf("position %zu", p);

@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "kpolicy/model/decoder.h"
-#include "kpolicy/model/vocabulary.h"
+#include "model_files.h"
+#include "kpolicy/model/tokenizer.h"
 
 using namespace kpolicy;
 using namespace kpolicy::model;
@@ -32,25 +33,15 @@ std::string Why(const E& result) {
 constexpr const char* kSmolLM = "SmolLM2-135M-Instruct.Q4_1.gguf";
 constexpr const char* kGemma = "gemma-3-270m-q4_k_m.gguf";
 
-std::string ModelPath(const std::string& name) {
-  const char* dir = std::getenv("KPOLICY_MODEL_DIR");
-  BOOST_REQUIRE_MESSAGE(dir != nullptr && *dir != 0,
-                        "KPOLICY_MODEL_DIR is not set: run tools/fetch_models.sh and set "
-                        "KPOLICY_MODEL_DIR to its folder (default ~/.cache/kpolicy/models)");
-  const std::string path = (std::filesystem::path(dir) / name).string();
-  BOOST_REQUIRE_MESSAGE(std::filesystem::exists(path),
-                        path + " is missing: run tools/fetch_models.sh " + dir);
-  return path;
-}
 
 // Everything one model's checks need, loaded once per test case.
 struct Loaded {
   explicit Loaded(const std::string& name) : path(ModelPath(name)) {
     auto file = kernels::GgufFile::Open(path);
     BOOST_REQUIRE_MESSAGE(file.ok(), Why(file));
-    auto v = Vocabulary::Read(*file);
-    BOOST_REQUIRE_MESSAGE(v.ok(), Why(v));
-    vocab.emplace(std::move(*v));
+    auto t = Tokenizer::FromGguf(*file);
+    BOOST_REQUIRE_MESSAGE(t.ok(), Why(t));
+    tokenizer.emplace(std::move(*t));
     auto c = ReadModelConfig(*file);
     BOOST_REQUIRE_MESSAGE(c.ok(), Why(c));
     config = *c;
@@ -64,23 +55,23 @@ struct Loaded {
     decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   std::string path;
-  std::optional<Vocabulary> vocab;
+  std::optional<Tokenizer> tokenizer;
   ModelConfig config;
   std::optional<ModelWeights> weights;
   std::optional<ReferenceMatVec> matvec;
   double decode_seconds = 0;
 };
 
-// Greedy continuation of `prompt` (whole-word pieces), rendered as text.
+// Greedy continuation of `prompt` (tokenised as the model's tokenizer
+// does, BOS first where the model adds one), decoded to text.
 std::string Continue(Loaded& m, const std::string& prompt, int64_t n, double* seconds) {
-  auto ids = m.vocab->WholeWords(prompt);
-  BOOST_REQUIRE_MESSAGE(ids.ok(), Why(ids));
+  const std::vector<int32_t> ids = m.tokenizer->Encode(prompt, m.tokenizer->adds_bos());
   Decoder decoder(m.config, *m.weights, *m.matvec);
   const auto start = std::chrono::steady_clock::now();
-  auto generated = GreedyDecode(decoder, *ids, n);
+  auto generated = GreedyDecode(decoder, ids, n);
   *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   BOOST_REQUIRE_MESSAGE(generated.ok(), Why(generated));
-  return m.vocab->Render(*generated);
+  return m.tokenizer->Decode(*generated);
 }
 
 // Mostly letters and spaces: what English text is, and what a broken

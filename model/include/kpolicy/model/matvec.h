@@ -52,6 +52,13 @@ class ReferenceMatVec final : public MatVec {
   // does not decode (names it).
   static Expected<ReferenceMatVec> Create(const ModelWeights& weights, int threads = 0);
 
+  // The same arithmetic over other weights: `decode` gives each matrix's
+  // rows x cols floats, row-major (e.g. a requantised copy's, see
+  // RequantizedReference in variant_matvec.h). It is called concurrently
+  // for different matrices. Errors: decode's, or a result of another size.
+  using DecodeMatrix = std::function<Expected<std::vector<float>>(const Matrix& matrix)>;
+  static Expected<ReferenceMatVec> Create(const ModelWeights& weights, int threads, const DecodeMatrix& decode);
+
   Status Apply(const Matrix& matrix, std::span<const double> x, int64_t positions,
                std::span<double> y) override;
 

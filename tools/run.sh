@@ -12,19 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh >&2
 
-# A GPU counts when the driver lists one, or when its device node is usable;
-# a GPU this user cannot open is no GPU here.
-have_gpu() {
-  if command -v nvidia-smi >/dev/null 2>&1; then
-    nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && return 0
-    return 1
-  fi
-  [ -r /dev/nvidia0 ] && [ -w /dev/nvidia0 ]
-}
 nvcc=${CUDACXX:-/usr/local/cuda/bin/nvcc}
 command -v "$nvcc" >/dev/null 2>&1 || nvcc=$(command -v nvcc || true)
 
-if have_gpu && [ -n "$nvcc" ]; then
+if tools/have_gpu.sh && [ -n "$nvcc" ]; then
   echo "run: GPU found; building policyctl with CUDA for this GPU's architecture" >&2
   cuda_flags=(-DKPOLICY_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES=native)
 else

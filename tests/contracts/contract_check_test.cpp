@@ -20,7 +20,7 @@
 #include "kpolicy/evaluator.h"
 #include "kpolicy/kernels/parity.h"
 #include "kpolicy/kernels/reference.h"
-#include "kpolicy/kernels/variant_arithmetic.h"
+#include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/workload.h"
 #include "kpolicy/policy_loader.h"
 
@@ -296,8 +296,8 @@ namespace kn = kpolicy::kernels;
 
 constexpr const char* kOverflowWorkload = "fp16-overflow-sum";
 
-// Every GEMV variant's arithmetic on the CPU (kernels/variant_arithmetic.h:
-// the DP4A variants through the Q8_1 emulation) on the fp16-overflow-sum
+// Every GEMV variant's arithmetic on the CPU (each row's `emulate` in
+// kernels/gemv_variants.h: the DP4A variants through the Q8_1 emulation) on the fp16-overflow-sum
 // workload, as record rows: what CI can show without a GPU. The shape is
 // record's K and M (4096, 4) with 256 of its 4096 rows, so that the Q4_K
 // quantiser and ten emulations take seconds; the error is per output, so
@@ -311,16 +311,17 @@ std::vector<Measurement> EmulatedOverflowMeasurements() {
     kn::DampMassiveColumns(w, n, k, x.massive, x.massive_factor);
     const kn::WeightMatrix weights = kn::QuantizeWeights(format, w, n, k);
     const std::vector<double> reference = kn::ReferenceGemv(weights.view(), x.values, m);
-    const std::string op = format == kn::WeightFormat::kQ4K ? "q4k" : "q6k";
-    for (const kn::VariantArithmetic& v : kn::GemvVariantTable()) {
-      if (v.op != op) continue;
+    const kn::GemvOp gemv_op = format == kn::WeightFormat::kQ4K ? kn::GemvOp::kQ4K : kn::GemvOp::kQ6K;
+    const std::string op(kn::GemvOpName(gemv_op));
+    for (const kn::GemvVariant* variant : kn::GemvVariantsOf(gemv_op)) {
+      const kn::GemvVariant& v = *variant;
       Measurement row;
       row.operation = op + "_gemv";
       row.variant = std::string(v.name);
       row.workload = kOverflowWorkload;
       row.shape = "n=256 k=4096 m=4 (CPU emulation)";
       row.metrics =
-          kn::ComputeParity(reference, kn::RunVariantOnCpu(v, weights.view(), x.values, m), n).ByRecordName();
+          kn::ComputeParity(reference, v.emulate(weights.view(), x.values, m), n).ByRecordName();
       out.push_back(std::move(row));
     }
   }
@@ -345,7 +346,7 @@ ParityRecord OverflowRecord(std::vector<Measurement> results) {
 // the workload: the fp16 sum's failure would show here as nan/inf counts.
 BOOST_AUTO_TEST_CASE(cpu_emulation_of_every_variant_meets_the_fp16_overflow_sum_contracts) {
   const std::vector<Measurement> rows = EmulatedOverflowMeasurements();
-  BOOST_TEST(rows.size() == kn::GemvVariantTable().size());
+  BOOST_TEST(rows.size() == kn::BuiltinGemvVariants().size());
   std::map<std::string, int> contracts_per_op;
   for (const Contract& c : Contracts()) {
     if (std::find(c.workloads.begin(), c.workloads.end(), kOverflowWorkload) == c.workloads.end()) continue;

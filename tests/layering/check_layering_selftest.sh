@@ -77,20 +77,20 @@ plant comment-is-not-include engine/src/loader.cpp '// #include "kpolicy/runtime
 expect_status comment-is-not-include 0
 
 # A new folder with sources must be placed in layers.txt before it passes.
-plant new-folder-undeclared model/src/layer.cpp '#include "kpolicy/kernels/q4_k.h"'
-expect_status new-folder-undeclared 1 'folder model/ holds sources but has no line in tests/layering/layers.txt'
-# Placed between kernels and runtime: model may include kernels and engine, runtime may include model.
-plant new-folder-placed model/include/kpolicy/model/layer.h '#pragma once' '#include "kpolicy/kernels/q4_k.h"' '#include "kpolicy/expected.h"'
-printf '#include "kpolicy/model/layer.h"\n' >>"$work/new-folder-placed/runtime/src/probe.cpp"
-sed -i 's/^runtime: .*/runtime: model kernels engine\nmodel: kernels engine/' "$work/new-folder-placed/tests/layering/layers.txt"
+plant new-folder-undeclared serving/src/layer.cpp '#include "kpolicy/kernels/q4_k.h"'
+expect_status new-folder-undeclared 1 'folder serving/ holds sources but has no line in tests/layering/layers.txt'
+# Placed between kernels and runtime: serving may include kernels and engine, runtime may include serving.
+plant new-folder-placed serving/include/kpolicy/serving/layer.h '#pragma once' '#include "kpolicy/kernels/q4_k.h"' '#include "kpolicy/expected.h"'
+printf '#include "kpolicy/serving/layer.h"\n' >>"$work/new-folder-placed/runtime/src/probe.cpp"
+sed -i 's/^runtime: .*/runtime: serving kernels engine\nserving: kernels engine/' "$work/new-folder-placed/tests/layering/layers.txt"
 expect_status new-folder-placed 0
 # ... and kernels still may not reach up into it.
-plant kernels-includes-model model/include/kpolicy/model/layer.h '#pragma once'
-printf '#include "kpolicy/model/layer.h"\n' >>"$work/kernels-includes-model/kernels/cuda/q4k.cu"
-sed -i 's/^runtime: .*/runtime: model/; $ a model: kernels' "$work/kernels-includes-model/tests/layering/layers.txt"
-expect_status kernels-includes-model 1 'kernels/cuda/q4k.cu:3: kernels may not include "kpolicy/model/layer.h"'
-# Transitive: runtime sits on model, model on kernels, so runtime may include kernels too.
-cp -r "$work/kernels-includes-model" "$work/transitive"; sed -i '3d' "$work/transitive/kernels/cuda/q4k.cu"
+plant kernels-includes-serving serving/include/kpolicy/serving/layer.h '#pragma once'
+printf '#include "kpolicy/serving/layer.h"\n' >>"$work/kernels-includes-serving/kernels/cuda/q4k.cu"
+sed -i 's/^runtime: .*/runtime: serving/; $ a serving: kernels' "$work/kernels-includes-serving/tests/layering/layers.txt"
+expect_status kernels-includes-serving 1 'kernels/cuda/q4k.cu:3: kernels may not include "kpolicy/serving/layer.h"'
+# Transitive: runtime sits on serving, serving on kernels, so runtime may include kernels too.
+cp -r "$work/kernels-includes-serving" "$work/transitive"; sed -i '3d' "$work/transitive/kernels/cuda/q4k.cu"
 expect_status transitive 0
 
 # Broken rules are reported as such (exit 2), not as a passing tree.

@@ -6,13 +6,16 @@
 #                                 policyctl for sm_90 into build-dev/, and copy
 #                                 them with the shared libraries they need into
 #                                 .devcarry/ (git-ignored; carried to the GPU)
-#   tools/gpu_session.sh run      there: run the GPU tests, the benchmark and
-#                                 `policyctl record`, everything under $OUT:
+#   tools/gpu_session.sh run [STEP...]
+#                                 there: run the GPU tests, the benchmarks and
+#                                 `policyctl record` (steps: tests bench prefill
+#                                 record runtime sass; default all), everything
+#                                 under $OUT:
 #       device.txt        nvidia-smi (driver, GPU, clocks as found)
 #       gpu_tests.log     every GPU test program's output
 #       bench_gemv.md     bench_gemv --out (YAML front matter + markdown tables)
 #       bench_gemv.log    its stdout
-#       h100.yaml         policyctl record --out (the parity record)
+#       record.yaml       policyctl record --out (the parity record)
 #       bench_prefill.md  bench_prefill --out, and .log
 #       runtime.log       policyctl explain and run on this GPU (default policy,
 #                         then FP16 prefill + HGEMM decode, then unbatched prefill)
@@ -57,22 +60,28 @@ run() {
   nvidia-smi > "$OUT/device.txt" 2>&1
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu \
     --format=csv >> "$OUT/device.txt" 2>&1
-  for t in "$CARRY"/bin/gpu_*; do
-    step "$(basename "$t")" 150 "$OUT/gpu_tests.log" "$t" --log_level=test_suite --report_level=short
-  done
-  step bench 240 "$OUT/bench_gemv.log" "$CARRY/bin/bench_gemv" --out "$OUT/bench_gemv.md"
-  step bench_prefill 300 "$OUT/bench_prefill.log" "$CARRY/bin/bench_prefill" --out "$OUT/bench_prefill.md"
-  step record 240 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/h100.yaml"
+  local steps=" ${*:-tests bench prefill record runtime sass} "
+  wants() { [[ "$steps" == *" $1 "* ]]; }
+  if wants tests; then
+    for t in "$CARRY"/bin/gpu_*; do
+      step "$(basename "$t")" 150 "$OUT/gpu_tests.log" "$t" --log_level=test_suite --report_level=short
+    done
+  fi
+  wants bench && step bench 240 "$OUT/bench_gemv.log" "$CARRY/bin/bench_gemv" --out "$OUT/bench_gemv.md"
+  wants prefill && step bench_prefill 300 "$OUT/bench_prefill.log" "$CARRY/bin/bench_prefill" --out "$OUT/bench_prefill.md"
+  wants record && step record 240 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/record.yaml"
   # The runtime as a server starts it, on this GPU: the default policy, then
   # the other prefill and decode paths the knobs switch.
   local ctl="$CARRY/bin/policyctl"
-  step explain 60 "$OUT/runtime.log" "$ctl" explain --contracts contracts --color never
-  step run_qwen 120 "$OUT/runtime.log" "$ctl" run --log
-  step run_llama 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32
-  step run_f16_hgemm 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32 \
-    --env FP8_PREFILL=0 --env HGEMM_DECODE=1
-  step run_unbatched 120 "$OUT/runtime.log" "$ctl" run --layers 2 --tokens 16 --prefill 64 --env BATCHED_PREFILL=0
-  if command -v cuobjdump > /dev/null; then
+  if wants runtime; then
+    step explain 60 "$OUT/runtime.log" "$ctl" explain --contracts contracts --color never
+    step run_qwen 120 "$OUT/runtime.log" "$ctl" run --log
+    step run_llama 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32
+    step run_f16_hgemm 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32 \
+      --env FP8_PREFILL=0 --env HGEMM_DECODE=1
+    step run_unbatched 120 "$OUT/runtime.log" "$ctl" run --layers 2 --tokens 16 --prefill 64 --env BATCHED_PREFILL=0
+  fi
+  if wants sass && command -v cuobjdump > /dev/null; then
     for obj in q4k_hw_dp4a q6k_hw_dp4a q4k_mwv_dp4a q6k_dp4a fused_gate_up_q4k q4k_vectorized; do
       sass=$(cuobjdump -sass "$CARRY/obj/$obj.cu.o")
       echo "== $obj: $(grep -cE 'LDG\.E[.A-Z]*128' <<< "$sass") 16-byte LDG," \
@@ -83,14 +92,14 @@ run() {
   echo "================ summary ($(($(date +%s) - start)) s) ================"
   for s in "${!status[@]}"; do printf '%-28s rc=%s\n' "$s" "${status[$s]}"; done
   tail -1 "$OUT/device.txt"
-  grep -E "failure|No errors|error" "$OUT/gpu_tests.log" | tail -15
-  grep -E "^stream read|^target |MET|MISSED" "$OUT/bench_gemv.log" | head -12
-  tail -2 "$OUT/record.log"
-  grep -E "^(run|prefill|gate) " "$OUT/runtime.log"
+  grep -E "failure|No errors|error" "$OUT/gpu_tests.log" 2>/dev/null | tail -15
+  grep -E "^stream read|^target |MET|MISSED" "$OUT/bench_gemv.log" 2>/dev/null | head -12
+  tail -2 "$OUT/record.log" 2>/dev/null 2>/dev/null
+  grep -E "^(run|prefill|gate) " "$OUT/runtime.log" 2>/dev/null
 }
 
 case "${1:-}" in
   pack) pack ;;
-  run) run ;;
-  *) echo "usage: tools/gpu_session.sh pack|run" >&2; exit 2 ;;
+  run) shift; run "$@" ;;
+  *) echo "usage: tools/gpu_session.sh pack | run [tests bench prefill record runtime sass]" >&2; exit 2 ;;
 esac

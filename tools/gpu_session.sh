@@ -94,7 +94,7 @@ run() {
   tail -1 "$OUT/device.txt"
   grep -E "failure|No errors|error" "$OUT/gpu_tests.log" 2>/dev/null | tail -15
   grep -E "^stream read|^target |MET|MISSED" "$OUT/bench_gemv.log" 2>/dev/null | head -12
-  tail -2 "$OUT/record.log" 2>/dev/null 2>/dev/null
+  tail -2 "$OUT/record.log" 2>/dev/null
   grep -E "^(run|prefill|gate) " "$OUT/runtime.log" 2>/dev/null
 }
 

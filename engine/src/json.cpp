@@ -125,13 +125,20 @@ class JsonParser {
 
   Expected<JsonValue> Document() {
     JsonValue v;
-    if (!Parse(v, 0)) return Fail(ErrorCode::kInvalidInput, error_);
+    if (!Parse(v, 0)) return Fail(ErrorAt(error_));
     SkipSpace();
-    if (i_ != s_.size()) return Fail(ErrorCode::kInvalidInput, At("unexpected text after the JSON value"));
+    if (i_ != s_.size()) return Fail(ErrorAt(At("unexpected text after the JSON value")));
     return v;
   }
 
  private:
+  // The place carries the byte offset (no file: ToString shows the message
+  // alone), so a reader of a multi-line file can turn it into line:column.
+  kpolicy::Error ErrorAt(std::string message) const {
+    SourceLocation place;
+    place.offset = static_cast<int64_t>(i_);
+    return kpolicy::Error(ErrorCode::kInvalidInput, std::move(place), std::move(message));
+  }
   std::string At(const std::string& message) const {
     return "column " + std::to_string(i_ + 1) + ": " + message;
   }

@@ -60,7 +60,8 @@ struct JsonValue {
 };
 
 // Parses one JSON document; the error (kInvalidInput) names the column
-// (1-based) in its message.
+// (1-based) in its message, and its place.offset is that byte offset
+// (place.file stays empty: callers that know the file fill it in).
 Expected<JsonValue> ParseJson(std::string_view text);
 
 }  // namespace kpolicy

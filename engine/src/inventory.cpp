@@ -446,8 +446,41 @@ std::optional<CatalogEntry> MatchCatalogProduct(std::string_view product) {
   return std::nullopt;
 }
 
+namespace {
+
+// The labels ReadKubectlNode reads; the others are dropped while parsing.
+bool IsLabelRead(std::string_view label) {
+  if (!label.starts_with("nvidia.com/")) return false;
+  if (label.starts_with(kMigTypePrefix)) return true;
+  for (std::string_view name : {kLabelProduct, kLabelComputeMajor, kLabelComputeMinor, kLabelCount, kLabelMemory,
+                                kLabelMultiprocessors, kLabelMigStrategy, kLabelDriverFull}) {
+    if (label == name) return true;
+  }
+  for (const auto& names : kDriverLabels) {
+    for (std::string_view name : names) {
+      if (label == name) return true;
+    }
+  }
+  return false;
+}
+
+// What of `kubectl get nodes -o json` is read: kind, items, and of each
+// node its kind, metadata.name and the nvidia.com/ labels. The rest (status,
+// images, annotations: most of a real node's bytes) is checked, not built.
+bool KeepKubectlMember(std::span<const std::string_view> path) {
+  if (!path.empty() && path[0] == "items") path = path.subspan(1);
+  else if (path.size() == 1 && path[0] == "kind") return true;
+  if (path.empty()) return true;
+  if (path.size() == 1) return path[0] == "metadata" || path[0] == "kind";
+  if (path[0] != "metadata") return false;
+  if (path.size() == 2) return path[1] == "name" || path[1] == "labels";
+  return path[1] == "labels" && path.size() == 3 && IsLabelRead(path[2]);
+}
+
+}  // namespace
+
 Expected<Inventory> ReadKubectlNodes(std::string_view text, const std::string& file) {
-  auto parsed = ParseJson(text);
+  auto parsed = ParseJson(text, KeepKubectlMember);
   if (!parsed.ok()) {
     const Error& e = parsed.error();
     const size_t offset = e.place.offset >= 0 ? static_cast<size_t>(e.place.offset) : 0;

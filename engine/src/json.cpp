@@ -121,17 +121,24 @@ constexpr int kMaxJsonDepth = 32;
 
 class JsonParser {
  public:
-  explicit JsonParser(std::string_view s) : s_(s) {}
+  JsonParser(std::string_view s, JsonKeep keep) : s_(s), keep_(keep) {}
 
   Expected<JsonValue> Document() {
     JsonValue v;
-    if (!Parse(v, 0)) return Fail(ErrorCode::kInvalidInput, error_);
+    if (!Parse(v, 0)) return Fail(ErrorAt(error_));
     SkipSpace();
-    if (i_ != s_.size()) return Fail(ErrorCode::kInvalidInput, At("unexpected text after the JSON value"));
+    if (i_ != s_.size()) return Fail(ErrorAt(At("unexpected text after the JSON value")));
     return v;
   }
 
  private:
+  // The place carries the byte offset (no file: ToString shows the message
+  // alone), so a reader of a multi-line file can turn it into line:column.
+  kpolicy::Error ErrorAt(std::string message) const {
+    SourceLocation place;
+    place.offset = static_cast<int64_t>(i_);
+    return kpolicy::Error(ErrorCode::kInvalidInput, std::move(place), std::move(message));
+  }
   std::string At(const std::string& message) const {
     return "column " + std::to_string(i_ + 1) + ": " + message;
   }
@@ -171,14 +178,28 @@ class JsonParser {
     while (true) {
       SkipSpace();
       if (i_ >= s_.size() || s_[i_] != '"') return Error("expected a string key");
-      std::string key;
+      // Keys are read into a buffer per depth, copied only when kept: a
+      // filtered document drops most of its keys.
+      std::string& key = key_buffers_[depth];
+      key.clear();
       if (!String(key)) return false;
       SkipSpace();
       if (i_ >= s_.size() || s_[i_] != ':') return Error("expected ':' after a key");
       ++i_;
+      // A member the filter leaves out is still parsed (and checked), but
+      // nothing of it is built.
+      const bool building = build_;
+      if (building && keep_) {
+        path_.push_back(key);
+        build_ = keep_(path_);
+      }
       JsonValue member;
-      if (!Parse(member, depth + 1)) return false;
-      v.members.emplace_back(std::move(key), std::move(member));
+      const bool parsed = Parse(member, depth + 1);
+      if (building && keep_) path_.pop_back();
+      const bool kept = build_;
+      build_ = building;
+      if (!parsed) return false;
+      if (kept) v.members.emplace_back(key, std::move(member));
       SkipSpace();
       if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
       if (i_ < s_.size() && s_[i_] == '}') { ++i_; return true; }
@@ -194,7 +215,7 @@ class JsonParser {
     while (true) {
       JsonValue item;
       if (!Parse(item, depth + 1)) return false;
-      v.items.push_back(std::move(item));
+      if (build_) v.items.push_back(std::move(item));
       SkipSpace();
       if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
       if (i_ < s_.size() && s_[i_] == ']') { ++i_; return true; }
@@ -237,10 +258,22 @@ class JsonParser {
   bool String(std::string& out) {
     ++i_;  // opening quote
     while (i_ < s_.size()) {
+      // Plain characters up to the next quote, escape or control character
+      // in one append: most strings have no escapes.
+      size_t end = i_;
+      while (end < s_.size() && s_[end] != '"' && s_[end] != '\\' && static_cast<unsigned char>(s_[end]) >= 0x20) {
+        ++end;
+      }
+      if (build_) out.append(s_.data() + i_, end - i_);
+      i_ = end;
+      if (i_ >= s_.size()) break;
       const char c = s_[i_++];
       if (c == '"') return true;
       if (static_cast<unsigned char>(c) < 0x20) return Error("control character in a string");
-      if (c != '\\') { out += c; continue; }
+      if (c != '\\') {
+        if (build_) out += c;
+        continue;
+      }
       if (i_ >= s_.size()) break;
       const char e = s_[i_++];
       switch (e) {
@@ -287,19 +320,23 @@ class JsonParser {
       if (!digits()) return Error("bad number");
     }
     v.kind = JsonValue::kNumber;
-    v.text = std::string(s_.substr(start, i_ - start));
+    if (build_) v.text = std::string(s_.substr(start, i_ - start));
     return true;
   }
 
   std::string_view s_;
   size_t i_ = 0;
   std::string error_;
+  JsonKeep keep_ = nullptr;
+  std::vector<std::string_view> path_;  // keys from the root while keep_ is asked
+  bool build_ = true;                   // false inside a member keep_ left out
+  std::string key_buffers_[kMaxJsonDepth + 2];
 };
 
 }  // namespace
 
-Expected<JsonValue> ParseJson(std::string_view text) {
-  return JsonParser(text).Document();
+Expected<JsonValue> ParseJson(std::string_view text, JsonKeep keep) {
+  return JsonParser(text, keep).Document();
 }
 
 }  // namespace kpolicy

@@ -299,7 +299,11 @@ Expected<std::string> ReadTextFile(const std::string& path, size_t limit) {
   if (std::filesystem::is_directory(path, ec)) return Fail(ErrorCode::kUnreadable, "is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Fail(ErrorCode::kUnreadable, "cannot open: " + std::string(std::strerror(errno)));
-  std::string buffer(limit + 1, '\0');
+  // Sized from the file when its size is known: inventories allow limits
+  // of gigabytes, which must not be allocated for a small file.
+  const auto size = std::filesystem::file_size(path, ec);
+  const size_t capacity = ec ? limit : static_cast<size_t>(std::min<uintmax_t>(size, limit));
+  std::string buffer(capacity + 1, '\0');
   in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
   buffer.resize(static_cast<size_t>(in.gcount()));
   if (in.bad()) return Fail(ErrorCode::kUnreadable, "read failed");

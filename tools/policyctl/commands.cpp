@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "device_selection.h"
+#include "fleet_commands.h"
 #include "record.h"
 #include "exit_codes.h"
 #include "kpolicy/builtin_policy.h"
@@ -38,6 +39,8 @@ Commands:
   check                check policies against the contracts and recorded parity data
   record --out FILE    measure every kernel variant on the local GPU into a parity record
   run                  start the runtime and run a decoder-layer stack with the dispatched kernels
+  fleet --inventory F  every node's decision (kubectl get nodes -o json or a YAML inventory), grouped
+  diff --policy A --policy B   which knobs change on which nodes, and the rules on each side
 
 Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
 Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
@@ -519,12 +522,14 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (command == "check") return Check(rest, io);
   if (command == "record") return RunRecord(rest, io);
   if (command == "run") return Run(rest, io);
+  if (command == "fleet") return RunFleet(rest, io);
+  if (command == "diff") return RunDiff(rest, io);
   if (command == "help" || command == "--help" || command == "-h") {
     io.out << kUsage;
     return kExitOk;
   }
   io.err << "policyctl: error: unknown command '" << command << "'"
-         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record", "run"}) << "\n" << kUsage;
+         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record", "run", "fleet", "diff"}) << "\n" << kUsage;
   return kExitUsage;
 }
 

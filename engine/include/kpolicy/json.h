@@ -7,6 +7,7 @@
 #define KPOLICY_JSON_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,8 +61,16 @@ struct JsonValue {
 };
 
 // Parses one JSON document; the error (kInvalidInput) names the column
-// (1-based) in its message.
-Expected<JsonValue> ParseJson(std::string_view text);
+// (1-based) in its message, and its place.offset is that byte offset
+// (place.file stays empty: callers that know the file fill it in).
+//
+// `keep`, when given, decides which members are built: it sees the keys from
+// the root to the member (array levels add none) and returns false for one
+// that is only checked and dropped, with everything under it. A large
+// document of which little is read (`kubectl get nodes -o json`) then costs
+// a scan, not a tree.
+using JsonKeep = bool (*)(std::span<const std::string_view> path);
+Expected<JsonValue> ParseJson(std::string_view text, JsonKeep keep = nullptr);
 
 }  // namespace kpolicy
 

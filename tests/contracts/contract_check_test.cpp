@@ -73,7 +73,7 @@ Policy MustLoad(const std::string& text, const std::string& name) {
 const char* kForceHwDp4a = R"(kpolicy: 1
 name: force-hwdp4a
 version: 1
-extends: builtin:default
+extends: builtin:seed
 knobs:
   q4k:
     remove_rules: [blackwell-mwv]
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(a_variant_without_a_record_is_unproven_not_passing) {
   const Policy p = MustLoad(R"(kpolicy: 1
 name: legacy
 version: 1
-extends: builtin:default
+extends: builtin:seed
 knobs:
   q4k:
     remove_rules: [blackwell-mwv, dp4a]

@@ -105,11 +105,58 @@ std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, si
         d->knobs[knob_index].index == static_cast<int>(index)) {
       return env;
     }
+    // A stop constraint refusing the override still means it applied.
+    if (!d.ok() && d.error().message.rfind("refused: " + knob.name + " = ", 0) == 0) return env;
   }
   return std::nullopt;
 }
 
+// The "refused: ..." warnings of a decision, prefixed with where they came from.
+void CollectRefusals(const Decision& d, const std::string& where, std::vector<std::string>& out) {
+  for (const std::string& w : d.warnings) {
+    if (w.rfind("refused: ", 0) == 0) out.push_back(where + w);
+  }
+}
+
 }  // namespace
+
+EvidenceOracle::Answer RecordEvidence::Prove(const std::string& contract, const std::string& knob,
+                                             const std::string& value, const DeviceFacts& device,
+                                             const ModelFacts& model) const {
+  auto c = std::find_if(contracts_.begin(), contracts_.end(), [&](const Contract& x) { return x.id == contract; });
+  if (c == contracts_.end()) return {false, "no contract " + contract + " is loaded"};
+  if (c->knob != knob) return {false, "contract " + contract + " constrains " + c->knob + ", not " + knob};
+  Answer proof;
+  for (const ParityRecord& record : records_) {
+    if (!record.Matches(device) || !record.MatchesModel(model)) continue;
+    std::vector<CheckFinding> findings;
+    CheckOne(*c, value, record, CheckFinding{}, findings);
+    if (findings.empty()) continue;
+    for (const CheckFinding& f : findings) {
+      if (f.kind == CheckFinding::kViolation) {
+        return {false, RecordScope(record) + " shows " + value + " breaking " + contract + ": " + f.metric + " " +
+                           FormatNumber(f.measured) + " on " + f.workload + ", needs " + f.threshold};
+      }
+    }
+    const bool all_pass = std::all_of(findings.begin(), findings.end(),
+                                      [](const CheckFinding& f) { return f.kind == CheckFinding::kPass; });
+    if (all_pass && !proof.proven) {
+      proof = {true, "proven by " + RecordScope(record) + ": " + findings[0].metric + " " +
+                         FormatNumber(findings[0].measured) + " on " + findings[0].workload + " (" +
+                         findings[0].threshold + ")"};
+    }
+  }
+  if (proof.proven) return proof;
+  return {false, "no record proves " + contract + " for " + knob + " = " + value + " on " + device.name +
+                     (model.empty() ? "" : " with " + model.Describe())};
+}
+
+std::string RecordScope(const ParityRecord& record) {
+  std::string out = record.file;
+  if (record.covers_range) out += " (covers " + record.covers_text + ")";
+  if (!record.model.empty()) out += " [model " + record.model.Describe() + "]";
+  return out;
+}
 
 std::string CheckFinding::Outcome() const {
   std::string head = (environment.empty() ? "" : "with " + environment + ", ") + knob + " = " + variant;
@@ -151,15 +198,17 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
   }
   if (!report.errors.empty()) return report;
 
+  const RecordEvidence evidence(contracts, records);
   for (const ParityRecord& record : records) {
     CheckFinding base;
     base.policy = policy_name;
-    base.device = record.device.name + " (" + record.file + ")";
-    auto clean = Evaluate(policy, record.device, Environment());
+    base.device = record.device.name + " (" + RecordScope(record) + ")";
+    auto clean = Evaluate(policy, record.device, record.model, Environment(), {}, &evidence);
     if (!clean.ok()) {
       report.errors.push_back(base.device + ": " + clean.error().ToString());
       continue;
     }
+    CollectRefusals(*clean, base.device + ": ", report.refusals);
     for (const Contract& c : contracts) {
       base.knob = c.knob;
       CheckOne(c, clean->ValueText(*policy.FindKnob(c.knob)), record, base, report.findings);
@@ -169,9 +218,15 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
       for (size_t i = 0; i < knob.env.size(); ++i) {
         std::optional<Environment> env = Triggering(policy, knob, i, record.device);
         if (!env) continue;
-        auto forced = Evaluate(policy, record.device, *env);
-        if (!forced.ok()) continue;
+        auto forced = Evaluate(policy, record.device, record.model, *env, {}, &evidence);
         base.environment = env->variables()[0].first + "=" + env->variables()[0].second;
+        const std::string where = base.device + ": with " + base.environment + ", ";
+        if (!forced.ok()) {
+          if (forced.error().message.rfind("refused: ", 0) == 0) report.refusals.push_back(where + forced.error().message);
+          base.environment.clear();
+          continue;
+        }
+        CollectRefusals(*forced, where, report.refusals);
         for (const Contract& c : contracts) {
           const Knob* constrained = policy.FindKnob(c.knob);
           const std::string variant = forced->ValueText(*constrained);
@@ -192,6 +247,9 @@ std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decisi
   std::map<std::string, std::vector<Evidence>> out;
   for (const ParityRecord& record : records) {
     if (!record.Matches(decision.device)) continue;
+    // A record of another model does not speak for this one; with the model
+    // unknown, a model's record is still shown, failures included.
+    if (!decision.model.empty() && !record.MatchesModel(decision.model)) continue;
     for (const Contract& c : contracts) {
       const Knob* knob = decision.policy->FindKnob(c.knob);
       if (!knob) continue;
@@ -200,7 +258,7 @@ std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decisi
       for (const CheckFinding& f : findings) {
         Evidence e;
         e.contract = c.id;
-        e.source = record.file + ": " + f.provenance;
+        e.source = RecordScope(record) + ": " + f.provenance;
         if (f.kind == CheckFinding::kUnproven) {
           e.claim = f.detail;
         } else {

@@ -42,4 +42,15 @@ DeviceFacts DeviceFromComputeCapability(int major, int minor, int sms, std::stri
   return d;
 }
 
+std::string ModelFacts::Describe() const {
+  if (empty()) return "unknown model";
+  std::string out = name.empty() ? architecture : name;
+  std::string detail;
+  for (const std::string* part : {&architecture, &size, &quantisation}) {
+    if (part->empty() || *part == out) continue;
+    detail += (detail.empty() ? "" : ", ") + *part;
+  }
+  return detail.empty() ? out : out + " (" + detail + ")";
+}
+
 }  // namespace kpolicy

@@ -26,7 +26,10 @@ Error InContext(Error error, const SourceLocation& where, const std::string& wha
   return error;
 }
 
-void FillDeviceSlots(const DeviceFacts& d, std::vector<Value>& slots) {
+// A version the policy can compare, or unknown ("").
+Value VersionOrUnknown(const std::string& text) { return Value::String(IsVersionText(text) ? text : ""); }
+
+void FillFactSlots(const DeviceFacts& d, const ModelFacts& m, std::vector<Value>& slots) {
   slots[kSlotCc] = Value::Int(d.cc());
   slots[kSlotCcMajor] = Value::Int(d.cc_major);
   slots[kSlotCcMinor] = Value::Int(d.cc_minor);
@@ -34,6 +37,13 @@ void FillDeviceSlots(const DeviceFacts& d, std::vector<Value>& slots) {
   slots[kSlotName] = Value::String(d.name);
   slots[kSlotMemoryMib] = Value::Int(d.memory_mib);
   slots[kSlotBandwidthGbps] = Value::Int(d.bandwidth_gbps);
+  slots[kSlotDriver] = VersionOrUnknown(d.driver_version);
+  slots[kSlotCudaRuntime] = VersionOrUnknown(d.runtime_version);
+  slots[kSlotMemoryFreeMib] = Value::Int(d.memory_free_mib);
+  slots[kSlotModelArchitecture] = Value::String(m.architecture);
+  slots[kSlotModelName] = Value::String(m.name);
+  slots[kSlotModelQuantisation] = Value::String(m.quantisation);
+  slots[kSlotModelSize] = Value::String(m.size);
 }
 
 // Values that people write meaning "off"; a presence-only variable set to
@@ -44,10 +54,17 @@ bool LooksLikeOff(const std::string& v) {
 
 class KnobEvaluator {
  public:
-  KnobEvaluator(const Policy& p, Decision& d) : p_(p), d_(d) {}
+  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence) : p_(p), d_(d), evidence_(evidence) {}
 
-  // Decides `knob` into its slot, recording the trace.
+  // Decides `knob` into its slot, recording the trace, then holds the value
+  // to the knob's constraints.
   std::optional<Error> Decide(const Knob& knob, KnobTrace& trace) {
+    if (auto error = Choose(knob, trace)) return error;
+    return ApplyConstraints(knob, trace);
+  }
+
+ private:
+  std::optional<Error> Choose(const Knob& knob, KnobTrace& trace) {
     trace.knob = &knob;
     trace.env.assign(knob.env.size(), EnvCheck{});
     if (TryOverrides(knob, trace)) return std::nullopt;
@@ -58,6 +75,7 @@ class KnobEvaluator {
         return InContext(std::move(fires).error(), rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "'");
       }
       if (!fires->number) continue;
+      if (!rule.evidence.empty() && !Proven(knob, rule, trace, i)) continue;
       trace.decided_by = KnobTrace::kRule;
       trace.index = static_cast<int>(i);
       return Store(knob, rule.value, rule.location, "rule '" + rule.id + "'");
@@ -66,7 +84,28 @@ class KnobEvaluator {
     return Store(knob, knob.default_value, knob.location, "the default");
   }
 
- private:
+  // The first constraint that fails decides: its fallback (which must meet
+  // every constraint too) or a stop.
+  std::optional<Error> ApplyConstraints(const Knob& knob, KnobTrace& trace) {
+    for (size_t i = 0; i < knob.constraints.size(); ++i) {
+      const Constraint& c = knob.constraints[i];
+      auto holds = c.condition.Evaluate(d_.slots);
+      if (!holds.ok()) return InContext(std::move(holds).error(), c.location, "constraint of knob '" + knob.name + "'");
+      if (holds->number) continue;
+      const std::string refusal = "refused: " + knob.name + " = " + d_.ValueText(knob) + ": " + c.message;
+      if (c.on_fail == Constraint::kStop || !knob.fallback || trace.refused_by >= 0) {
+        const std::string why = trace.refused_by >= 0 ? " (after taking the fallback for another constraint)" : "";
+        return Error(ErrorCode::kInvalidInput, c.location, refusal + why + " [on_fail: stop]");
+      }
+      trace.refused_by = static_cast<int>(i);
+      trace.refused_value = d_.ValueText(knob);
+      d_.slots[knob.slot] = *knob.fallback;
+      d_.warnings.push_back(refusal + "; took the fallback " + d_.ValueText(knob));
+      i = static_cast<size_t>(-1);  // the fallback meets every constraint, or stops
+    }
+    return std::nullopt;
+  }
+
   std::optional<Error> Store(const Knob& knob, const Expression& e, const SourceLocation& where,
                              const std::string& what) {
     auto v = e.Evaluate(d_.slots);
@@ -163,19 +202,48 @@ class KnobEvaluator {
   }
   const std::string& Text(int slot) const { return d_.slots[slot].text; }
 
+  // Whether the records prove every contract `rule` asks for; the trace
+  // keeps what they said.
+  bool Proven(const Knob& knob, const Rule& rule, KnobTrace& trace, size_t index) {
+    trace.evidence.resize(knob.rules.size());
+    const std::string value = FormatValue(knob.type, *rule.value.constant());
+    if (!evidence_) {
+      trace.evidence[index] = "no records were given, so nothing proves " + value + ": not fired";
+      return false;
+    }
+    std::string said;
+    for (const std::string& contract : rule.evidence) {
+      const EvidenceOracle::Answer a = evidence_->Prove(contract, knob.name, value, d_.device, d_.model);
+      said += (said.empty() ? "" : "; ") + a.citation;
+      if (!a.proven) {
+        trace.evidence[index] = said + ": not fired";
+        return false;
+      }
+    }
+    trace.evidence[index] = said;
+    return true;
+  }
+
   const Policy& p_;
   Decision& d_;
+  const EvidenceOracle* evidence_;
 };
 
 }  // namespace
 
 Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const Environment& env,
                             std::span<const Pin> pins) {
+  return Evaluate(policy, device, ModelFacts{}, env, pins);
+}
+
+Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const ModelFacts& model,
+                            const Environment& env, std::span<const Pin> pins, const EvidenceOracle* evidence) {
   Decision d;
   d.policy = &policy;
   d.device = device;
+  d.model = model;
   d.slots.resize(policy.slots.size());
-  FillDeviceSlots(device, d.slots);
+  FillFactSlots(device, model, d.slots);
   d.env_set.resize(policy.env_slots.size());
   for (size_t i = 0; i < policy.env_slots.size(); ++i) {
     const int slot = policy.env_slots[i];
@@ -185,7 +253,7 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
     }
   }
   d.knobs.resize(policy.knobs.size());
-  KnobEvaluator knobs(policy, d);
+  KnobEvaluator knobs(policy, d, evidence);
   for (const EvaluationStep& step : policy.order) {
     if (step.kind == EvaluationStep::kFact) {
       const DerivedFact& f = policy.facts[step.index];

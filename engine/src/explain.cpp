@@ -12,7 +12,8 @@ void WriteValue(JsonWriter& w, const Type& type, const Value& v) {
   switch (type.kind) {
     case TypeKind::kBool: w.Bool(v.number != 0); break;
     case TypeKind::kInt: w.Int(v.number); break;
-    case TypeKind::kString: w.String(v.text); break;
+    case TypeKind::kString:
+    case TypeKind::kVersion: w.String(v.text); break;
     case TypeKind::kEnum: w.String(FormatValue(type, v)); break;
   }
 }
@@ -29,7 +30,7 @@ std::vector<std::pair<std::string, std::string>> Reads(const Decision& d, const 
   for (int slot : e.reads()) {
     const SlotInfo& info = d.policy->slots[slot];
     std::string shown = FormatValue(info.type, d.slots[slot]);
-    if (info.type.kind == TypeKind::kString) shown = JsonQuote(shown);
+    if (info.type.kind == TypeKind::kString || info.type.kind == TypeKind::kVersion) shown = JsonQuote(shown);
     out.emplace_back(info.name, shown);
   }
   return out;
@@ -51,6 +52,7 @@ const char* OutcomeName(EnvCheck::Outcome o) {
 }
 
 std::string SourceText(const Knob& knob, const KnobTrace& t) {
+  if (t.refused_by >= 0) return "refused " + t.refused_value + ": fallback";
   switch (t.decided_by) {
     case KnobTrace::kEnv: return "env " + knob.env[t.index].var;
     case KnobTrace::kRule: return "rule " + knob.rules[t.index].id;
@@ -153,6 +155,7 @@ class TextRenderer {
     if (!dev.driver_version.empty()) from += ", driver " + dev.driver_version + ", CUDA runtime " + dev.runtime_version;
     out_ += Paint(kDim, from) + "\n";
     for (const std::string& f : dev.fallbacks) out_ += "        " + Paint(kYellow, "! " + f) + "\n";
+    if (!d_.model.empty()) out_ += Paint(kBold, "model   ") + d_.model.Describe() + "\n";
 
     std::vector<std::string> set;
     for (size_t i = 0; i < p.env_slots.size(); ++i) {
@@ -188,6 +191,9 @@ class TextRenderer {
     for (int i = 0; i < tried; ++i) {
       const Rule& r = k.rules[i];
       Step("✗", kRed, "rule", r.id + ": " + r.when.text() + Paint(kDim, "   [" + ReadsText(r.when) + "]"));
+      if (static_cast<size_t>(i) < t.evidence.size() && !t.evidence[i].empty()) {
+        out_ += Wrap(t.evidence[i], 12, "evidence  ");
+      }
     }
     if (t.decided_by == KnobTrace::kRule) {
       const Rule& r = k.rules[t.index];
@@ -196,11 +202,9 @@ class TextRenderer {
       if (!r.value.constant()) {
         out_ += "            value " + r.value.text() + Paint(kDim, "   [" + ReadsText(r.value) + "]") + "\n";
       }
-      if (!r.why.empty()) out_ += Wrap(r.why, 12, "why  ");
-      if (!r.refs.empty()) {
-        std::string refs;
-        for (const std::string& ref : r.refs) refs += (refs.empty() ? "" : ", ") + ref;
-        out_ += "            refs " + refs + "\n";
+      WhyAndRefs(r.why, r.refs);
+      if (static_cast<size_t>(t.index) < t.evidence.size() && !t.evidence[t.index].empty()) {
+        out_ += Wrap(t.evidence[t.index], 12, "evidence  ");
       }
       out_ += Paint(kDim, "            at   " + r.location.ToString()) + "\n";
     } else if (t.decided_by == KnobTrace::kPinned) {
@@ -208,10 +212,46 @@ class TextRenderer {
     } else if (t.decided_by == KnobTrace::kDefault) {
       std::string reads = ReadsText(k.default_value);
       Step("✓", kGreen, "default", k.default_value.text() + (reads.empty() ? "" : Paint(kDim, "   [" + reads + "]")));
+      WhyAndRefs(k.default_why, k.default_refs);
     } else if (!k.rules.empty()) {
       out_ += Paint(kDim, "  · rules   not tried: an environment override decided") + "\n";
     }
+    if (t.refused_by >= 0) {
+      const Constraint& c = k.constraints[t.refused_by];
+      // The condition read the refused value, not the fallback now held.
+      std::string reads;
+      for (const auto& [name, value] : Reads(d_, c.condition)) {
+        reads += (reads.empty() ? "" : ", ") + name + " = " + (name == k.name ? t.refused_value : value);
+      }
+      Step("✗", kRed, "refused", t.refused_value + ": requires " + c.condition.text() +
+                                     (reads.empty() ? "" : Paint(kDim, "   [" + reads + "]")));
+      out_ += Wrap(c.message, 12, "why  ");
+      out_ += "            took the fallback " + d_.ValueText(k) + Paint(kDim, "   (on_fail: fallback-and-warn)") + "\n";
+      out_ += Paint(kDim, "            at   " + c.location.ToString()) + "\n";
+    }
     if (auto it = o_.evidence.find(k.name); it != o_.evidence.end()) EvidenceSteps(it->second);
+  }
+
+  void WhyAndRefs(const std::string& why, const std::vector<std::string>& refs) {
+    if (!why.empty()) out_ += Wrap(why, 12, "why  ");
+    if (refs.empty()) return;
+    std::string joined;
+    for (const std::string& ref : refs) joined += (joined.empty() ? "" : ", ") + ref;
+    out_ += "            refs " + joined + "\n";
+  }
+
+  // What an override's condition and value read besides its own variable
+  // (shown already): "[device.cc = 121]".
+  std::string OtherReads(const EnvOverride& e) const {
+    std::string s;
+    for (const Expression* x : {&e.when, &e.value}) {
+      if (x == &e.when && !e.has_condition) continue;
+      for (const auto& [name, value] : Reads(d_, *x)) {
+        if (name == e.var || s.find(name + " = ") != std::string::npos) continue;
+        s += (s.empty() ? "" : ", ") + name + " = " + value;
+      }
+    }
+    return s.empty() ? "" : Paint(kDim, "   [" + s + "]");
   }
 
   // Evidence grouped by the record it comes from, the source named once,
@@ -263,11 +303,12 @@ class TextRenderer {
       const std::string cond = e.has_condition ? " when " + e.when.text() : " (set)";
       switch (c.outcome) {
         case EnvCheck::kApplied:
-          Step("✓", kGreen, "env", shown + cond + " -> " + e.value.text() +
+          Step("✓", kGreen, "env", shown + cond + " -> " + e.value.text() + OtherReads(e) +
                                        (e.presence_only() ? Paint(kDim, "   (acts on presence alone)") : ""));
+          if (!e.why.empty()) out_ += Wrap(e.why, 12, "why  ");
           break;
         case EnvCheck::kConditionFalse:
-          Step("✗", kRed, "env", shown + cond + Paint(kDim, "   (does not hold)"));
+          Step("✗", kRed, "env", shown + cond + OtherReads(e) + Paint(kDim, "   (does not hold)"));
           break;
         case EnvCheck::kIgnored:
           Step("!", kYellow, "env", shown + " ignored: " + c.detail);
@@ -328,8 +369,8 @@ void WriteWarnings(JsonWriter& w, const Decision& d, const ExplainOptions& o) {
   w.EndArray();
 }
 
-void WriteReads(JsonWriter& w, const Decision& d, const Expression& e) {
-  w.Key("reads").BeginObject();
+void WriteReads(JsonWriter& w, const Decision& d, const Expression& e, const char* key = "reads") {
+  w.Key(key).BeginObject();
   for (int slot : e.reads()) {
     w.Key(d.policy->slots[slot].name);
     WriteValue(w, d.policy->slots[slot].type, d.slots[slot]);
@@ -337,9 +378,12 @@ void WriteReads(JsonWriter& w, const Decision& d, const Expression& e) {
   w.EndObject();
 }
 
-void WriteRule(JsonWriter& w, const Decision& d, const Rule& r) {
+void WriteRule(JsonWriter& w, const Decision& d, const Rule& r, const KnobTrace& t, int index) {
   w.Key("id").String(r.id).Key("when").String(r.when.text());
   WriteReads(w, d, r.when);
+  if (static_cast<size_t>(index) < t.evidence.size() && !t.evidence[index].empty()) {
+    w.Key("evidence").String(t.evidence[index]);
+  }
   w.Key("location").String(r.location.ToString());
 }
 
@@ -354,13 +398,16 @@ void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace&
       w.Key("kind").String("env").Key("var").String(e.var).Key("value").String(d.slots[e.var_slot].text);
       if (e.has_condition) w.Key("when").String(e.when.text());
       w.Key("expression").String(e.value.text()).Key("presence_only").Bool(e.presence_only());
+      if (e.has_condition) WriteReads(w, d, e.when, "reads");
+      WriteReads(w, d, e.value, "value_reads");
+      w.Key("why").String(e.why);
       w.Key("location").String(e.location.ToString());
       break;
     }
     case KnobTrace::kRule: {
       const Rule& r = k.rules[t.index];
       w.Key("kind").String("rule");
-      WriteRule(w, d, r);
+      WriteRule(w, d, r, t, t.index);
       w.Key("value_expression").String(r.value.text()).Key("why").String(r.why);
       w.Key("refs").BeginArray();
       for (const std::string& ref : r.refs) w.String(ref);
@@ -373,14 +420,26 @@ void WriteKnob(JsonWriter& w, const Decision& d, const Knob& k, const KnobTrace&
     case KnobTrace::kDefault:
       w.Key("kind").String("default").Key("expression").String(k.default_value.text());
       WriteReads(w, d, k.default_value);
+      w.Key("why").String(k.default_why);
+      w.Key("refs").BeginArray();
+      for (const std::string& ref : k.default_refs) w.String(ref);
+      w.EndArray();
       w.Key("location").String(k.location.ToString());
       break;
   }
   w.EndObject();
+  if (t.refused_by >= 0) {
+    const Constraint& c = k.constraints[t.refused_by];
+    w.Key("refused").BeginObject().Key("value").String(t.refused_value);
+    w.Key("condition").String(c.condition.text());
+    WriteReads(w, d, c.condition);
+    w.Key("message").String(c.message).Key("on_fail").String("fallback-and-warn");
+    w.Key("location").String(c.location.ToString()).EndObject();
+  }
   w.Key("rules_not_matching").BeginArray();
   for (int i = 0; i < t.rules_tried(); ++i) {
     w.BeginObject();
-    WriteRule(w, d, k.rules[i]);
+    WriteRule(w, d, k.rules[i], t, i);
     w.EndObject();
   }
   w.EndArray();
@@ -455,6 +514,10 @@ std::string RenderExplainJson(const Decision& d, const ExplainOptions& options) 
   w.BeginObject();
   WritePolicy(w, d, options);
   WriteDevice(w, d.device);
+  if (!d.model.empty()) {
+    w.Key("model").BeginObject().Key("architecture").String(d.model.architecture).Key("name").String(d.model.name);
+    w.Key("quantisation").String(d.model.quantisation).Key("size").String(d.model.size).EndObject();
+  }
   w.Key("environment").BeginObject().Key("declared").BeginArray();
   for (const std::string& n : d.policy->EnvironmentVariables()) w.String(n);
   w.EndArray().Key("set").BeginObject();

@@ -417,6 +417,10 @@ class ExpressionCompiler {
       if (!need(TypeKind::kBool, "bool")) return std::nullopt;
       n.op = op == "&&" ? Op::kAnd : Op::kOr;
       type = Type::Bool();
+    } else if (IsComparison(op) && IsVersionComparison(lt, rt)) {
+      if (!CheckVersionLiteral(s.kids[0], *l) || !CheckVersionLiteral(s.kids[1], *r)) return std::nullopt;
+      n.op = VersionOp(op);
+      type = Type::Bool();
     } else if (op == "==" || op == "!=") {
       if (!lt.ComparableWith(rt)) {
         Error(s.column, "'" + op + "' compares values of one type, got " + lt.ToString() +
@@ -449,19 +453,87 @@ class ExpressionCompiler {
     return Emit(std::move(n));
   }
 
+  static bool IsComparison(const std::string& op) {
+    return op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=";
+  }
+  // A version on one side and a version or a string on the other: the
+  // string is read as a version ("570.207").
+  static bool IsVersionComparison(const Type& a, const Type& b) {
+    auto versionish = [](const Type& t) { return t.kind == TypeKind::kVersion || t.kind == TypeKind::kString; };
+    return (a.kind == TypeKind::kVersion || b.kind == TypeKind::kVersion) && versionish(a) && versionish(b);
+  }
+  static Op VersionOp(const std::string& op) {
+    if (op == "==") return Op::kVersionEqual;
+    if (op == "!=") return Op::kVersionNotEqual;
+    if (op == "<") return Op::kVersionLess;
+    if (op == "<=") return Op::kVersionLessEqual;
+    if (op == ">") return Op::kVersionGreater;
+    return Op::kVersionGreaterEqual;
+  }
+  // A string literal compared with a version must be one, found at load.
+  bool CheckVersionLiteral(int syntax, int node) {
+    const Expression::Node& n = out_.nodes_[node];
+    if (n.op != Op::kLiteral || tree_[syntax].kind != Syntax::kString || IsVersionText(n.literal.text)) return true;
+    Error(tree_[syntax].column, "\"" + n.literal.text + "\" is not a version: digits separated by dots, e.g. \"570.207\"");
+    return false;
+  }
+
+  // min(a, b, ...), max(a, b, ...) and clamp(x, lo, hi): ints only; min and
+  // max fold left into binary nodes.
+  std::optional<int> CompileIntFunction(const Syntax& s, Type& type) {
+    const bool clamp = s.text == "clamp";
+    if (clamp ? s.kids.size() != 3 : s.kids.size() < 2) {
+      Error(s.column, s.text + (clamp ? "() takes 3 arguments (x, lo, hi), got " : "() takes 2 or more arguments, got ") +
+                          std::to_string(s.kids.size()));
+      return std::nullopt;
+    }
+    std::vector<int> args;
+    for (int kid : s.kids) {
+      Type arg_type;
+      auto arg = Compile(kid, nullptr, arg_type);
+      if (!arg) return std::nullopt;
+      if (arg_type.kind != TypeKind::kInt) {
+        Error(tree_[kid].column, s.text + "() takes ints, got " + arg_type.ToString());
+        return std::nullopt;
+      }
+      args.push_back(*arg);
+    }
+    type = Type::Int();
+    Expression::Node n;
+    if (clamp) {
+      n.op = Op::kClamp;
+      n.left = args[0];
+      n.right = args[1];
+      n.third = args[2];
+      return Emit(std::move(n));
+    }
+    int folded = args[0];
+    for (size_t i = 1; i < args.size(); ++i) {
+      Expression::Node pair;
+      pair.op = s.text == "min" ? Op::kMin : Op::kMax;
+      pair.left = folded;
+      pair.right = args[i];
+      folded = Emit(std::move(pair));
+    }
+    return folded;
+  }
+
   std::optional<int> CompileCall(const Syntax& s, Type& type) {
     struct Function { const char* name; TypeKind argument; TypeKind result; Op op; };
     static constexpr Function kFunctions[] = {
         {"str", TypeKind::kInt, TypeKind::kString, Op::kToString},
         {"int", TypeKind::kString, TypeKind::kInt, Op::kToInt},
+        {"version", TypeKind::kString, TypeKind::kVersion, Op::kToVersion},
     };
+    if (s.text == "min" || s.text == "max" || s.text == "clamp") return CompileIntFunction(s, type);
     const Function* f = nullptr;
     for (const Function& candidate : kFunctions) {
       if (s.text == candidate.name) f = &candidate;
     }
     if (!f) {
-      Error(s.column, "unknown function '" + s.text + "'" + DidYouMean(s.text, {"str", "int"}) +
-                          "; the functions are str(int) and int(string)");
+      Error(s.column, "unknown function '" + s.text + "'" +
+                          DidYouMean(s.text, {"str", "int", "version", "min", "max", "clamp"}) +
+                          "; the functions are str(int), int(string), version(string), min, max and clamp");
       return std::nullopt;
     }
     if (s.kids.size() != 1) {
@@ -478,7 +550,7 @@ class ExpressionCompiler {
                                          ", got " + arg_type.ToString());
       return std::nullopt;
     }
-    type = f->result == TypeKind::kInt ? Type::Int() : Type::String();
+    type = Type{f->result, {}};
     Expression::Node n;
     n.op = f->op;
     n.left = *arg;
@@ -606,6 +678,12 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
       if (!parsed.ok()) return Failure(parsed.error().message);
       return Value::Int(*parsed);
     }
+    case Op::kToVersion:
+      // "" stays unknown; anything else must be a version.
+      if (!l->text.empty() && !IsVersionText(l->text)) {
+        return Failure("version(\"" + l->text + "\"): not a version (digits separated by dots)");
+      }
+      return l;
     default: break;
   }
   auto r = EvaluateNode(n.right, slots);
@@ -613,6 +691,34 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
   const int64_t b = r->number;
   int64_t result = 0;
   switch (n.op) {
+    case Op::kMin: return Value::Int(std::min(a, b));
+    case Op::kMax: return Value::Int(std::max(a, b));
+    case Op::kClamp: {
+      auto hi = EvaluateNode(n.third, slots);
+      if (!hi.ok()) return hi;
+      if (b > hi->number) {
+        return Failure("clamp(): lower bound " + std::to_string(b) + " is above upper bound " +
+                       std::to_string(hi->number));
+      }
+      return Value::Int(std::clamp(a, b, hi->number));
+    }
+    case Op::kVersionEqual:
+    case Op::kVersionNotEqual:
+    case Op::kVersionLess:
+    case Op::kVersionLessEqual:
+    case Op::kVersionGreater:
+    case Op::kVersionGreaterEqual: {
+      auto c = CompareVersions(l->text, r->text);
+      if (!c.ok()) return Failure(c.error().message);
+      switch (n.op) {
+        case Op::kVersionEqual: return Value::Bool(*c == 0);
+        case Op::kVersionNotEqual: return Value::Bool(*c != 0);
+        case Op::kVersionLess: return Value::Bool(*c < 0);
+        case Op::kVersionLessEqual: return Value::Bool(*c <= 0);
+        case Op::kVersionGreater: return Value::Bool(*c > 0);
+        default: return Value::Bool(*c >= 0);
+      }
+    }
     case Op::kEqual: return Value::Bool(a == b);
     case Op::kNotEqual: return Value::Bool(a != b);
     case Op::kLess: return Value::Bool(a < b);

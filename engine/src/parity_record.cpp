@@ -8,6 +8,8 @@
 #include <filesystem>
 
 #include "kpolicy/contract.h"
+#include "kpolicy/device_catalog.h"
+#include "kpolicy/spelling.h"
 #include "kpolicy/json.h"
 #include "yaml_document.h"
 
@@ -23,7 +25,17 @@ std::string Provenance::Describe() const {
 }
 
 bool ParityRecord::Matches(const DeviceFacts& d) const {
+  if (covers_range) return d.cc() >= covers_cc_min && d.cc() <= covers_cc_max;
   return device.cc_major == d.cc_major && device.cc_minor == d.cc_minor && device.num_sms == d.num_sms;
+}
+
+bool ParityRecord::MatchesModel(const ModelFacts& m) const {
+  if (model.empty()) return true;
+  if (m.empty()) return false;
+  for (auto field : {&ModelFacts::architecture, &ModelFacts::name, &ModelFacts::quantisation, &ModelFacts::size}) {
+    if (!(model.*field).empty() && !(m.*field).empty() && model.*field != m.*field) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -61,7 +73,8 @@ class RecordReader : public YamlDocument {
       Error(Loc(root), "a parity record is a mapping with 'kpolicy_record: 1', device, provenance, results");
       return r;
     }
-    const Misspelt misspelt = CheckKeys(root, {kFormatKey, "device", "provenance", "results"}, "the record");
+    const Misspelt misspelt =
+        CheckKeys(root, {kFormatKey, "device", "covers", "model", "provenance", "results"}, "the record");
     YAML::Node format = Get(root, kFormatKey);
     if (!format) {
       if (!misspelt.count(kFormatKey)) Error(Loc(root), "missing 'kpolicy_record: 1'");
@@ -72,6 +85,11 @@ class RecordReader : public YamlDocument {
     else if (!misspelt.count("device")) Error(Loc(root), "missing 'device'");
     if (YAML::Node p = Get(root, "provenance")) ReadProvenance(p, r.provenance);
     else if (!misspelt.count("provenance")) Error(Loc(root), "missing 'provenance'");
+    if (YAML::Node c = Get(root, "covers")) ReadCovers(c, r);
+    if (YAML::Node m = Get(root, "model")) ReadModel(m, r.model);
+    // The driver the figures were taken with is the recorded device's.
+    if (r.device.driver_version.empty()) r.device.driver_version = r.provenance.driver;
+    if (r.device.runtime_version.empty()) r.device.runtime_version = r.provenance.cuda_runtime;
     YAML::Node results = Get(root, "results");
     if (!results) {
       if (!misspelt.count("results")) Error(Loc(root), "missing 'results'");
@@ -91,7 +109,11 @@ class RecordReader : public YamlDocument {
       return;
     }
     const Misspelt misspelt =
-        CheckKeys(node, {"name", "cc", "num_sms", "memory_mib", "bandwidth_gbps"}, "the device");
+        CheckKeys(node, {"name", "cc", "num_sms", "memory_mib", "bandwidth_gbps", "driver"}, "the device");
+    if (YAML::Node drv = Get(node, "driver")) {
+      d.driver_version = String(drv, "driver");
+      if (!IsVersionText(d.driver_version)) Error(Loc(drv), "driver '" + d.driver_version + "' is not a version such as 570.207");
+    }
     d.name = RequiredString(node, "name", "the device", misspelt);
     const std::string cc = RequiredString(node, "cc", "the device", misspelt);
     if (!cc.empty()) {
@@ -118,6 +140,72 @@ class RecordReader : public YamlDocument {
     d.num_sms = static_cast<int>(integer("num_sms", true));
     d.memory_mib = integer("memory_mib", false);
     d.bandwidth_gbps = integer("bandwidth_gbps", false);
+  }
+
+  // covers: {cc: ["8.0", "8.9"]} or {family: Ada}: a family is the cc range
+  // of the catalog's GPUs of that architecture.
+  void ReadCovers(const YAML::Node& node, ParityRecord& r) {
+    if (!node.IsMap() || node.size() != 1) {
+      Error(Loc(node), "'covers' is {cc: [MIN, MAX]} or {family: NAME}");
+      return;
+    }
+    CheckKeys(node, {"cc", "family"}, "'covers'");
+    if (YAML::Node f = Get(node, "family")) {
+      const std::string family = String(f, "family");
+      std::vector<std::string> families;
+      for (const CatalogEntry& e : DeviceCatalog()) {
+        const int cc = e.cc_major * 10 + e.cc_minor;
+        if (std::find(families.begin(), families.end(), e.architecture) == families.end()) families.emplace_back(e.architecture);
+        if (e.architecture != family) continue;
+        r.covers_cc_min = r.covers_range ? std::min(r.covers_cc_min, cc) : cc;
+        r.covers_cc_max = r.covers_range ? std::max(r.covers_cc_max, cc) : cc;
+        r.covers_range = true;
+      }
+      if (!r.covers_range) {
+        Error(Loc(f), "unknown product family '" + family + "'" + DidYouMean(family, families));
+        return;
+      }
+      r.covers_text = family + " (cc " + CcText(r.covers_cc_min) + ".." + CcText(r.covers_cc_max) + ")";
+      return;
+    }
+    YAML::Node cc = Get(node, "cc");
+    if (!cc || !cc.IsSequence() || cc.size() != 2) {
+      Error(Loc(cc ? cc : node), "covers.cc is [MIN, MAX], e.g. [\"8.0\", \"8.9\"]");
+      return;
+    }
+    int bounds[2] = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+      auto parsed = ParseComputeCapability(String(cc[i], "covers.cc"));
+      if (!parsed.ok()) {
+        Error(Loc(cc[i]), parsed.error().message);
+        return;
+      }
+      bounds[i] = parsed->first * 10 + parsed->second;
+    }
+    if (bounds[0] > bounds[1]) {
+      Error(Loc(cc), "covers.cc range is empty: MIN is above MAX");
+      return;
+    }
+    r.covers_range = true;
+    r.covers_cc_min = bounds[0];
+    r.covers_cc_max = bounds[1];
+    r.covers_text = "cc " + CcText(bounds[0]) + ".." + CcText(bounds[1]);
+  }
+
+  static std::string CcText(int cc) { return std::to_string(cc / 10) + "." + std::to_string(cc % 10); }
+
+  void ReadModel(const YAML::Node& node, ModelFacts& m) {
+    if (!node.IsMap()) {
+      Error(Loc(node), "'model' is a mapping {architecture, name, quantisation, size}, not a " + Kind(node));
+      return;
+    }
+    CheckKeys(node, {"architecture", "name", "quantisation", "size"}, "the model");
+    const std::pair<const char*, std::string ModelFacts::*> kFields[] = {
+        {"architecture", &ModelFacts::architecture}, {"name", &ModelFacts::name},
+        {"quantisation", &ModelFacts::quantisation}, {"size", &ModelFacts::size}};
+    for (const auto& [key, field] : kFields) {
+      if (YAML::Node n = Get(node, key)) m.*field = String(n, key);
+    }
   }
 
   void ReadProvenance(const YAML::Node& node, Provenance& p) {

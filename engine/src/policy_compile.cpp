@@ -30,9 +30,18 @@ std::string PlaceOf(const SourceLocation& loc, const SourceLocation& from) {
   return loc.file + ":" + std::to_string(loc.line);
 }
 
-const char* const kDeviceSlotNames[kDeviceSlotCount] = {
-    "device.cc", "device.cc_major", "device.cc_minor", "device.num_sms",
-    "device.name", "device.memory_mib", "device.bandwidth_gbps"};
+struct FactSlot {
+  const char* name;
+  TypeKind kind;
+};
+const FactSlot kDeviceSlots[kDeviceSlotCount] = {
+    {"device.cc", TypeKind::kInt},           {"device.cc_major", TypeKind::kInt},
+    {"device.cc_minor", TypeKind::kInt},     {"device.num_sms", TypeKind::kInt},
+    {"device.name", TypeKind::kString},      {"device.memory_mib", TypeKind::kInt},
+    {"device.bandwidth_gbps", TypeKind::kInt}, {"device.driver", TypeKind::kVersion},
+    {"device.cuda_runtime", TypeKind::kVersion}, {"device.memory_free_mib", TypeKind::kInt},
+    {"model.architecture", TypeKind::kString}, {"model.name", TypeKind::kString},
+    {"model.quantisation", TypeKind::kString}, {"model.size", TypeKind::kString}};
 
 class PolicyCompiler {
  public:
@@ -97,9 +106,8 @@ class PolicyCompiler {
   }
 
   void AssignSlots() {
-    for (int i = 0; i < kDeviceSlotCount; ++i) {
-      const bool text = i == kSlotName;
-      names_[kDeviceSlotNames[i]] = AddSlot(kDeviceSlotNames[i], text ? Type::String() : Type::Int());
+    for (const FactSlot& fact : kDeviceSlots) {
+      names_[fact.name] = AddSlot(fact.name, Type{fact.kind, {}});
     }
     for (const RawKnob& k : raw_.knobs) {
       if (!k.env) continue;
@@ -195,6 +203,7 @@ class PolicyCompiler {
         if (e.has_condition) {
           if (auto w = CompileExpr(re.when, e.var_slot, &bool_type_)) e.when = std::move(*w);
         }
+        e.why = re.why;
         if (auto v = CompileExpr(re.value, e.var_slot, type)) e.value = std::move(*v);
         if (e.value.constant() && !InRange(k.type, *e.value.constant())) {
           Error(re.value.where, "override value " + FormatValue(k.type, *e.value.constant()) +
@@ -208,6 +217,7 @@ class PolicyCompiler {
       r.id = rr.id;
       r.why = rr.why;
       r.refs = rr.refs;
+      r.evidence = rr.evidence;
       r.location = rr.where;
       if (raw_.bases.empty() && (!rr.before.empty() || !rr.after.empty())) {
         Error(rr.where, "rule '" + rr.id + "': 'before'/'after' apply only in a policy that extends another");
@@ -215,6 +225,10 @@ class PolicyCompiler {
       if (auto w = CompileExpr(rr.when, -1, &bool_type_)) r.when = std::move(*w);
       if (auto v = CompileExpr(rr.value, -1, type)) r.value = std::move(*v);
       CheckConstantInRange(k, r.value, rr.value.where, "rule '" + rr.id + "' value");
+      if (!r.evidence.empty() && rr.value.present && !r.value.constant() && !diagnostics_.has_errors()) {
+        Error(rr.value.where, "rule '" + rr.id + "' asks for evidence, so its value must be a constant: the records "
+                              "prove contracts for one value");
+      }
       k.rules.push_back(std::move(r));
     }
     if (!raw.default_value.present) {
@@ -235,6 +249,9 @@ class PolicyCompiler {
         }
       }
     }
+    k.default_why = raw.default_why;
+    k.default_refs = raw.default_refs;
+    CompileConstraints(raw, k);
     if (!raw.remove_rules.empty() && raw_.bases.empty()) {
       Error(raw.remove_rules[0].second, "'remove_rules' applies only in a policy that extends another");
     }
@@ -247,6 +264,27 @@ class PolicyCompiler {
       }
     }
     p_.knobs.push_back(std::move(k));
+  }
+
+  void CompileConstraints(const RawKnob& raw, Knob& k) {
+    if (!raw.constraints) return;
+    for (const RawConstraint& rc : *raw.constraints) {
+      Constraint c;
+      c.message = rc.message;
+      c.location = rc.where;
+      c.on_fail = rc.on_fail == "fallback-and-warn" ? Constraint::kFallbackAndWarn : Constraint::kStop;
+      if (c.on_fail == Constraint::kFallbackAndWarn && !raw.fallback.present) {
+        Error(rc.where, "constraint of knob '" + k.name + "' says on_fail: fallback-and-warn, but the knob has no "
+                        "'fallback' to take");
+      }
+      if (auto cond = CompileExpr(rc.condition, -1, &bool_type_)) {
+        if (cond->constant() && !cond->constant()->number) {
+          Error(rc.where, "constraint of knob '" + k.name + "' can never hold: its condition is always false");
+        }
+        c.condition = std::move(*cond);
+      }
+      k.constraints.push_back(std::move(c));
+    }
   }
 
   void CheckConstantInRange(const Knob& k, const Expression& e, const SourceLocation& where,
@@ -286,8 +324,11 @@ class PolicyCompiler {
       for (int slot : p_.facts[i].expr.reads()) deps[i].push_back(step_of_slot(slot));
     }
     for (size_t k = 0; k < p_.knobs.size(); ++k) {
-      for (const Expression* e : KnobExpressions(p_.knobs[k])) {
+      std::vector<const Expression*> read = KnobExpressions(p_.knobs[k]);
+      for (const Constraint& c : p_.knobs[k].constraints) read.push_back(&c.condition);
+      for (const Expression* e : read) {
         for (int slot : e->reads()) {
+          if (slot == p_.knobs[k].slot) continue;  // a constraint reads its own knob
           if (int s = step_of_slot(slot); s >= 0) deps[fact_count + k].push_back(s);
         }
       }
@@ -350,6 +391,7 @@ class PolicyCompiler {
                                 PlaceOf(always->location, r.location) + ") always matches before it");
           continue;
         }
+        if (!r.evidence.empty()) continue;  // fires only where records prove it
         if (r.when.constant()) {
           if (r.when.constant()->number) always = &r;
           else Error(r.location, "rule '" + r.id + "' can never fire: its condition is always false");
@@ -357,6 +399,7 @@ class PolicyCompiler {
         }
         for (const Rule& earlier : k.rules) {
           if (&earlier == &r) break;
+          if (!earlier.evidence.empty()) continue;
           if (Normalized(earlier.when.text()) == Normalized(r.when.text())) {
             Error(r.location, "rule '" + r.id + "' can never fire: rule '" + earlier.id + "' (" +
                                   PlaceOf(earlier.location, r.location) + ") has the same condition");

@@ -15,9 +15,9 @@ namespace {
 
 // The path `extends` names, relative to the folder of `file`.
 std::string ResolveBase(const std::string& file, const std::string& extends) {
-  if (extends == kBuiltinDefaultPolicyName) return extends;
+  if (BuiltinPolicyText(extends)) return extends;
   std::filesystem::path p(extends);
-  if (p.is_relative() && file != kBuiltinDefaultPolicyName) {
+  if (p.is_relative() && !BuiltinPolicyText(file)) {
     p = std::filesystem::path(file).parent_path() / p;
   }
   return p.lexically_normal().string();
@@ -49,8 +49,8 @@ class DocumentChain {
       return std::nullopt;
     }
     std::string base_text;
-    if (base_file == kBuiltinDefaultPolicyName) {
-      base_text = std::string(BuiltinDefaultPolicyText());
+    if (auto builtin = BuiltinPolicyText(base_file)) {
+      base_text = std::string(*builtin);
     } else {
       auto read = ReadTextFile(base_file, limits_.max_file_bytes);
       if (!read.ok()) {

@@ -42,7 +42,12 @@ RawPolicy MergeOverlay(RawPolicy base, RawPolicy overlay, Diagnostics& diagnosti
                                           "' (declared at " + b.type_where.ToString() + ")");
     }
     if (k.doc) b.doc = k.doc;
-    if (k.default_value.present) b.default_value = k.default_value;
+    if (k.default_value.present) {
+      b.default_value = k.default_value;
+      b.default_why = k.default_why;
+      b.default_refs = k.default_refs;
+    }
+    if (k.constraints) b.constraints = std::move(k.constraints);
     if (k.fallback.present) b.fallback = k.fallback;
     if (k.env) b.env = std::move(k.env);
     for (const auto& [id, where] : k.remove_rules) {

@@ -133,7 +133,8 @@ void PolicySchemaReader::ReadKnobs(const YAML::Node& knobs, RawPolicy& p) {
 
 void PolicySchemaReader::ReadKnob(const YAML::Node& body, RawKnob& k) {
   const std::string context = "knob '" + k.name + "'";
-  k.misspelt = CheckKeys(body, {"type", "doc", "env", "rules", "default", "fallback", "remove_rules"}, context);
+  k.misspelt = CheckKeys(body, {"type", "doc", "env", "rules", "default", "fallback", "remove_rules", "requires"},
+                         context);
   if (YAML::Node t = Get(body, "type")) {
     k.type = ReadType(t, k.name);
     k.type_where = Loc(t);
@@ -154,7 +155,17 @@ void PolicySchemaReader::ReadKnob(const YAML::Node& body, RawKnob& k) {
       for (auto it = rules.begin(); it != rules.end(); ++it) k.rules.push_back(ReadRule(*it, k.name));
     }
   }
-  if (YAML::Node d = Get(body, "default")) k.default_value = Expr(d, k.name + ".default");
+  if (YAML::Node d = Get(body, "default")) ReadDefault(d, k);
+  if (YAML::Node r = Get(body, "requires")) {
+    k.constraints.emplace();
+    if (r.IsMap()) {
+      k.constraints->push_back(ReadConstraint(r, k.name));
+    } else if (r.IsSequence()) {
+      for (auto it = r.begin(); it != r.end(); ++it) k.constraints->push_back(ReadConstraint(*it, k.name));
+    } else {
+      Error(Loc(r), "'requires' of " + context + " is a constraint {condition, on_fail, message} or a list of them");
+    }
+  }
   if (YAML::Node f = Get(body, "fallback")) k.fallback = Expr(f, k.name + ".fallback");
   if (YAML::Node r = Get(body, "remove_rules")) {
     if (!r.IsSequence()) {
@@ -167,19 +178,68 @@ void PolicySchemaReader::ReadKnob(const YAML::Node& body, RawKnob& k) {
   }
 }
 
+void PolicySchemaReader::ReadDefault(const YAML::Node& d, RawKnob& k) {
+  if (!d.IsMap()) {
+    k.default_value = Expr(d, k.name + ".default");
+    return;
+  }
+  const std::string context = "the default of knob '" + k.name + "'";
+  const Misspelt misspelt = CheckKeys(d, {"value", "why", "refs"}, context);
+  if (YAML::Node v = Get(d, "value")) k.default_value = Expr(v, k.name + ".default");
+  else if (!misspelt.count("value")) Error(Loc(d), "missing 'value' in " + context);
+  if (YAML::Node w = Get(d, "why")) k.default_why = String(w, "why");
+  if (YAML::Node refs = Get(d, "refs")) k.default_refs = Refs(refs);
+}
+
+std::vector<std::string> PolicySchemaReader::Refs(const YAML::Node& refs) {
+  std::vector<std::string> out;
+  if (refs.IsScalar()) {
+    out.push_back(refs.Scalar());
+  } else if (refs.IsSequence()) {
+    for (auto it = refs.begin(); it != refs.end(); ++it) out.push_back(String(*it, "refs"));
+  } else {
+    Error(Loc(refs), "'refs' is a list of references, not a " + Kind(refs));
+  }
+  return out;
+}
+
+RawConstraint PolicySchemaReader::ReadConstraint(const YAML::Node& node, const std::string& knob) {
+  RawConstraint c;
+  c.where = Loc(node);
+  const std::string context = "a constraint of knob '" + knob + "'";
+  if (!node.IsMap()) {
+    Error(c.where, context + " is a mapping {condition, on_fail, message}, not a " + Kind(node));
+    return c;
+  }
+  const Misspelt misspelt = CheckKeys(node, {"condition", "on_fail", "message"}, context);
+  if (YAML::Node cond = Get(node, "condition")) c.condition = Expr(cond, knob + ".requires.condition");
+  else if (!misspelt.count("condition")) Error(c.where, "missing 'condition' in " + context);
+  c.message = RequiredString(node, "message", context, misspelt);
+  c.on_fail = "stop";
+  if (YAML::Node f = Get(node, "on_fail")) {
+    c.on_fail = String(f, "on_fail");
+    if (f.IsScalar() && c.on_fail != "stop" && c.on_fail != "fallback-and-warn") {
+      Error(Loc(f), "on_fail is 'fallback-and-warn' (take the knob's fallback and warn) or 'stop' (fail closed), not '" +
+                        c.on_fail + "'" + DidYouMean(c.on_fail, {"fallback-and-warn", "stop"}));
+    }
+  }
+  return c;
+}
+
 std::optional<Type> PolicySchemaReader::ReadType(const YAML::Node& t, const std::string& knob) {
-  const std::vector<std::string> kinds = {"bool", "int", "string", "enum"};
+  const std::vector<std::string> kinds = {"bool", "int", "string", "version", "enum"};
   if (t.IsScalar()) {
     const std::string& s = t.Scalar();
     if (s == "bool") return Type::Bool();
     if (s == "int") return Type::Int();
     if (s == "string") return Type::String();
+    if (s == "version") return Type::Version();
     if (s == "enum") {
       Error(Loc(t), "an enum lists its members: type: {enum: [A, B]}");
       return std::nullopt;
     }
     Error(Loc(t), "unknown type '" + s + "' for knob '" + knob + "'" + DidYouMean(s, kinds) +
-                      "; types: bool, int, {int: [MIN, MAX]}, string, {enum: [A, B, ...]}");
+                      "; types: bool, int, {int: [MIN, MAX]}, string, version, {enum: [A, B, ...]}");
     return std::nullopt;
   }
   if (!t.IsMap() || t.size() != 1) {
@@ -249,7 +309,8 @@ RawEnv PolicySchemaReader::ReadEnv(const YAML::Node& node, const std::string& kn
     Error(e.where, context + " is a mapping {var: NAME, when: set, value: ...}, not a " + Kind(node));
     return e;
   }
-  const Misspelt misspelt = CheckKeys(node, {"var", "when", "value"}, context);
+  const Misspelt misspelt = CheckKeys(node, {"var", "when", "value", "why"}, context);
+  if (YAML::Node w = Get(node, "why")) e.why = String(w, "why");
   e.var = RequiredString(node, "var", context, misspelt);
   if (!e.var.empty() && !IsIdentifier(e.var)) {
     Error(Loc(Get(node, "var")), "'" + e.var + "' is not an environment variable name (letters, digits, _)");
@@ -278,7 +339,7 @@ RawRule PolicySchemaReader::ReadRule(const YAML::Node& node, const std::string& 
     Error(r.where, context + " is a mapping {id, when, value, why, refs}, not a " + Kind(node));
     return r;
   }
-  const Misspelt misspelt = CheckKeys(node, {"id", "when", "value", "why", "refs", "before", "after"}, context);
+  const Misspelt misspelt = CheckKeys(node, {"id", "when", "value", "why", "refs", "evidence", "before", "after"}, context);
   r.id = RequiredString(node, "id", context, misspelt);
   if (!r.id.empty() && !IsRuleId(r.id)) {
     Error(Loc(Get(node, "id")), "rule id '" + r.id + "' may hold letters, digits, '-', '_' and '.' only");
@@ -289,15 +350,8 @@ RawRule PolicySchemaReader::ReadRule(const YAML::Node& node, const std::string& 
   if (YAML::Node v = Get(node, "value")) r.value = Expr(v, named + ".value");
   else if (!misspelt.count("value")) Error(r.where, "missing 'value' in " + named);
   if (YAML::Node w = Get(node, "why")) r.why = String(w, "why");
-  if (YAML::Node refs = Get(node, "refs")) {
-    if (refs.IsScalar()) {
-      r.refs.push_back(refs.Scalar());
-    } else if (refs.IsSequence()) {
-      for (auto it = refs.begin(); it != refs.end(); ++it) r.refs.push_back(String(*it, "refs"));
-    } else {
-      Error(Loc(refs), "'refs' is a list of references, not a " + Kind(refs));
-    }
-  }
+  if (YAML::Node refs = Get(node, "refs")) r.refs = Refs(refs);
+  if (YAML::Node e = Get(node, "evidence")) r.evidence = Refs(e);
   if (YAML::Node b = Get(node, "before")) r.before = String(b, "before");
   if (YAML::Node a = Get(node, "after")) r.after = String(a, "after");
   if (!r.before.empty() && !r.after.empty()) {

@@ -37,6 +37,10 @@ class PolicySchemaReader : public YamlDocument {
   std::optional<Type> ReadType(const YAML::Node& t, const std::string& knob);
   RawEnv ReadEnv(const YAML::Node& node, const std::string& knob);
   RawRule ReadRule(const YAML::Node& node, const std::string& knob);
+  // `default:` as an expression or as {value, why, refs}.
+  void ReadDefault(const YAML::Node& d, RawKnob& k);
+  RawConstraint ReadConstraint(const YAML::Node& node, const std::string& knob);
+  std::vector<std::string> Refs(const YAML::Node& refs);
 };
 
 }  // namespace kpolicy

@@ -32,6 +32,7 @@ struct RawRule {
   RawExpr when, value;
   std::string why;
   std::vector<std::string> refs;
+  std::vector<std::string> evidence;  // contract ids records must prove
   std::string before, after;  // overlays: where a new rule goes
   SourceLocation where;
 };
@@ -40,6 +41,14 @@ struct RawEnv {
   std::string var;
   bool on_presence = true;  // `when: set` or no `when`
   RawExpr when, value;
+  std::string why;
+  SourceLocation where;
+};
+
+struct RawConstraint {
+  RawExpr condition;
+  std::string on_fail;  // "fallback-and-warn" or "stop" (the default)
+  std::string message;
   SourceLocation where;
 };
 
@@ -52,6 +61,9 @@ struct RawKnob {
   std::optional<std::vector<RawEnv>> env;
   std::vector<RawRule> rules;
   RawExpr default_value;
+  std::string default_why;               // default: {value, why, refs}
+  std::vector<std::string> default_refs;
+  std::optional<std::vector<RawConstraint>> constraints;  // requires:
   RawExpr fallback;  // the value the runtime's parity gate falls back to
   std::vector<std::pair<std::string, SourceLocation>> remove_rules;
   std::set<std::string> misspelt;  // keys reported as misspelt: not missing too

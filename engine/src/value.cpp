@@ -20,6 +20,7 @@ std::string Type::ToString() const {
   switch (kind) {
     case TypeKind::kBool: return "bool";
     case TypeKind::kString: return "string";
+    case TypeKind::kVersion: return "version";
     case TypeKind::kInt: {
       if (!has_range()) return "int";
       return "int " + std::to_string(min) + ".." + std::to_string(max);
@@ -40,7 +41,8 @@ std::string FormatValue(const Type& type, const Value& value) {
   switch (type.kind) {
     case TypeKind::kBool: return value.number ? "true" : "false";
     case TypeKind::kInt: return std::to_string(value.number);
-    case TypeKind::kString: return value.text;
+    case TypeKind::kString:
+    case TypeKind::kVersion: return value.text;
     case TypeKind::kEnum:
       if (value.number >= 0 && static_cast<size_t>(value.number) < type.members.size()) {
         return type.members[value.number];
@@ -54,6 +56,54 @@ std::string FormatNumber(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", value);
   return buf;
+}
+
+bool IsVersionText(std::string_view text) {
+  if (text.empty()) return false;
+  bool digit_before = false;
+  for (char c : text) {
+    if (c == '.') {
+      if (!digit_before) return false;
+      digit_before = false;
+    } else if (c >= '0' && c <= '9') {
+      digit_before = true;
+    } else {
+      return false;
+    }
+  }
+  return digit_before;
+}
+
+namespace {
+
+// The next dot-separated component of `text` from `pos` as a number;
+// components longer than 18 digits are refused rather than wrapped.
+Expected<int64_t> NextComponent(std::string_view text, size_t& pos) {
+  int64_t n = 0;
+  size_t digits = 0;
+  while (pos < text.size() && text[pos] != '.') {
+    const char c = text[pos++];
+    if (c < '0' || c > '9' || ++digits > 18) {
+      return Fail(ErrorCode::kInvalidInput, "'" + std::string(text) + "' is not a version (digits separated by dots)");
+    }
+    n = n * 10 + (c - '0');
+  }
+  if (pos < text.size()) ++pos;  // the dot
+  return n;
+}
+
+}  // namespace
+
+Expected<int> CompareVersions(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    auto x = NextComponent(a, i);
+    if (!x.ok()) return Fail(x.error());
+    auto y = NextComponent(b, j);
+    if (!y.ok()) return Fail(y.error());
+    if (*x != *y) return *x < *y ? -1 : 1;
+  }
+  return 0;
 }
 
 bool InRange(const Type& type, const Value& value) {

@@ -79,6 +79,12 @@ Expected<DeviceFacts> ProbeLocalDevice(int ordinal) {
   } else {
     d.name = "GPU " + std::to_string(ordinal);
   }
+  // Free memory needs a context on the device; reading it creates one, which
+  // the runtime would create moments later anyway.
+  size_t free_bytes = 0, total_bytes = 0;
+  if (cudaSetDevice(ordinal) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+    d.memory_free_mib = static_cast<int64_t>(free_bytes >> 20);
+  }
   int clock_khz = 0, bus_bits = 0;
   if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, ordinal) == cudaSuccess &&
       cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, ordinal) == cudaSuccess) {

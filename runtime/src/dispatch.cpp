@@ -56,6 +56,7 @@ const char* TypeWord(TypeKind kind) {
     case TypeKind::kInt: return "int";
     case TypeKind::kEnum: return "an enum";
     case TypeKind::kString: return "string";
+    case TypeKind::kVersion: return "version";
   }
   return "?";
 }
@@ -64,8 +65,17 @@ const char* TypeWord(TypeKind kind) {
 // the policy lacks or types otherwise.
 Status ReadKnobs(const Decision& d, DispatchTable& t) {
   std::vector<std::string> missing, mistyped;
+  // A policy may say prefill_path {serial, batched} (with its reasons)
+  // instead of batched_prefill; the runtime reads whichever it has.
+  const Knob* prefill_path = d.policy->FindKnob("prefill_path");
+  if (prefill_path && prefill_path->type.kind == TypeKind::kEnum && prefill_path->type.MemberIndex("batched")) {
+    t.batched_prefill = d.ValueText(*prefill_path) == "batched";
+  } else {
+    prefill_path = nullptr;
+  }
   for (const RuntimeKnob& rk : kRuntimeKnobs) {
     const Knob* k = d.policy->FindKnob(std::string(rk.name));
+    if (!k && prefill_path && rk.name == std::string_view("batched_prefill")) continue;
     if (!k) {
       missing.push_back("'" + std::string(rk.name) + "'");
       continue;
@@ -84,7 +94,7 @@ Status ReadKnobs(const Decision& d, DispatchTable& t) {
     }, rk.field);
   }
   for (const Knob& k : d.policy->knobs) {
-    if (!FindRuntimeKnob(k.name)) t.host_knobs[k.name] = d.ValueText(k);
+    if (!FindRuntimeKnob(k.name) && &k != prefill_path) t.host_knobs[k.name] = d.ValueText(k);
   }
   std::string out;
   if (!missing.empty()) {

@@ -475,7 +475,7 @@ BOOST_AUTO_TEST_CASE(unknown_name_suggests_the_nearest) {
 BOOST_AUTO_TEST_CASE(unknown_function_suggests_the_nearest) {
   CHECK_COMPILE_ERROR("stir(x)", kColumn, "unknown function 'stir' (did you mean 'str'?)");
   CHECK_COMPILE_ERROR(R"(x + itn("3"))", kColumn + 4, "unknown function 'itn' (did you mean 'int'?)");
-  CHECK_COMPILE_ERROR("len(s)", kColumn, "the functions are str(int) and int(string)");
+  CHECK_COMPILE_ERROR("len(s)", kColumn, "the functions are str(int), int(string), version(string), min, max and clamp");
   CHECK_COMPILE_ERROR("x(1)", kColumn, "unknown function 'x'");
 }
 

@@ -431,7 +431,7 @@ BOOST_AUTO_TEST_CASE(locked_kernels_fleet_ignores_variant_variables) {
   const Policy p = MustLoadFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/fleets/locked-kernels.yaml");
   const Decision d = MustEvaluate(p, FindCatalogDevice("h100")->ToFacts(),
                                   Env({{"HW_DP4A_Q4K", "1"}, {"WIDE_Q4K", "1"}, {"MWV_WARPS", "8"}, {"FP8_PREFILL", "0"}}));
-  BOOST_TEST(Value(d, "q4k") == "HwDp4a");
+  BOOST_TEST(Value(d, "q4k") == "Mwv");
   BOOST_TEST(Value(d, "mwv_warps") == "3");
   BOOST_TEST(Value(d, "fp8_prefill") == "false");  // still read
 }

@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_SUITE(validate)
 BOOST_AUTO_TEST_CASE(valid_files_exit_0) {
   Run r = Policyctl({"validate", Source("policies/default.yaml"), Source("policies/fleets/locked-kernels.yaml")});
   BOOST_TEST(r.status == 0);
-  BOOST_TEST(r.out.find("default.yaml: ok (default 2026.11.0, 11 knobs") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("default.yaml: ok (default 2026.12.0, 11 knobs") != std::string::npos, r.out);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_file_exits_1_with_file_line_column) {
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(eval)
 
 BOOST_AUTO_TEST_CASE(json_decision_maps_every_knob_to_a_typed_value) {
-  Run r = Policyctl({"eval", "--device", "h100", "--format", "json", "--clean-env"});
+  Run r = Policyctl({"eval", "--policy", "builtin:seed", "--device", "h100", "--format", "json", "--clean-env"});
   BOOST_REQUIRE(r.status == 0);
   const JsonValue v = MustParse(r.out);
   const JsonValue* d = v.Find("decision");
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(one_line_out_per_line_in_in_order) {
       ".jsonl");
   Environment host;
   host.Set("WIDE_Q4K_DISABLE", "1");  // must not leak into any case
-  Run r = Policyctl({"eval", "--batch", cases.path.string()}, host);
+  Run r = Policyctl({"eval", "--policy", "builtin:seed", "--batch", cases.path.string()}, host);
   BOOST_TEST(r.status == 1);  // two cases failed
   const std::vector<std::string> lines = Lines(r.out);
   BOOST_REQUIRE(lines.size() == 6u);
@@ -210,9 +210,9 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(explain)
 
 BOOST_AUTO_TEST_CASE(text_names_rule_condition_values_and_rules_tried) {
-  Run r = Policyctl({"explain", "--device", "h100", "--clean-env"});
+  Run r = Policyctl({"explain", "--policy", "builtin:seed", "--device", "h100", "--clean-env"});
   BOOST_REQUIRE(r.status == 0);
-  BOOST_TEST(r.out.find("policy  default 2026.11.0") != std::string::npos);
+  BOOST_TEST(r.out.find("policy  seed 2026.11.0") != std::string::npos);
   BOOST_TEST(r.out.find("from catalog entry h100") != std::string::npos);
   BOOST_TEST(r.out.find("q4k = HwDp4a   (rule dp4a)") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("✗ rule    blackwell-mwv: device.cc >= 120   [device.cc = 90]") != std::string::npos, r.out);
@@ -255,4 +255,42 @@ BOOST_AUTO_TEST_CASE(devices_lists_the_catalog) {
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(check_v2)
+
+std::string Source(const std::string& rel) { return std::string(KPOLICY_SOURCE_DIR) + "/" + rel; }
+
+BOOST_AUTO_TEST_CASE(check_takes_positional_policies_and_strict_fails_on_unproven) {
+  const std::string contracts = Source("contracts");
+  Run seed = Policyctl({"check", "--contracts", contracts, Source("policies/compat/seed.yaml")});
+  BOOST_TEST(seed.status == 1);  // the RTX 4090 record breaks its HwDp4a
+  BOOST_TEST(seed.out.find("seed 2026.11.0") != std::string::npos);
+  Run v2 = Policyctl({"check", "--contracts", contracts, Source("policies/default.yaml")});
+  BOOST_TEST(v2.status == 0, v2.err);
+  BOOST_TEST(v2.out.find("refused") != std::string::npos);  // FUSED_GATE_UP=1 with Mwv
+  BOOST_TEST(Policyctl({"check", "--strict", "--contracts", contracts, Source("policies/default.yaml")}).status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(missing_records_and_contracts_folders_give_the_same_status) {
+  const int no_contracts = Policyctl({"check", "--contracts", "/nonexistent-contracts"}).status;
+  const int no_records = Policyctl({"check", "--contracts", Source("contracts"), "--records", "/nonexistent-records"}).status;
+  BOOST_TEST(no_contracts == 2);
+  BOOST_TEST(no_records == no_contracts);
+}
+
+BOOST_AUTO_TEST_CASE(explain_strict_exits_1_on_failing_evidence_and_driver_flags_are_facts) {
+  const std::string contracts = Source("contracts");
+  Run forced = Policyctl({"explain", "--contracts", contracts, "--device", "rtx4090", "--clean-env", "--env",
+                          "HW_DP4A_Q4K=1", "--strict"});
+  BOOST_TEST(forced.status == 1);
+  BOOST_TEST(forced.out.find("breaks FALSIFY-CPU-GPU-008") != std::string::npos, forced.out);
+  Run json = Policyctl({"eval", "--device", "h100", "--driver", "570.207", "--cuda-runtime", "13.0", "--clean-env",
+                        "--format", "json"});
+  BOOST_REQUIRE(json.status == 0);
+  BOOST_TEST(MustParse(json.out).Find("device")->Find("driver")->text == "570.207");
+  BOOST_TEST(Policyctl({"eval", "--device", "h100", "--driver", "r570"}).status == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace kpolicy::tools

@@ -1,4 +1,4 @@
-// The default policy must decide exactly as the seed does (DESIGN.md's
+// policies/compat/seed.yaml (builtin:seed) must decide exactly as the seed does (DESIGN.md's
 // table), for every catalog device and compute capability, with every
 // override variable set to "0", "1", "" and garbage, alone and in pairs.
 #define BOOST_TEST_MODULE seed_equivalence
@@ -31,11 +31,11 @@ std::string SourcePath(const std::string& relative) {
   return std::string(KPOLICY_SOURCE_DIR) + "/" + relative;
 }
 
-const Policy& DefaultPolicy() {
+const Policy& SeedPolicy() {
   static const Policy policy = [] {
-    auto loaded = LoadPolicyFile(SourcePath("policies/default.yaml"));
+    auto loaded = LoadPolicyFile(SourcePath("policies/compat/seed.yaml"));
     if (!loaded.ok()) {
-      BOOST_FAIL("policies/default.yaml does not load:\n" + loaded.error().ToString());
+      BOOST_FAIL("policies/compat/seed.yaml does not load:\n" + loaded.error().ToString());
     }
     return std::move(loaded).value();
   }();
@@ -55,13 +55,13 @@ std::string Describe(const DeviceFacts& d, const EnvMap& env) {
 bool Agrees(const DeviceFacts& device, const EnvMap& env) {
   Environment e;
   for (const auto& [k, v] : env) e.Set(k, v);
-  auto decision = Evaluate(DefaultPolicy(), device, e);
+  auto decision = Evaluate(SeedPolicy(), device, e);
   if (!decision.ok()) {
     BOOST_ERROR(Describe(device, env) + ": evaluation failed: " + decision.error().ToString());
     return false;
   }
   std::map<std::string, std::string> got;
-  for (const Knob& k : DefaultPolicy().knobs) got[k.name] = decision->ValueText(k);
+  for (const Knob& k : SeedPolicy().knobs) got[k.name] = decision->ValueText(k);
   const std::map<std::string, std::string> want = testing::SeedDecide(device.cc_major, device.cc_minor, env);
   if (got == want) return true;
   std::string diff;
@@ -104,21 +104,21 @@ struct Counter {
   }
 };
 
-BOOST_AUTO_TEST_CASE(builtin_copy_is_policies_default_yaml) {
-  std::ifstream in(SourcePath("policies/default.yaml"), std::ios::binary);
+BOOST_AUTO_TEST_CASE(builtin_seed_is_policies_compat_seed_yaml) {
+  std::ifstream in(SourcePath("policies/compat/seed.yaml"), std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
-  BOOST_TEST(text.str() == std::string(BuiltinDefaultPolicyText()));
+  BOOST_TEST(text.str() == std::string(BuiltinSeedPolicyText()));
 }
 
 BOOST_AUTO_TEST_CASE(decides_the_eleven_outputs_of_the_seed) {
   std::vector<std::string> names;
-  for (const Knob& k : DefaultPolicy().knobs) names.push_back(k.name);
+  for (const Knob& k : SeedPolicy().knobs) names.push_back(k.name);
   const std::vector<std::string> want = {"cc", "sm_target", "q4k", "q6k", "mwv_warps",
                                          "batched_prefill", "hgemm_decode", "fused_gate_up",
                                          "fp8_prefill", "fp8_decode", "w4a16_interleaved"};
   BOOST_TEST(names == want, boost::test_tools::per_element());
-  BOOST_TEST(DefaultPolicy().EnvironmentVariables().size() == kVariables.size());
+  BOOST_TEST(SeedPolicy().EnvironmentVariables().size() == kVariables.size());
 }
 
 BOOST_AUTO_TEST_CASE(every_device_without_overrides) {
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(unrelated_variables_change_nothing) {
 // The oracle must be able to tell a wrong policy from the right one: move
 // the Blackwell boundary by one and the RTX 5090 (12.0) must disagree.
 BOOST_AUTO_TEST_CASE(oracle_catches_a_moved_boundary) {
-  std::string text(BuiltinDefaultPolicyText());
+  std::string text(BuiltinSeedPolicyText());
   const std::string from = "when: device.cc >= 120";
   BOOST_REQUIRE(text.find(from) != std::string::npos);
   text.replace(text.find(from), from.size(), "when: device.cc >= 121");

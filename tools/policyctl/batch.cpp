@@ -12,16 +12,42 @@
 namespace kpolicy::tools {
 namespace {
 
+struct BatchCase {
+  DeviceFacts device;
+  ModelFacts model;
+  Environment env;
+};
+
+// "model": {"architecture": "qwen2", "name": ..., "quantisation": "Q4_K_M", "size": "1.5B"}
+Expected<ModelFacts, std::string> ReadModelFacts(const JsonValue& m) {
+  if (m.kind != JsonValue::kObject) return Fail(std::string("'model' is an object of strings"));
+  ModelFacts out;
+  const std::pair<const char*, std::string ModelFacts::*> kFields[] = {
+      {"architecture", &ModelFacts::architecture}, {"name", &ModelFacts::name},
+      {"quantisation", &ModelFacts::quantisation}, {"size", &ModelFacts::size}};
+  for (const auto& [key, value] : m.members) {
+    auto field = std::find_if(std::begin(kFields), std::end(kFields), [&](const auto& f) { return key == f.first; });
+    if (field == std::end(kFields)) {
+      return Fail("unknown model key '" + key + "'; keys: architecture, name, quantisation, size");
+    }
+    if (value.kind != JsonValue::kString) return Fail("model '" + key + "' is a string");
+    out.*(field->second) = value.text;
+  }
+  return out;
+}
+
 // Reads one case; the error says what is wrong with the line.
-Expected<std::pair<DeviceFacts, Environment>, std::string> ReadCase(std::string_view line) {
+Expected<BatchCase, std::string> ReadCase(std::string_view line) {
   auto parsed = ParseJson(line);
   if (!parsed.ok()) return Fail("not JSON: " + parsed.error().message);
   const JsonValue& c = *parsed;
   if (c.kind != JsonValue::kObject) return Fail(std::string("a case is a JSON object"));
-  static const std::vector<std::string> kKeys = {"cc", "sms", "env", "device"};
+  static const std::vector<std::string> kKeys = {"cc", "sms", "env", "device", "driver", "cuda_runtime",
+                                                  "memory_free_mib", "model"};
   for (const auto& [key, value] : c.members) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-      return Fail("unknown key '" + key + "'" + DidYouMean(key, kKeys) + "; keys: cc, sms, env, device");
+      return Fail("unknown key '" + key + "'" + DidYouMean(key, kKeys) +
+                  "; keys: cc, sms, env, device, driver, cuda_runtime, memory_free_mib, model");
     }
   }
   const JsonValue* cc = c.Find("cc");
@@ -51,6 +77,28 @@ Expected<std::pair<DeviceFacts, Environment>, std::string> ReadCase(std::string_
     }
     facts = DeviceFromComputeCapability(parsed_cc->first, parsed_cc->second, sm_count, "batch");
   }
+  for (auto [key, field] : {std::pair{"driver", &DeviceFacts::driver_version},
+                            std::pair{"cuda_runtime", &DeviceFacts::runtime_version}}) {
+    const JsonValue* v = c.Find(key);
+    if (!v) continue;
+    if (v->kind != JsonValue::kString || !IsVersionText(v->text)) {
+      return Fail(std::string("'") + key + "' is a version string such as \"570.207\"");
+    }
+    facts.*field = v->text;
+  }
+  if (const JsonValue* free = c.Find("memory_free_mib")) {
+    if (free->kind != JsonValue::kNumber || free->text.find_first_of(".eE-") != std::string::npos ||
+        free->text.size() > 12) {
+      return Fail(std::string("'memory_free_mib' is a whole number of MiB"));
+    }
+    facts.memory_free_mib = std::stoll(free->text);
+  }
+  ModelFacts model;
+  if (const JsonValue* m = c.Find("model")) {
+    auto read = ReadModelFacts(*m);
+    if (!read.ok()) return Fail(read.error());
+    model = std::move(read).value();
+  }
   Environment env;
   if (const JsonValue* e = c.Find("env")) {
     if (e->kind != JsonValue::kObject) return Fail(std::string("'env' is an object of strings"));
@@ -61,7 +109,7 @@ Expected<std::pair<DeviceFacts, Environment>, std::string> ReadCase(std::string_
       env.Set(name, value.text);
     }
   }
-  return std::pair{std::move(facts), std::move(env)};
+  return BatchCase{std::move(facts), std::move(model), std::move(env)};
 }
 
 std::string ErrorLine(size_t line_number, const std::string& message) {
@@ -75,7 +123,7 @@ std::string EvaluateBatchLine(const Policy& policy, std::string_view line, size_
   failed = true;
   auto input = ReadCase(line);
   if (!input.ok()) return ErrorLine(line_number, input.error());
-  auto decision = Evaluate(policy, input->first, input->second);
+  auto decision = Evaluate(policy, input->device, input->model, input->env);
   if (!decision.ok()) return ErrorLine(line_number, decision.error().ToString());
   failed = false;
   return RenderDecisionJson(*decision);

@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "device_selection.h"
 #include "fleet_commands.h"
+#include "model_facts.h"
 #include "record.h"
 #include "exit_codes.h"
 #include "kpolicy/builtin_policy.h"
@@ -116,18 +117,24 @@ struct LoadedPolicy {
   std::string origin;
 };
 
+// A policy file, or a built-in one by name (builtin:default, builtin:seed).
+Expected<Policy> LoadNamedPolicy(const std::string& name) {
+  if (auto text = BuiltinPolicyText(name)) return LoadPolicyText(*text, name);
+  return LoadPolicyFile(name);
+}
+
 // The policy of --policy, or the built-in default.
 std::optional<LoadedPolicy> LoadSelectedPolicy(const po::variables_map& vm, Io& io, int& status) {
-  Expected<Policy> loaded = [&] {
-    if (vm.count("policy")) return LoadPolicyFile(vm["policy"].as<std::string>());
-    return LoadPolicyText(BuiltinDefaultPolicyText(), std::string(kBuiltinDefaultPolicyName));
-  }();
+  const std::string name = vm.count("policy") ? vm["policy"].as<std::string>() : std::string(kBuiltinDefaultPolicyName);
+  Expected<Policy> loaded = LoadNamedPolicy(name);
   if (!loaded.ok()) {
     io.err << loaded.error().ToString() << "\n";
     status = loaded.error().code == ErrorCode::kUnreadable ? kExitUsage : kExitNo;
     return std::nullopt;
   }
-  std::string origin = vm.count("policy") ? "--policy" : "compiled-in copy of policies/default.yaml";
+  std::string origin = !BuiltinPolicyText(name) ? "--policy"
+                       : name == kBuiltinDefaultPolicyName ? "compiled-in copy of policies/default.yaml"
+                                                           : "compiled-in copy of policies/compat/seed.yaml";
   return LoadedPolicy{std::move(loaded).value(), origin};
 }
 
@@ -162,9 +169,15 @@ struct ContractSet {
 // diagnostics and returns the exit status.
 Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
                                            Io& io) {
+  // Both folders are input: a missing one is unreadable input (exit 2),
+  // whichever it is.
   std::error_code ec;
   if (!std::filesystem::is_directory(directory, ec)) {
     io.err << directory << ": error: no such contracts folder\n";
+    return Fail(kExitUsage);
+  }
+  if (!std::filesystem::is_directory(records_directory, ec)) {
+    io.err << records_directory << ": error: no such records folder\n";
     return Fail(kExitUsage);
   }
   ContractSet set;
@@ -192,6 +205,27 @@ Expected<std::optional<ContractSet>, int> LoadEvidenceSources(const po::variable
   return std::optional<ContractSet>(std::move(set).value());
 }
 
+// --driver, --cuda-runtime and --memory-free replace what the catalog, --cc
+// or the probe said.
+Status ApplyDeviceOverrides(const po::variables_map& vm, DeviceFacts& device) {
+  for (auto [flag, field] : {std::pair{"driver", &DeviceFacts::driver_version},
+                             std::pair{"cuda-runtime", &DeviceFacts::runtime_version}}) {
+    if (!vm.count(flag)) continue;
+    const std::string text = vm[flag].as<std::string>();
+    if (!IsVersionText(text)) {
+      return Fail(ErrorCode::kInvalidArgument, std::string("--") + flag + " takes a version such as 570.207, not '" + text + "'");
+    }
+    device.*field = text;
+    device.source += std::string(", --") + flag + " " + text;
+  }
+  if (vm.count("memory-free")) {
+    const int64_t mib = vm["memory-free"].as<int64_t>();
+    if (mib < 0) return Fail(ErrorCode::kInvalidArgument, "--memory-free is MiB, 0 or more");
+    device.memory_free_mib = mib;
+  }
+  return {};
+}
+
 int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   const std::string command = explain ? "explain" : "eval";
   po::options_description options("policyctl " + command + " [OPTIONS]");
@@ -203,13 +237,19 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
       ("sms", po::value<int>(), "SM count with --cc (default: 8, the seed's fallback)")
       ("fallback-device", po::value<std::string>(),
        "a catalog GPU to use when no device is given and there is no local GPU")
+      ("driver", po::value<std::string>(), "the driver version, e.g. 570.207 (device.driver)")
+      ("cuda-runtime", po::value<std::string>(), "the CUDA runtime version, e.g. 13.0 (device.cuda_runtime)")
+      ("memory-free", po::value<int64_t>(), "free device memory in MiB (device.memory_free_mib)")
       ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
       ("clean-env", "start from an empty environment: only --env variables are set")
       ("format", po::value<std::string>()->default_value("text"), "text or json")
       ("color", po::value<std::string>()->default_value("auto"), "auto, always or never");
+  options.add_options()
+      ("model", po::value<std::string>(), "FILE.gguf: the model's facts (model.architecture, .name, .quantisation, .size)")
+      ("contracts", po::value<std::string>(),
+       "contracts folder whose records rules ask for and explain cites (default: ./contracts if present)");
   if (explain) {
-    options.add_options()("contracts", po::value<std::string>(),
-                          "contracts folder whose records are cited as evidence (default: ./contracts if present)");
+    options.add_options()("strict", "exit 1 when recorded evidence breaks a contract for a chosen value");
   } else {
     options.add_options()("batch", po::value<std::string>(),
                           "FILE of JSON lines, one case each ('-' for stdin); one JSON line out per line in");
@@ -228,7 +268,8 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   }
 
   if (vm->count("batch")) {
-    for (const char* conflicting : {"device", "cc", "sms", "env", "clean-env", "fallback-device"}) {
+    for (const char* conflicting : {"device", "cc", "sms", "env", "clean-env", "fallback-device", "driver",
+                                    "cuda-runtime", "memory-free", "model", "contracts"}) {
       if (vm->count(conflicting)) {
         return Usage(io, command, std::string("--batch cases give their own device and environment; drop --") + conflicting);
       }
@@ -262,13 +303,27 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   if (vm->count("fallback-device")) request.fallback_key = (*vm)["fallback-device"].as<std::string>();
   auto device = SelectDevice(request);
   if (!device.ok()) return Usage(io, command, device.error().message);
+  if (auto applied = ApplyDeviceOverrides(*vm, *device); !applied.ok()) return Usage(io, command, applied.error().message);
   auto env = BuildEnvironment(*vm, io);
   if (!env.ok()) return Usage(io, command, env.error());
 
+  ModelFacts model;
+  if (vm->count("model")) {
+    auto read = ReadGgufModelFacts((*vm)["model"].as<std::string>());
+    if (!read.ok()) {
+      io.err << "policyctl " << command << ": --model: " << read.error().ToString() << "\n";
+      return kExitUsage;
+    }
+    model = std::move(read).value();
+  }
   int status = kExitOk;
   auto loaded = LoadSelectedPolicy(*vm, io, status);
   if (!loaded) return status;
-  auto decision = Evaluate(loaded->policy, *device, *env);
+  auto evidence = LoadEvidenceSources(*vm, io);
+  if (!evidence.ok()) return evidence.error();
+  std::optional<RecordEvidence> oracle;
+  if (evidence->has_value()) oracle.emplace((*evidence)->contracts, (*evidence)->records);
+  auto decision = Evaluate(loaded->policy, *device, model, *env, {}, oracle ? &*oracle : nullptr);
   if (!decision.ok()) {
     io.err << decision.error().ToString() << "\n";
     return kExitNo;
@@ -277,11 +332,16 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   render.color = UseColor(*vm, io);
   render.extra_warnings = FindMisspeltVariables(loaded->policy, *env);
   render.policy_origin = loaded->origin;
-  if (explain) {
-    auto evidence = LoadEvidenceSources(*vm, io);
-    if (!evidence.ok()) return evidence.error();
-    if (evidence->has_value()) {
-      render.evidence = FindEvidence(*decision, (*evidence)->contracts, (*evidence)->records);
+  if (explain && evidence->has_value()) {
+    render.evidence = FindEvidence(*decision, (*evidence)->contracts, (*evidence)->records);
+  }
+  int breaks = 0;
+  for (const auto& [knob, items] : render.evidence) {
+    for (const Evidence& e : items) {
+      if (e.status != Evidence::kBreaks) continue;
+      ++breaks;
+      render.extra_warnings.push_back("evidence: " + knob + " = " + decision->ValueText(*loaded->policy.FindKnob(knob)) +
+                                      " breaks " + e.contract + ": " + e.claim + " [" + e.source + "]");
     }
   }
   if (format == "json") {
@@ -289,20 +349,29 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   } else {
     io.out << (explain ? RenderExplainText(*decision, render) : RenderEvalText(*decision, render));
   }
+  if (explain && breaks > 0 && vm->count("strict")) {
+    io.err << "policyctl explain: --strict: " << breaks << " recorded figure" << (breaks == 1 ? "" : "s")
+           << " break a contract for the chosen values\n";
+    return kExitNo;
+  }
   return kExitOk;
 }
 
 // ---- check ------------------------------------------------------------------
 
 int Check(const std::vector<std::string>& args, Io& io) {
-  po::options_description options("policyctl check [OPTIONS]");
+  po::options_description options("policyctl check [OPTIONS] [POLICY...]");
   options.add_options()
       ("help,h", "show this help")
-      ("policy", po::value<std::vector<std::string>>(), "policy file (repeatable; default: the built-in default)")
+      ("policy", po::value<std::vector<std::string>>(),
+       "policy file (repeatable, or positional; default: the built-in default)")
+      ("strict", "exit 1 on an unproven contract too (a chosen value no record speaks for)")
       ("contracts", po::value<std::string>()->default_value("contracts"), "folder of contract files")
       ("records", po::value<std::string>(), "folder of parity records (default: CONTRACTS/parity)")
       ("verbose,v", "list the checks that pass too");
-  auto vm = Parse(args, options, nullptr);
+  po::positional_options_description positional;
+  positional.add("policy", -1);
+  auto vm = Parse(args, options, &positional);
   if (!vm.ok()) return Usage(io, "check", vm.error().message);
   if (vm->count("help")) {
     io.out << options << "Evaluates each policy on each recorded GPU (clean environment, then each declared\n"
@@ -320,12 +389,9 @@ int Check(const std::vector<std::string>& args, Io& io) {
   if (vm->count("policy")) files = (*vm)["policy"].as<std::vector<std::string>>();
   std::vector<Policy> policies;
   int status = kExitOk;
-  if (files.empty()) {
-    auto p = LoadPolicyText(BuiltinDefaultPolicyText(), std::string(kBuiltinDefaultPolicyName));
-    if (p.ok()) policies.push_back(std::move(p).value());
-  }
+  if (files.empty()) files.push_back(std::string(kBuiltinDefaultPolicyName));
   for (const std::string& file : files) {
-    auto p = LoadPolicyFile(file);
+    auto p = LoadNamedPolicy(file);
     if (!p.ok()) {
       io.err << p.error().ToString() << "\n";
       status = std::max(status, p.error().code == ErrorCode::kUnreadable ? kExitUsage : kExitNo);
@@ -342,6 +408,7 @@ int Check(const std::vector<std::string>& args, Io& io) {
     const CheckReport report = CheckContracts(policy, set->contracts, set->records);
     for (const std::string& e : report.errors) io.err << "error: " << e << "\n";
     if (!report.errors.empty()) status = std::max(status, kExitNo);
+    for (const std::string& r : report.refusals) io.out << "  refused " << r << "\n";
     std::string group;
     for (const CheckFinding& f : report.findings) {
       const bool clean = f.environment.empty();
@@ -376,6 +443,10 @@ int Check(const std::vector<std::string>& args, Io& io) {
          << " passed, " << violations << " violated, " << unproven << " unproven; " << warnings
          << " violations under environment overrides\n";
   if (violations > 0) status = std::max(status, kExitNo);
+  if (unproven > 0 && vm->count("strict")) {
+    io.err << "policyctl check: --strict: " << unproven << " unproven contract" << (unproven == 1 ? "" : "s") << "\n";
+    status = std::max(status, kExitNo);
+  }
   return status;
 }
 

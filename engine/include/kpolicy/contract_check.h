@@ -15,6 +15,7 @@
 
 #include "kpolicy/contract.h"
 #include "kpolicy/decision.h"
+#include "kpolicy/evaluator.h"
 #include "kpolicy/explain.h"
 #include "kpolicy/parity_record.h"
 #include "kpolicy/policy.h"
@@ -42,14 +43,38 @@ struct CheckFinding {
 struct CheckReport {
   std::vector<CheckFinding> findings;
   std::vector<std::string> errors;  // a policy that cannot be evaluated, a knob it lacks
+  // Constraints (requires:) that refused a value, clean or under an
+  // override: "GB10 (...): with FUSED_GATE_UP=1, refused: fused_gate_up = true: ...".
+  std::vector<std::string> refusals;
 
   int Count(CheckFinding::Kind kind, bool clean_environment) const;
   // No error and no violation in the clean environment.
   bool passed() const { return errors.empty() && Count(CheckFinding::kViolation, true) == 0; }
 };
 
+// Evidence from parity records: a contract is proven for a value on a
+// device and model when a record that speaks for both (ParityRecord::Matches,
+// MatchesModel) meets every threshold and no such record breaks one.
+// Holds references: keep `contracts` and `records` alive.
+class RecordEvidence : public EvidenceOracle {
+ public:
+  RecordEvidence(const std::vector<Contract>& contracts, const std::vector<ParityRecord>& records)
+      : contracts_(contracts), records_(records) {}
+  Answer Prove(const std::string& contract, const std::string& knob, const std::string& value,
+               const DeviceFacts& device, const ModelFacts& model) const override;
+
+ private:
+  const std::vector<Contract>& contracts_;
+  const std::vector<ParityRecord>& records_;
+};
+
+// Rules asking for evidence are evaluated against `records` as well.
 CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& contracts,
                            const std::vector<ParityRecord>& records);
+
+// "contracts/parity/rtx4090.yaml (covers Ada (cc 8.9..8.9)) [model ...]":
+// the record's file with the devices and model it speaks for.
+std::string RecordScope(const ParityRecord& record);
 
 // For explain: per knob, the recorded evidence about the value the decision
 // chose, from the records that match its device.

@@ -37,6 +37,13 @@ struct KnobTrace {
   std::string pin_reason;
   int index = -1;              // kEnv: override index; kRule: rule index
   std::vector<EnvCheck> env;   // one per override of the knob
+  // A constraint (requires:) refused the value that decided_by chose and
+  // the knob took its fallback: which constraint, and the refused value.
+  int refused_by = -1;
+  std::string refused_value;
+  // Per rule: for a rule asking for evidence whose `when` held, what the
+  // records said (the citation that let it fire, or why it did not).
+  std::vector<std::string> evidence;
   // Rules tried before the deciding one (kRule), or all of them (kDefault);
   // none when an override decided.
   int rules_tried() const;
@@ -46,6 +53,7 @@ struct KnobTrace {
 struct Decision {
   const Policy* policy = nullptr;
   DeviceFacts device;
+  ModelFacts model;
   std::vector<Value> slots;
   std::vector<bool> env_set;       // per policy->env_slots entry
   std::vector<KnobTrace> knobs;    // per policy->knobs entry

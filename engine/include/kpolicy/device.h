@@ -22,13 +22,31 @@ struct DeviceFacts {
   int num_sms = 0;           // streaming multiprocessors
   int64_t memory_mib = 0;    // 0: unknown
   int64_t bandwidth_gbps = 0;  // theoretical memory bandwidth, GB/s; 0: unknown
+  int64_t memory_free_mib = 0;  // free device memory when probed; 0: unknown
   std::string driver_version;   // a probed GPU's: "580.159.04"; empty: unknown
   std::string runtime_version;  // the CUDA runtime this build uses: "13.0"
+  // Policies read driver_version as `device.driver` and runtime_version as
+  // `device.cuda_runtime`, both of type version; text that is not a dotted
+  // number ("CUDA driver API 13.0") reads as unknown, below every version.
   std::string source;        // "catalog entry h100", "--cc 12.1 --sms 48", "local GPU 0"
   std::vector<std::string> fallbacks;  // facts that could not be read and what was assumed
 
   // major*10 + minor, the seed's numeric form (sm_121 -> 121).
   int cc() const { return cc_major * 10 + cc_minor; }
+};
+
+// What a policy knows of the model being served (`model.*`), supplied by
+// the host at startup or by `--model FILE.gguf`; empty fields: unknown. Parity
+// under INT8 activations depends on the model as well as the GPU.
+struct ModelFacts {
+  std::string architecture;  // GGUF general.architecture: "qwen2"
+  std::string name;          // general.name: "Qwen2.5 Coder 1.5B Instruct"
+  std::string quantisation;  // the file type: "Q4_K_M"
+  std::string size;          // general.size_label: "1.5B"
+
+  bool empty() const { return architecture.empty() && name.empty() && quantisation.empty() && size.empty(); }
+  // "qwen2 Qwen2.5 Coder 1.5B (1.5B, Q4_K_M)", or "unknown model".
+  std::string Describe() const;
 };
 
 // The seed's fallbacks for facts a probe cannot read.

@@ -29,6 +29,20 @@ struct Pin {
   std::string reason;
 };
 
+// Answers whether recorded evidence proves a contract for one knob value on
+// a device and model (contract_check.h's RecordEvidence reads the records).
+// Thread-safety: Prove is const and must be safe to call concurrently.
+class EvidenceOracle {
+ public:
+  struct Answer {
+    bool proven = false;
+    std::string citation;  // the record that proves it, or why none does
+  };
+  virtual ~EvidenceOracle() = default;
+  virtual Answer Prove(const std::string& contract, const std::string& knob, const std::string& value,
+                       const DeviceFacts& device, const ModelFacts& model) const = 0;
+};
+
 // A rule, fact or default that could not be computed (division by zero, a
 // value outside the knob's range) fails the whole evaluation with an Error
 // (kInvalidInput): the policy is wrong for this device, and no decision is
@@ -37,6 +51,12 @@ struct Pin {
 // fact, rule or knob.
 Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const Environment& env,
                             std::span<const Pin> pins = {});
+// The same, for a known model (`model.*` facts); the overload above leaves
+// them unknown. Rules that ask for evidence fire only where `evidence`
+// proves it; without an oracle they never fire (explain says why).
+Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const ModelFacts& model,
+                            const Environment& env, std::span<const Pin> pins = {},
+                            const EvidenceOracle* evidence = nullptr);
 
 // Set variables the policy does not read but that look like misspellings of
 // ones it does (HW_DP4A_Q4 for HW_DP4A_Q4K), as warnings.

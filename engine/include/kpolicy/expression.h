@@ -8,7 +8,10 @@
 //                enum: q4k == HwDp4a, value: Mwv
 //   operators    ! - (unary)  * / %  + -  < <= > >= == !=  &&  ||
 //                (+ also joins strings; comparisons do not chain)
-//   functions    str(int) -> string, int(string) -> int (fails on non-digits)
+//   functions    str(int) -> string, int(string) -> int (fails on non-digits),
+//                version(string) -> version, min(int, int, ...), max(int, int, ...),
+//                clamp(int x, int lo, int hi)
+//   versions     device.driver >= "575.51" compares component-wise as numbers
 //
 // Compile() parses, resolves every name to a slot and checks types once;
 // Evaluate() then touches no names. Errors carry the column where they are.
@@ -93,12 +96,15 @@ class Expression {
     kEqual, kNotEqual, kLess, kLessEqual, kGreater, kGreaterEqual,
     kTextEqual, kTextNotEqual,
     kAdd, kSubtract, kMultiply, kDivide, kModulo, kConcat,
-    kToString, kToInt,
+    kToString, kToInt, kToVersion, kMin, kMax, kClamp,
+    kVersionEqual, kVersionNotEqual, kVersionLess, kVersionLessEqual, kVersionGreater,
+    kVersionGreaterEqual,
   };
   struct Node {
     Op op = Op::kLiteral;
     int left = -1;   // child node index
     int right = -1;
+    int third = -1;  // kClamp's upper bound
     int slot = -1;   // kSlot
     Value literal;   // kLiteral
   };

@@ -47,14 +47,23 @@ struct Measurement {
 struct ParityRecord {
   std::string file;
   std::string device_key;  // file stem: contracts/parity/h100.yaml -> h100
-  DeviceFacts device;      // name, cc, SM count (memory, bandwidth if known)
+  DeviceFacts device;      // name, cc, SM count (memory, bandwidth, driver if known)
+  ModelFacts model;        // the model measured (empty: kernel-level, any model)
+  // `covers:` the devices the evidence speaks for beyond the exact one: a
+  // compute-capability range (a product family is its catalog cc range).
+  bool covers_range = false;
+  int covers_cc_min = 0, covers_cc_max = 0;  // major*10 + minor, inclusive
+  std::string covers_text;                   // "Ada (cc 8.9)", for messages
   Provenance provenance;
   std::vector<Measurement> results;
 
-  // Whether this record speaks for `device`: same compute capability and SM
-  // count (the same chip configuration; names differ between probe and
-  // catalog).
+  // Whether this record speaks for `device`: with `covers:`, any device in
+  // its cc range; else the same compute capability and SM count (the same
+  // chip configuration; names differ between probe and catalog).
   bool Matches(const DeviceFacts& device) const;
+  // Whether it speaks for `model`: a record without a model speaks for any;
+  // one with a model only for a known model whose given fields agree.
+  bool MatchesModel(const ModelFacts& model) const;
 };
 
 Checked<ParityRecord> LoadParityRecord(const std::string& path);

@@ -31,6 +31,7 @@ struct EnvOverride {
   bool has_condition = false;  // false: fires on presence alone ("set")
   Expression when;             // only if has_condition
   Expression value;
+  std::string why;             // shown by explain when the override decides
   SourceLocation location;
 
   // Fires on presence alone and ignores the text: "0" and "" select too.
@@ -40,9 +41,24 @@ struct EnvOverride {
 struct Rule {
   std::string id;
   Expression when;
-  Expression value;
+  Expression value;  // constant when `evidence` is given
   std::string why;
   std::vector<std::string> refs;
+  // Contract ids: the rule fires only where `when` holds and the records
+  // prove each contract for its value on the device (and model).
+  std::vector<std::string> evidence;
+  SourceLocation location;
+};
+
+// A condition a knob's value must meet whatever decided it (fused_gate_up
+// requires q4k == HwDp4a: the fused kernel exists for the HwDp4a path only).
+// The condition may read the knob itself (`!fused_gate_up || q4k == HwDp4a`).
+// When it fails, kFallbackAndWarn takes the knob's `fallback` with a
+// "refused: ..." warning; kStop fails the evaluation (fail closed).
+struct Constraint {
+  enum OnFail { kFallbackAndWarn, kStop } on_fail = kStop;
+  Expression condition;
+  std::string message;
   SourceLocation location;
 };
 
@@ -53,6 +69,9 @@ struct Knob {
   std::vector<EnvOverride> env;  // first match wins, before the rules
   std::vector<Rule> rules;       // first match wins
   Expression default_value;
+  std::string default_why;  // default: {value, why, refs}
+  std::vector<std::string> default_refs;
+  std::vector<Constraint> constraints;  // requires:, checked in order
   // The value the runtime switches to when the kernel this knob selects
   // fails the load-time parity gate (none: the gate failure is fatal).
   std::optional<Value> fallback;
@@ -98,10 +117,13 @@ struct Policy {
   std::vector<std::string> EnvironmentVariables() const;
 };
 
-// The device facts every policy can read, in slot order.
+// The device and model facts every policy can read, in slot order
+// (policy_compile.cpp names and types them).
 enum DeviceSlot {
   kSlotCc, kSlotCcMajor, kSlotCcMinor, kSlotNumSms, kSlotName, kSlotMemoryMib,
-  kSlotBandwidthGbps, kDeviceSlotCount
+  kSlotBandwidthGbps, kSlotDriver, kSlotCudaRuntime, kSlotMemoryFreeMib,
+  kSlotModelArchitecture, kSlotModelName, kSlotModelQuantisation, kSlotModelSize,
+  kDeviceSlotCount
 };
 
 }  // namespace kpolicy

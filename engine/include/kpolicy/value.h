@@ -14,9 +14,13 @@
 #include <string_view>
 #include <vector>
 
+#include "kpolicy/expected.h"
+
 namespace kpolicy {
 
-enum class TypeKind { kBool, kInt, kString, kEnum };
+// kVersion: dotted numbers ("580.159.04"), compared component-wise as
+// numbers, so "570.207" < "580.159.04" and "9.0" < "12.1".
+enum class TypeKind { kBool, kInt, kString, kEnum, kVersion };
 
 struct Type {
   TypeKind kind = TypeKind::kBool;
@@ -27,6 +31,7 @@ struct Type {
   static Type Bool() { return {TypeKind::kBool, {}}; }
   static Type Int() { return {TypeKind::kInt, {}}; }
   static Type String() { return {TypeKind::kString, {}}; }
+  static Type Version() { return {TypeKind::kVersion, {}}; }
 
   bool has_range() const {
     return min != std::numeric_limits<int64_t>::min() || max != std::numeric_limits<int64_t>::max();
@@ -40,7 +45,7 @@ struct Type {
 };
 
 // A value whose kind its Type gives: bool and enum (the member's index) live
-// in `number`, strings in `text`.
+// in `number`, strings and versions in `text`.
 struct Value {
   int64_t number = 0;
   std::string text;
@@ -59,6 +64,14 @@ std::string FormatValue(const Type& type, const Value& value);
 // A measured figure as people and the record files read it: six
 // significant digits, no trailing zeros ("0.9817", "1.2e-07", "3352").
 std::string FormatNumber(double value);
+
+// Compares two versions component by component as numbers; a missing
+// component counts as 0 ("12" == "12.0"), and so does an unknown (empty)
+// version, which is therefore below every real one. Returns <0, 0 or >0.
+// Fails (kInvalidInput) on a component that is not decimal digits.
+Expected<int> CompareVersions(std::string_view a, std::string_view b);
+// Whether `text` is a version: digit groups separated by single dots.
+bool IsVersionText(std::string_view text);
 
 // Whether `value` lies in an int type's range (always true for other kinds).
 bool InRange(const Type& type, const Value& value);

@@ -14,6 +14,7 @@
 #include "kpolicy/model/model_weights.h"
 #include "kpolicy/model/tokenizer.h"
 #include "kpolicy/model/variant_matvec.h"
+#include "kpolicy/runtime/model_matvec.h"
 
 namespace kpolicy::runtime {
 
@@ -63,7 +64,9 @@ Expected<std::unique_ptr<model::MatVec>> Candidate(const model::FormatMatrices& 
                                                    const kn::GemvVariant& row, const DispatchTable& table,
                                                    model::MatVec& reference, bool gpu, int threads) {
   if (gpu) {
-    return Fail(ErrorCode::kUnsupported, "model gate: this branch has no device MatVec yet (runtime/model_matvec.h)");
+    auto device = DeviceMatVec::Create(matrices, row, table.mwv_warps, reference);
+    if (!device.ok()) return Fail(device.error());
+    return std::unique_ptr<model::MatVec>(std::move(*device));
   }
   return std::unique_ptr<model::MatVec>(
       std::make_unique<model::VariantMatVec>(matrices, row.emulate, reference, threads));

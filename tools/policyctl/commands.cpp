@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "device_selection.h"
 #include "record.h"
+#include "run_model.h"
 #include "exit_codes.h"
 #include "kpolicy/builtin_policy.h"
 #include "kpolicy/contract_check.h"
@@ -38,6 +39,7 @@ Commands:
   check                check policies against the contracts and recorded parity data
   record --out FILE    measure every kernel variant on the local GPU into a parity record
   run                  start the runtime and run a decoder-layer stack with the dispatched kernels
+  run --model F.gguf   decode a real model with the dispatched kernels, with parity against fp64
 
 Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
 Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
@@ -126,18 +128,6 @@ std::optional<LoadedPolicy> LoadSelectedPolicy(const po::variables_map& vm, Io& 
   }
   std::string origin = vm.count("policy") ? "--policy" : "compiled-in copy of policies/default.yaml";
   return LoadedPolicy{std::move(loaded).value(), origin};
-}
-
-Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm, const Io& io) {
-  Environment env = vm.count("clean-env") ? Environment() : io.process_env;
-  if (vm.count("env")) {
-    for (const std::string& kv : vm["env"].as<std::vector<std::string>>()) {
-      const size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, not '" + kv + "'");
-      env.Set(kv.substr(0, eq), kv.substr(eq + 1));
-    }
-  }
-  return env;
 }
 
 bool UseColor(const po::variables_map& vm, const Io& io) {
@@ -379,11 +369,14 @@ int Check(const std::vector<std::string>& args, Io& io) {
 // ---- run ----------------------------------------------------------------------
 
 int Run(const std::vector<std::string>& args, Io& io) {
+  // A --model naming a .gguf file runs that model; a catalog name runs the
+  // decoder-layer demo below.
+  if (ModelFileArgument(args)) return RunModel(args, io);
   po::options_description options("policyctl run [OPTIONS]");
   options.add_options()
       ("help,h", "show this help")
       ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
-      ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b")
+      ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b (the demo), or FILE.gguf: a real model (policyctl run --model FILE --help)")
       ("layers", po::value<int>(), "decoder layers in the stack (default: 8 on a GPU, 1 on the CPU)")
       ("tokens", po::value<int>(), "tokens to run, M = 1 each (default: 64 on a GPU, 2 on the CPU)")
       ("prefill", po::value<int>(), "prompt tokens to prefill first (default: 512 on a GPU; not run on the CPU)")
@@ -504,6 +497,18 @@ int Devices(const std::vector<std::string>& args, Io& io) {
 }
 
 }  // namespace
+
+Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm, const Io& io) {
+  Environment env = vm.count("clean-env") ? Environment() : io.process_env;
+  if (vm.count("env")) {
+    for (const std::string& kv : vm["env"].as<std::vector<std::string>>()) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, not '" + kv + "'");
+      env.Set(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
 
 int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (args.empty()) {

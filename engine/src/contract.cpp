@@ -14,7 +14,10 @@ namespace kpolicy {
 
 const std::vector<std::string>& KnownParityMetrics() {
   static const std::vector<std::string> kMetrics = {"cosine", "relative_l2_error", "max_abs_error",
-                                                    "argmax_agreement", "nan_count", "inf_count"};
+                                                    "argmax_agreement", "nan_count", "inf_count",
+                                                    // model-level rows (model-parity-gate): the first
+                                                    // position whose argmaxes differ, -1 for none
+                                                    "first_divergence"};
   return kMetrics;
 }
 

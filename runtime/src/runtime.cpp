@@ -47,6 +47,32 @@ std::string ReasonOf(const Knob& k, const KnobTrace& t) {
   return "";
 }
 
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+// A knob the gate failed: the kernel gate's failures, and the model gate's
+// (a budget overrun only where the policy makes gate failures fatal).
+struct GateFailure {
+  std::string knob, value, detail, what;
+};
+
+std::vector<GateFailure> Failures(const Runtime& rt, bool fatal) {
+  std::vector<GateFailure> out;
+  for (const GateResult& g : rt.gate_results()) {
+    if (!g.passed) out.push_back({g.knob, g.value, g.detail, g.ToString()});
+  }
+  if (!rt.model_gate()) return out;
+  for (const ModelGateResult& r : rt.model_gate()->results) {
+    const bool failed =
+        r.status == ModelGateResult::kFailed || (fatal && r.status == ModelGateResult::kBudgetExceeded);
+    if (failed) out.push_back({r.knob, r.value, std::string("model gate ") + r.StatusName(), r.ToString()});
+  }
+  return out;
+}
+
 // What the log line and the effective configuration share.
 void WritePolicy(JsonWriter& w, const Runtime& rt) {
   w.Key("policy").BeginObject().Key("name").String(rt.policy().name).Key("version").String(rt.policy().version);
@@ -65,16 +91,41 @@ void WriteDevice(JsonWriter& w, const DeviceFacts& device) {
   w.EndArray().EndObject();
 }
 
+void WriteBound(JsonWriter& w, const GateBound& b) {
+  w.Key("bound").BeginObject().Key("min_cosine").Double(b.min_cosine);
+  w.Key("max_relative_l2").Double(b.max_relative_l2).Key("derivation").String(b.derivation).EndObject();
+}
+
+void WriteModelGate(JsonWriter& w, const ModelGateReport& m) {
+  w.Key("model_gate").BeginObject().Key("file").String(m.path).Key("budget_ms").Int(m.budget_ms);
+  w.Key("elapsed_ms").Double(m.elapsed_ms).Key("positions").Int(m.positions).Key("results").BeginArray();
+  for (const ModelGateResult& r : m.results) {
+    w.BeginObject().Key("knob").String(r.knob).Key("value").String(r.value).Key("runs_on").String(r.runs_on);
+    w.Key("status").String(r.StatusName()).Key("matrices").Int(r.matrices).Key("positions").Int(r.positions);
+    w.Key("min_cosine").Double(r.min_cosine).Key("min_cosine_bound").Double(kModelGateMinCosine);
+    w.Key("argmax_agreement").Int(r.argmax_agreement).Key("first_divergence");
+    if (r.first_divergence < 0) w.Null();
+    else w.Int(r.first_divergence);
+    w.Key("non_finite").Int(r.non_finite);
+    if (!r.detail.empty()) w.Key("detail").String(r.detail);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+}
+
 void WriteGateAndFallbacks(JsonWriter& w, const Runtime& rt) {
   w.Key("gate").BeginArray();
   for (const GateResult& g : rt.gate_results()) {
-    w.BeginObject().Key("knob").String(g.knob).Key("variant").String(g.variant).Key("passed").Bool(g.passed);
-    w.Key("error_vs_cpu").Double(g.error_vs_cpu).Key("cosine_vs_reference").Double(g.cosine_vs_reference);
+    w.BeginObject().Key("knob").String(g.knob).Key("value").String(g.value).Key("path").String(g.path);
+    w.Key("passed").Bool(g.passed).Key("cosine").Double(g.cosine).Key("relative_l2").Double(g.relative_l2);
     w.Key("nonfinite").Int(g.nonfinite);
+    WriteBound(w, g.bound);
     if (!g.detail.empty()) w.Key("detail").String(g.detail);
     w.EndObject();
   }
-  w.EndArray().Key("fallbacks").BeginArray();
+  w.EndArray();
+  if (rt.model_gate()) WriteModelGate(w, *rt.model_gate());
+  w.Key("fallbacks").BeginArray();
   for (const std::string& f : rt.fallbacks()) w.String(f);
   w.EndArray();
 }
@@ -121,9 +172,21 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
   const Capabilities caps = CapabilitiesFor(device, found.real);
   rt->cpu_only_reason_ = caps.gpu_kernels ? "" : found.why_not.empty() ? caps.why_no_gpu : found.why_not;
 
+  auto model_options = ModelGateOptionsFor(options.gate_model_path, options.gate_model_budget_ms, env);
+  if (!model_options.ok()) return Fail(std::move(model_options).error());
+  const GateRunner& gate = options.gate ? options.gate : GateRunner(RunParityGate);
+  // Nothing to gate on the CPU path (it is the reference) unless a test
+  // injects a gate; the model gate runs wherever it is asked for.
+  const bool kernel_gate = caps.gpu_kernels || static_cast<bool>(options.gate);
+  const double model_budget_ms = static_cast<double>(model_options->budget_ms);
+  double model_spent_ms = 0;
+
   std::vector<Pin> pins;
+  std::vector<std::string> first_round;  // what failed before the fallbacks, for the error if they fail too
   // At most two rounds: the decision as the policy makes it, then with the
-  // knobs that failed the gate pinned to their fallbacks.
+  // knobs that failed pinned to their fallbacks. The second round's
+  // failures stop startup (issue 15 #12: never report "fell back" to a
+  // decision that failed too).
   for (int round = 0; round < 2; ++round) {
     auto decision = Evaluate(policy, device, env, pins);
     if (!decision.ok()) {
@@ -134,33 +197,47 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
     auto table = BuildDispatch(rt->decision_, caps);
     if (!table.ok()) {
       Error e = std::move(table).error();
-      e.message = "policy " + policy.name + " " + policy.version + " on " + device.name + ": " + e.message;
+      e.message = "policy " + policy.name + " " + policy.version + " on " + device.name + ": " + e.message +
+                  (round ? " (after the gate's fallbacks: " + Join(first_round) + ")" : "");
       return Fail(std::move(e));
     }
     rt->dispatch_ = std::move(table).value();
 
-    const GateRunner& gate = options.gate ? options.gate : GateRunner(RunParityGate);
-    if (!caps.gpu_kernels && !options.gate) break;  // nothing to gate: the CPU path is the reference
-    rt->gate_ = gate(rt->dispatch_);
-    std::vector<Pin> failed;
-    for (const GateResult& g : rt->gate_) {
-      if (g.passed) continue;
-      const Knob* knob = policy.FindKnob(g.knob);
-      const bool pinned_already =
-          std::any_of(pins.begin(), pins.end(), [&](const Pin& p) { return p.knob == g.knob; });
-      if (policy.gate_failure_is_fatal || !knob || !knob->fallback || pinned_already) {
-        const std::string why = policy.gate_failure_is_fatal ? "the policy says on_gate_failure: fatal"
-                                : pinned_already            ? "its fallback failed too"
-                                                            : "knob " + g.knob + " declares no fallback";
-        return Fail(ErrorCode::kCheckFailed, "parity gate: " + g.ToString() + "; stopping: " + why);
-      }
-      const std::string reason = "parity gate: " + g.variant + " failed (" + g.detail + "); fell back to " +
-                                 FormatValue(knob->type, *knob->fallback);
-      failed.push_back({g.knob, *knob->fallback, reason});
-      rt->fallbacks_.push_back(g.knob + ": " + reason);
+    rt->gate_ = kernel_gate ? gate(rt->dispatch_) : std::vector<GateResult>{};
+    rt->model_gate_.reset();
+    if (!model_options->path.empty()) {
+      ModelGateOptions o = *model_options;
+      o.budget_ms = std::max<int64_t>(1, static_cast<int64_t>(model_budget_ms - model_spent_ms));
+      auto report = RunModelGate(o, rt->dispatch_, caps.gpu_kernels);
+      if (!report.ok()) return Fail(std::move(report).error());
+      model_spent_ms += report->elapsed_ms;
+      rt->model_gate_ = std::move(report).value();
     }
+    const std::vector<GateFailure> failed = Failures(*rt, policy.gate_failure_is_fatal);
     if (failed.empty()) break;
-    pins.insert(pins.end(), failed.begin(), failed.end());
+    if (round == 1) {
+      std::vector<std::string> now;
+      for (const GateFailure& f : failed) now.push_back(f.what);
+      return Fail(ErrorCode::kCheckFailed, "parity gate: after falling back from " + Join(first_round) +
+                                               ", the re-evaluated decision failed too: " + Join(now) +
+                                               "; stopping: no kernel that failed the gate is served");
+    }
+    for (const GateFailure& f : failed) {
+      const Knob* knob = policy.FindKnob(f.knob);
+      const bool own_fallback = knob && knob->fallback && FormatValue(knob->type, *knob->fallback) == f.value;
+      if (policy.gate_failure_is_fatal || !knob || !knob->fallback || own_fallback) {
+        const std::string why = policy.gate_failure_is_fatal ? "the policy says on_gate_failure: fatal"
+                                : own_fallback              ? "it is its knob's fallback already"
+                                                            : "knob " + f.knob + " declares no fallback";
+        return Fail(ErrorCode::kCheckFailed, "parity gate: " + f.what + "; stopping: " + why);
+      }
+      if (std::any_of(pins.begin(), pins.end(), [&](const Pin& p) { return p.knob == f.knob; })) continue;
+      const std::string reason = "parity gate: " + f.knob + " = " + f.value + " failed (" + f.detail + "); fell back to " +
+                                 FormatValue(knob->type, *knob->fallback);
+      pins.push_back({f.knob, *knob->fallback, reason});
+      rt->fallbacks_.push_back(f.knob + ": " + reason);
+      first_round.push_back(f.what);
+    }
   }
   rt->log_line_ = LogLine(*rt);
   return rt;

@@ -3,8 +3,10 @@
 #define BOOST_TEST_MODULE runtime
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "kpolicy/device_catalog.h"
@@ -59,23 +61,42 @@ std::unique_ptr<Runtime> MustStart(const StartOptions& o) {
   return std::move(rt).value();
 }
 
-// A gate that fails the named knobs' current variants and passes the rest.
-GateRunner FailingGate(std::vector<std::pair<std::string, std::string>> failing) {
-  return [failing](const DispatchTable& t) {
+// A gate that runs every check the table asks for (GateChecksFor) and fails
+// the listed (knob, value) pairs on the given calls (0: the first round; -1:
+// every call), passing the rest.
+struct Failing {
+  std::string knob, value;
+  int call = -1;
+};
+GateRunner FailingGateOn(std::vector<Failing> failing, std::shared_ptr<int> calls = std::make_shared<int>(0)) {
+  return [failing, calls](const DispatchTable& t) {
     std::vector<GateResult> out;
-    for (const auto& [knob, variant] : {std::pair{std::string("q4k"), t.q4k}, std::pair{std::string("q6k"), t.q6k}}) {
-      GateResult r{knob, variant, true, 1e-7, 0.999, 0, ""};
-      for (const auto& f : failing) {
-        if (f.first == knob && f.second == variant) {
+    for (const GateCheck& c : GateChecksFor(t)) {
+      GateResult r;
+      r.knob = c.knob;
+      r.value = c.kind == GateCheck::kGemv ? t.gemv_name(c.op) : "true";
+      r.path = "fake";
+      r.passed = true;
+      r.cosine = 0.999;
+      r.relative_l2 = 0.01;
+      r.bound = {0.312, 0.95, "fake"};
+      for (const Failing& f : failing) {
+        if (f.knob == r.knob && f.value == r.value && (f.call < 0 || f.call == *calls)) {
           r.passed = false;
-          r.detail = "the GPU does not compute the variant's arithmetic";
-          r.error_vs_cpu = 0.5;
+          r.cosine = 0.5;
+          r.detail = "outside the bound of its arithmetic";
         }
       }
       out.push_back(r);
     }
+    ++*calls;
     return out;
   };
+}
+GateRunner FailingGate(std::vector<std::pair<std::string, std::string>> failing) {
+  std::vector<Failing> f;
+  for (const auto& [knob, value] : failing) f.push_back({knob, value});
+  return FailingGateOn(f);
 }
 
 BOOST_AUTO_TEST_SUITE(resolution)
@@ -211,13 +232,13 @@ BOOST_AUTO_TEST_CASE(a_failed_knob_falls_back_and_its_dependents_follow) {
   BOOST_TEST(!rt->dispatch().fused_gate_up);
   const KnobTrace& t = d.knobs[&q4k - rt->policy().knobs.data()];
   BOOST_TEST(t.decided_by == KnobTrace::kPinned);
-  BOOST_TEST(t.pin_reason.find("parity gate: HwDp4a failed") == 0u, t.pin_reason);
+  BOOST_TEST(t.pin_reason.find("parity gate: q4k = HwDp4a failed") == 0u, t.pin_reason);
   BOOST_TEST(t.pin_reason.find("fell back to Mwv") != std::string::npos, t.pin_reason);
   // The second round re-ran the gate on the fallback, which passed.
-  BOOST_REQUIRE(rt->gate_results().size() == 2u);
-  BOOST_TEST(rt->gate_results()[0].variant == "Mwv");
+  BOOST_REQUIRE(rt->gate_results().size() >= 2u);
+  BOOST_TEST(rt->gate_results()[0].value == "Mwv");
   BOOST_TEST(rt->gate_results()[0].passed);
-  BOOST_TEST(rt->log_line().find("\"fallbacks\":[\"q4k: parity gate: HwDp4a failed") != std::string::npos, rt->log_line());
+  BOOST_TEST(rt->log_line().find("\"fallbacks\":[\"q4k: parity gate: q4k = HwDp4a failed") != std::string::npos, rt->log_line());
 }
 
 BOOST_AUTO_TEST_CASE(a_fallback_that_fails_too_stops_startup) {
@@ -226,8 +247,66 @@ BOOST_AUTO_TEST_CASE(a_fallback_that_fails_too_stops_startup) {
   o.gate = FailingGate({{"q6k", "HwDp4a"}, {"q6k", "Mwv"}});
   auto rt = Runtime::Start(o);
   BOOST_REQUIRE(!rt.ok());
-  BOOST_TEST(rt.error().message.find("q6k = Mwv FAILED") != std::string::npos, rt.error().message);
-  BOOST_TEST(rt.error().message.find("its fallback failed too") != std::string::npos, rt.error().message);
+  BOOST_TEST(rt.error().message.find("q6k = Mwv [fake] FAILED") != std::string::npos, rt.error().message);
+  BOOST_TEST(rt.error().message.find("after falling back from q6k = HwDp4a [fake] FAILED") != std::string::npos,
+             rt.error().message);
+}
+
+// Issue 15 #12: the second round's failure of a knob that passed the first
+// round (here q6k, once q4k fell back) used to be recorded as a fallback and
+// startup went on with it. It stops startup, naming both failures.
+BOOST_AUTO_TEST_CASE(a_second_round_failure_of_another_knob_stops_startup) {
+  TempDir dir;
+  StartOptions o = OnH100(dir);
+  o.gate = FailingGateOn({{"q4k", "HwDp4a", 0}, {"q6k", "HwDp4a", 1}});
+  auto rt = Runtime::Start(o);
+  BOOST_REQUIRE(!rt.ok());
+  BOOST_TEST((rt.error().code == ErrorCode::kCheckFailed));
+  const std::string& m = rt.error().message;
+  BOOST_TEST(m.find("after falling back from q4k = HwDp4a [fake] FAILED") != std::string::npos, m);
+  BOOST_TEST(m.find("the re-evaluated decision failed too: q6k = HwDp4a [fake] FAILED") != std::string::npos, m);
+  BOOST_TEST(m.find("fell back") == std::string::npos, m);
+}
+
+// The GEMM paths are gated too: the FP8 prefill GEMM failing on an H100
+// switches fp8_prefill to the overlay's fallback, and fp8_decode (whose
+// default reads fp8_prefill) follows; without a fallback it stops startup.
+BOOST_AUTO_TEST_CASE(a_failed_gemm_path_falls_back_or_stops_startup) {
+  TempDir dir;
+  StartOptions o = OnH100(dir);
+  o.gate = FailingGate({{"fp8_prefill", "true"}});
+  auto no_fallback = Runtime::Start(o);
+  BOOST_REQUIRE(!no_fallback.ok());
+  BOOST_TEST(no_fallback.error().message.find("knob fp8_prefill declares no fallback") != std::string::npos,
+             no_fallback.error().message);
+
+  o.policy_path = dir.Write("fp8-fallback.yaml", Named("fp8-fallback") + "knobs:\n  fp8_prefill:\n    fallback: false\n");
+  auto rt = MustStart(o);
+  BOOST_TEST(!rt->dispatch().fp8_prefill);
+  BOOST_TEST(!rt->dispatch().fp8_decode);
+  BOOST_TEST(rt->fallbacks().size() == 1u);
+  BOOST_TEST(rt->log_line().find("fp8_prefill: parity gate: fp8_prefill = true failed") != std::string::npos, rt->log_line());
+  // The second round gated the FP16 prefill GEMM that batched_prefill now runs.
+  const auto& g = rt->gate_results();
+  BOOST_TEST(std::any_of(g.begin(), g.end(), [](const GateResult& r) { return r.knob == "batched_prefill"; }));
+}
+
+BOOST_AUTO_TEST_CASE(every_path_the_decision_turns_on_is_checked) {
+  DispatchTable t;
+  std::vector<std::string> knobs;
+  for (const GateCheck& c : GateChecksFor(t)) knobs.push_back(c.knob);
+  BOOST_TEST(knobs == (std::vector<std::string>{"q4k", "q6k"}));
+  t.fused_gate_up = t.batched_prefill = t.fp8_decode = t.hgemm_decode = t.w4a16_interleaved = true;
+  knobs.clear();
+  for (const GateCheck& c : GateChecksFor(t)) knobs.push_back(c.knob);
+  BOOST_TEST(knobs == (std::vector<std::string>{"q4k", "q6k", "fused_gate_up", "batched_prefill", "fp8_decode",
+                                                "hgemm_decode", "w4a16_interleaved"}));
+  // With FP8 prefill the batched prefill is the FP8 GEMM, checked once as fp8_prefill.
+  t.fp8_prefill = true;
+  knobs.clear();
+  for (const GateCheck& c : GateChecksFor(t)) knobs.push_back(c.knob);
+  BOOST_TEST(std::count(knobs.begin(), knobs.end(), "batched_prefill") == 0);
+  BOOST_TEST(std::count(knobs.begin(), knobs.end(), "fp8_prefill") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_policy_can_make_a_failed_gate_fatal) {
@@ -258,7 +337,9 @@ knobs:
   o.gate = FailingGate({{"q4k", "HwDp4a"}, {"q4k", "Mwv"}});
   auto rt = Runtime::Start(o);
   BOOST_REQUIRE(!rt.ok());
-  BOOST_TEST(rt.error().message.find("q4k = Mwv FAILED") != std::string::npos, rt.error().message);
+  BOOST_TEST(rt.error().message.find("the re-evaluated decision failed too: q4k = Mwv [fake] FAILED") !=
+                 std::string::npos,
+             rt.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -278,7 +359,16 @@ BOOST_AUTO_TEST_CASE(the_log_line_is_one_json_object_with_every_knob) {
   BOOST_TEST(knobs->members.size() == 11u);
   BOOST_TEST(knobs->Find("q4k")->Find("value")->text == "HwDp4a");
   BOOST_TEST(knobs->Find("q4k")->Find("source")->text == "rule dp4a");
-  BOOST_TEST(json->Find("gate")->items.size() == 2u);
+  // An H100 with the default policy: both GEMV kernels, the fused gate+up
+  // kernel and the FP8 GEMM for prefill and decode, each with its bound.
+  std::vector<std::string> gated;
+  for (const JsonValue& g : json->Find("gate")->items) {
+    gated.push_back(g.Find("knob")->text + "=" + g.Find("value")->text);
+    BOOST_TEST(g.Find("bound")->Find("min_cosine") != nullptr);
+    BOOST_TEST(g.Find("bound")->Find("derivation")->text == "fake");
+  }
+  BOOST_TEST(gated == (std::vector<std::string>{"q4k=HwDp4a", "q6k=HwDp4a", "fused_gate_up=true", "fp8_prefill=true",
+                                                "fp8_decode=true"}));
 }
 
 BOOST_AUTO_TEST_SUITE(knobs)

@@ -135,16 +135,17 @@ BOOST_AUTO_TEST_CASE(dispatch_binds_the_dummy_and_its_emulation_passes_the_gates
   BOOST_TEST(bound->name == "Dummy");
   BOOST_TEST(bound->emulate == &EmulateDummy);
 
-  // The gate's CPU side: the probe through the dummy's emulation passes the
-  // judgement (error vs its own CPU arithmetic 0), a different arithmetic
-  // on the same probe does not compute "the variant's arithmetic".
-  const GateProbe probe = MakeGateProbe(kn::GemvOp::kQ4K);
+  // The gate's CPU side: the probe through the dummy's emulation is within
+  // the float class's bound against fp64 (it is fp32 arithmetic); the DP4A
+  // emulation's Q8_1 rounding on the same probe is far outside it.
+  const GateProbe probe = MakeGateProbe(kn::WeightFormat::kQ4K);
+  const GateBound bound_of_row = GateBoundFor(GateArithmeticOf(bound->arithmetic), probe);
   const std::vector<float> own = bound->emulate(probe.weights.view(), probe.x.values, probe.m);
-  const GateResult pass = JudgeGateOutputs("q4k", *bound, probe, own);
+  const GateResult pass = JudgeGateOutputs("q4k", "Dummy", "emulation", probe.reference, own, bound_of_row);
   BOOST_TEST(pass.passed, pass.ToString());
-  BOOST_TEST(pass.error_vs_cpu == 0.0);
+  BOOST_TEST(pass.relative_l2 > 0.0, "fp32 arithmetic is not exact");
   const std::vector<float> dp4a = kn::EmulateDp4aQ8_1(probe.weights.view(), probe.x.values, probe.m);
-  const GateResult other = JudgeGateOutputs("q4k", *bound, probe, dp4a);
+  const GateResult other = JudgeGateOutputs("q4k", "Dummy", "emulation", probe.reference, dp4a, bound_of_row);
   BOOST_TEST(!other.passed, other.ToString());
   // Running it needs a kernel: none, so the gate fails it saying why.
   const GateResult run = CheckGemvKernel("q4k", *bound, cpu->mwv_warps);

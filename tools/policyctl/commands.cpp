@@ -13,6 +13,7 @@
 #include "fleet_commands.h"
 #include "model_facts.h"
 #include "record.h"
+#include "run_model.h"
 #include "exit_codes.h"
 #include "kpolicy/builtin_policy.h"
 #include "kpolicy/contract_check.h"
@@ -40,6 +41,7 @@ Commands:
   check                check policies against the contracts and recorded parity data
   record --out FILE    measure every kernel variant on the local GPU into a parity record
   run                  start the runtime and run a decoder-layer stack with the dispatched kernels
+  run --model F.gguf   decode a real model with the dispatched kernels, with parity against fp64
   fleet --inventory F  every node's decision (kubectl get nodes -o json or a YAML inventory), grouped
   diff --policy A --policy B   which knobs change on which nodes, and the rules on each side
 
@@ -136,18 +138,6 @@ std::optional<LoadedPolicy> LoadSelectedPolicy(const po::variables_map& vm, Io& 
                        : name == kBuiltinDefaultPolicyName ? "compiled-in copy of policies/default.yaml"
                                                            : "compiled-in copy of policies/compat/seed.yaml";
   return LoadedPolicy{std::move(loaded).value(), origin};
-}
-
-Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm, const Io& io) {
-  Environment env = vm.count("clean-env") ? Environment() : io.process_env;
-  if (vm.count("env")) {
-    for (const std::string& kv : vm["env"].as<std::vector<std::string>>()) {
-      const size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, not '" + kv + "'");
-      env.Set(kv.substr(0, eq), kv.substr(eq + 1));
-    }
-  }
-  return env;
 }
 
 bool UseColor(const po::variables_map& vm, const Io& io) {
@@ -453,11 +443,14 @@ int Check(const std::vector<std::string>& args, Io& io) {
 // ---- run ----------------------------------------------------------------------
 
 int Run(const std::vector<std::string>& args, Io& io) {
+  // A --model naming a .gguf file runs that model; a catalog name runs the
+  // decoder-layer demo below.
+  if (ModelFileArgument(args)) return RunModel(args, io);
   po::options_description options("policyctl run [OPTIONS]");
   options.add_options()
       ("help,h", "show this help")
       ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
-      ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b")
+      ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b (the demo), or FILE.gguf: a real model (policyctl run --model FILE --help)")
       ("layers", po::value<int>(), "decoder layers in the stack (default: 8 on a GPU, 1 on the CPU)")
       ("tokens", po::value<int>(), "tokens to run, M = 1 each (default: 64 on a GPU, 2 on the CPU)")
       ("prefill", po::value<int>(), "prompt tokens to prefill first (default: 512 on a GPU; not run on the CPU)")
@@ -578,6 +571,18 @@ int Devices(const std::vector<std::string>& args, Io& io) {
 }
 
 }  // namespace
+
+Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm, const Io& io) {
+  Environment env = vm.count("clean-env") ? Environment() : io.process_env;
+  if (vm.count("env")) {
+    for (const std::string& kv : vm["env"].as<std::vector<std::string>>()) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, not '" + kv + "'");
+      env.Set(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
 
 int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (args.empty()) {

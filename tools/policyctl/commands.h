@@ -8,6 +8,11 @@
 #include <vector>
 
 #include "kpolicy/environment.h"
+#include "kpolicy/expected.h"
+
+namespace boost::program_options {
+class variables_map;
+}
 
 namespace kpolicy::tools {
 
@@ -20,6 +25,10 @@ struct Io {
 
 // `args` excludes the program name: {"explain", "--device", "h100"}.
 int RunPolicyctl(const std::vector<std::string>& args, Io& io);
+
+// The environment of --clean-env / --env NAME=VALUE (repeatable) over the
+// process's; the error is the message for a malformed --env.
+Expected<Environment, std::string> BuildEnvironment(const boost::program_options::variables_map& vm, const Io& io);
 
 }  // namespace kpolicy::tools
 

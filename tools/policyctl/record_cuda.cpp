@@ -2,6 +2,7 @@
 // standard workloads, against the CPU fp64 reference, into a ParityRecord.
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -22,6 +23,8 @@
 #include "kpolicy/policy_loader.h"
 #include "kpolicy/runtime/device_probe.h"
 #include "kpolicy/runtime/dispatch.h"
+#include "kpolicy/runtime/model_matvec.h"
+#include "model_record.h"
 #include "record.h"
 
 namespace kpolicy::tools {
@@ -242,21 +245,29 @@ void RecordGemvVariants(ParityRecord& record, Io& io, int& failures, const GemvS
   }
 }
 
-std::string Today() {
-  const std::time_t now = std::time(nullptr);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&now));
-  return buf;
+// Each variant on the device (runtime::DeviceMatVec) with the record's
+// mwv_warps.
+ModelCandidateFactory DeviceCandidates(int mwv_warps) {
+  return [mwv_warps](const kn::GemvVariant& variant, const model::FormatMatrices& matrices,
+                     model::MatVec& reference) -> Expected<std::unique_ptr<model::MatVec>> {
+    auto device = runtime::DeviceMatVec::Create(matrices, variant, mwv_warps, reference);
+    if (!device.ok()) return Fail(std::move(device).error());
+    return std::unique_ptr<model::MatVec>(std::move(*device));
+  };
 }
 
 
 }  // namespace
 
 int RunRecord(const std::vector<std::string>& args, Io& io) {
-  po::options_description options("policyctl record --out FILE");
+  if (std::find(args.begin(), args.end(), "--emulate") != args.end()) return RecordEmulatedModels(args, io);
+  po::options_description options("policyctl record --out FILE [--model FILE.gguf]...");
   options.add_options()
       ("help,h", "show this help")
       ("out", po::value<std::string>(), "the record to write, e.g. contracts/parity/h100.yaml")
+      ("model", po::value<std::vector<std::string>>(),
+       "a GGUF model: adds its model-level rows (workload model-parity-gate; repeatable)")
+      ("positions", po::value<int64_t>()->default_value(32), "positions per model, >= 32")
       ("git-commit", po::value<std::string>()->default_value(KPOLICY_GIT_COMMIT),
        "the commit the kernels were built from (default: the configured source tree's)");
   po::variables_map vm;
@@ -272,7 +283,8 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
                          "massive and fp16-overflow-sum at 4096x4096, M=4; the deep-FFN chain) and\n"
                          "every GEMM path (FP8 cuBLASLt, FP16 cuBLAS, W4A16) against the CPU fp64\n"
                          "reference, times each, and writes the record with the device, driver, date\n"
-                         "and commit.\n";
+                         "and commit. Each --model adds one model-level row per Q4_K and Q6_K variant\n"
+                         "(model-parity-gate). --emulate: the CPU emulation's model-level rows only.\n";
     return kExitOk;
   }
   if (!vm.count("out")) {
@@ -288,7 +300,7 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   record.device = *device;
   Provenance& p = record.provenance;
   p.kind = "measured";
-  p.date = Today();
+  p.date = TodayUtc();
   p.driver = device->driver_version;
   p.cuda_runtime = device->runtime_version;
   p.tool_version = "kpolicy " KPOLICY_VERSION;
@@ -308,6 +320,17 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   int failures = 0;
   RecordGemvVariants(record, io, failures, {*mwv_warps, *l2_bytes});
   RecordGemmPaths(record, io, failures);
+  if (vm.count("model")) {
+    ModelRecordOptions model_options;
+    model_options.positions = vm["positions"].as<int64_t>();
+    for (const std::string& path : vm["model"].as<std::vector<std::string>>()) {
+      Status status = AppendModelParityRows(path, DeviceCandidates(*mwv_warps), model_options, record.results, io.err);
+      if (!status.ok()) {
+        io.err << "  " << status.error().ToString() << "\n";
+        ++failures;
+      }
+    }
+  }
 
   const std::string out_path = vm["out"].as<std::string>();
   record.file = out_path;

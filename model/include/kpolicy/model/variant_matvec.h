@@ -82,6 +82,8 @@ class FormatMatrices {
   // The matrix's weights in the format (cols padded to a multiple of 256),
   // or nullptr when this set does not hold it.
   const kernels::WeightView* Find(const std::string& name) const;
+  // Every matrix of the set, by tensor name (e.g. to upload each once).
+  const std::unordered_map<std::string, kernels::WeightView>& views() const { return views_; }
   // How many matrices, and how many of the model's weights (unpadded) they
   // hold.
   int64_t count() const { return static_cast<int64_t>(views_.size()); }

@@ -12,15 +12,33 @@
 // /etc/kpolicy/policy.yaml, else the compiled-in default: see
 // policy_source.h), probes GPU 0, evaluates the policy against the device
 // and the environment, binds the decision to kernels (dispatch.h) and runs
-// the load-time parity gate (parity_gate.h). A knob whose kernel fails the
-// gate is switched to the fallback value its policy declares (`fallback:`),
-// which the decision's trace, explain and the log line show; a policy with
-// `on_gate_failure: fatal`, or a knob without a fallback, stops startup.
-// Without a usable GPU the runtime runs the CPU path and says so.
+// the load-time parity gate (parity_gate.h): every kernel and GEMM path the
+// decision turns on (q4k, q6k, fused_gate_up, the FP16 prefill GEMM,
+// fp8_prefill, fp8_decode, hgemm_decode, w4a16_interleaved) on a probe,
+// against the CPU fp64 reference within a bound derived from its
+// arithmetic. A knob whose path fails is switched to the fallback value its
+// policy declares (`fallback:`), which the decision's trace, explain and the
+// log line show, and the re-evaluated decision is gated again; a failure in
+// that second round stops startup with an error naming both rounds' failures
+// (the runtime never serves a kernel that failed). A policy with
+// `on_gate_failure: fatal`, or a knob without a fallback, stops startup at
+// the first failure. Without a usable GPU the runtime runs the CPU path and
+// says so.
 //
-// Cost: milliseconds (policy load ~1 ms, probe, gate: two small launches and
-// their CPU references). Thread-safety: Start is not reentrant; a started
-// Runtime is immutable and may be read from any thread.
+// On request (StartOptions::gate_model_path or KPOLICY_GATE_MODEL=FILE.gguf;
+// budget StartOptions::gate_model_budget_ms or KPOLICY_GATE_MODEL_BUDGET_MS,
+// default 20000) the gate also runs the model-level measurement of the
+// dispatched q4k / q6k kernels on that model (model_gate.h): teacher-forced
+// positions, min cosine, argmax agreement, first divergence and elapsed ms
+// in the log line; a failure falls back or stops like a kernel failure; a
+// budget too small for the minimum positions stops startup under
+// `on_gate_failure: fatal` and is reported as "budget exceeded" otherwise.
+// Without GPU kernels it measures the rows' CPU emulation instead.
+//
+// Cost: milliseconds (policy load ~1 ms, probe, gate: one or two small
+// launches per gated path and their fp64 references), plus the model gate's
+// budget when one is asked for. Thread-safety: Start is not reentrant; a
+// started Runtime is immutable and may be read from any thread.
 #ifndef KPOLICY_RUNTIME_RUNTIME_H_
 #define KPOLICY_RUNTIME_RUNTIME_H_
 
@@ -33,6 +51,7 @@
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
 #include "kpolicy/runtime/dispatch.h"
+#include "kpolicy/runtime/model_gate.h"
 #include "kpolicy/runtime/parity_gate.h"
 #include "kpolicy/runtime/policy_source.h"
 
@@ -47,6 +66,10 @@ struct StartOptions {
   bool device_is_real = false;
   std::string system_policy_path = kSystemPolicyPath;
   GateRunner gate;                          // default: RunParityGate where GPU kernels run
+  // The model-level gate (model_gate.h): a GGUF file (empty: KPOLICY_GATE_MODEL,
+  // else none) and its budget in ms (<= 0: KPOLICY_GATE_MODEL_BUDGET_MS, else 20000).
+  std::string gate_model_path;
+  int64_t gate_model_budget_ms = 0;
 };
 
 class Runtime {
@@ -55,7 +78,8 @@ class Runtime {
   // where there are: kInvalidInput (the policy does not load, leaves a knob
   // the runtime needs undecided, or mistypes it), kUnsupported (a kernel or
   // path this build or GPU lacks), kCheckFailed (the parity gate failed
-  // with no fallback left).
+  // with no fallback left, or a fallback failed it too; or the model gate's
+  // budget was exceeded under on_gate_failure: fatal).
   static Expected<std::unique_ptr<Runtime>> Start(const StartOptions& options = {});
 
   const Policy& policy() const { return *resolved_.policy; }
@@ -64,6 +88,8 @@ class Runtime {
   const Decision& decision() const { return decision_; }
   const DispatchTable& dispatch() const { return dispatch_; }
   const std::vector<GateResult>& gate_results() const { return gate_; }
+  // The model gate's report, when one was asked for.
+  const std::optional<ModelGateReport>& model_gate() const { return model_gate_; }
   // Why the runtime runs without GPU kernels (empty when it has them).
   const std::string& cpu_only_reason() const { return cpu_only_reason_; }
   // One line of JSON: policy name, version, file and source, device, every
@@ -86,6 +112,7 @@ class Runtime {
   Decision decision_;
   DispatchTable dispatch_;
   std::vector<GateResult> gate_;
+  std::optional<ModelGateReport> model_gate_;
   std::string cpu_only_reason_;
   std::vector<std::string> fallbacks_;
   std::string log_line_;

@@ -43,8 +43,10 @@ constexpr GemvVariant kVariants[] = {
      "1-16 half-warps per row (by K), 8 threads per super-block, 4 super-blocks in flight, "
      "16-byte qs/header/Q8_1 loads, DP4A",
      KPOLICY_LAUNCH(LaunchQ4kHwDp4a), &EmulateDp4aQ8_1},
-    {GemvOp::kQ4K, "Mwv", kFloat, 75, true,
-     "mwv_warps warps per row, 8 threads per super-block, 16-byte qs loads, float4 x",
+    {GemvOp::kQ4K, "Mwv", kFloat, 75, false,
+     "4 rows per warp, 8 warps split K 1-8 ways (by grid size), 8 threads per super-block, "
+     "16-byte qs/header loads one step ahead, float4 x shared by the 4 rows, min term from "
+     "per-block sub-block sums of x (mwv_warps range-checked, not used)",
      KPOLICY_LAUNCH(LaunchQ4kMwv), &EmulateFloatActivations},
     {GemvOp::kQ6K, "Legacy", kFloat, 75, false,
      "warp per row, 32 threads per super-block (8 weights each), 16-bit loads, float2 x",

@@ -15,6 +15,10 @@
 // "stream" figure every ratio uses), and cudaMemcpy D2D of 1 GiB counted as
 // read + write.
 //
+// Also a row "Mwv (v1)" (q4k): the pre-issue-12 Mwv kernel (gpu::LaunchQ4kMwvV1), a baseline
+// outside the variant table; the issue-12 target lines and the Mwv-vs-fastest ratios close the
+// report.
+//
 // Usage: bench_gemv [--out FILE] [--replays N] [--mwv-warps N] [--quick]
 //                   [--filter S] [--m 1,2,..] [--gemv-only]
 //   --out FILE   also write the results as YAML front matter + markdown tables
@@ -265,11 +269,22 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
       const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
       const int launches = LaunchesFor(w.copies);
+      // The table's rows, plus (q4k) the pre-issue-12 Mwv kernel as a named baseline row
+      // "Mwv (v1)" outside the table, so each run shows the old and new Mwv side by side.
+      std::vector<kernels::GemvVariant> rows;
+      for (const kernels::GemvVariant* row : kernels::GemvVariantsOf(op, table)) rows.push_back(*row);
+      if (op == kernels::GemvOp::kQ4K) {
+        if (const kernels::GemvVariant* mwv = kernels::FindGemvVariant(op, "Mwv", table)) {
+          kernels::GemvVariant v1 = *mwv;
+          v1.name = "Mwv (v1)";
+          v1.launch = &gpu::LaunchQ4kMwvV1;
+          rows.push_back(v1);
+        }
+      }
       for (int m : ms) {
         OrExit(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
         OrExit(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
-        for (const kernels::GemvVariant* row : kernels::GemvVariantsOf(op, table)) {
-          const kernels::GemvVariant& v = *row;
+        for (const kernels::GemvVariant& v : rows) {
           if (!selected(v)) continue;
           kernels::GemvArgs args;
           args.n = s.n;
@@ -374,9 +389,10 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
     std::printf("  %-32s M=%d %-11s %8.2f us %8.0f GB/s %6.1f%%\n", r.shape.c_str(), r.m,
                 r.variant.c_str(), r.us, r.gbps, 100 * r.ratio);
   }
-  // Fastest per (op, shape, M).
+  // Fastest per (op, shape, M), among the table's rows (the v1 baseline row is not a variant).
   std::map<std::tuple<std::string, std::string, int>, const Result*> best;
   for (const Result& r : results) {
+    if (r.variant == "Mwv (v1)") continue;
     auto key = std::make_tuple(r.op, r.shape, r.m);
     if (!best[key] || r.us < best[key]->us) best[key] = &r;
   }
@@ -385,20 +401,51 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
     std::printf("  %-4s %-32s M=%d %-11s %8.2f us %6.1f%%\n", r->op.c_str(), r->shape.c_str(), r->m,
                 r->variant.c_str(), r->us, 100 * r->ratio);
   }
-  auto target = [&](const char* op, const char* shape, double goal) {
-    for (const auto& [key, r] : best) {
-      if (r->op == op && r->shape.find(shape) != std::string::npos && r->m == 1) {
-        std::printf("target %s %s M=1: %s %.1f%% of stream (goal %.0f%%) %s\n", op, shape,
-                    r->variant.c_str(), 100 * r->ratio, 100 * goal,
-                    r->ratio >= goal ? "MET" : "MISSED");
-      }
+  // Issue 12's targets (H200, ratios to this run's stream read).
+  auto find = [&](const std::string& op, const std::string& variant, const std::string& shape,
+                  int m) -> const Result* {
+    for (const Result& r : results) {
+      if (r.op == op && r.variant == variant && r.m == m && r.shape.find(shape) != std::string::npos) return &r;
     }
+    return nullptr;
   };
-  std::printf("\n");
-  target("q4k", "4096x14336", 0.85);
-  target("q4k", "14336x4096", 0.85);
-  target("q6k", "4096x14336", 0.80);
-  target("q6k", "14336x4096", 0.80);
+  auto target = [&](const char* op, const char* variant, const char* shape, int m, double goal) {
+    const Result* r = find(op, variant, shape, m);
+    if (r == nullptr) return;
+    std::printf("target %s %-6s %-10s M=%d: %6.2f us %5.1f%% of stream (goal >= %.0f%%) %s\n", op,
+                variant, shape, m, r->us, 100 * r->ratio, 100 * goal,
+                r->ratio >= goal ? "MET" : "MISSED");
+  };
+  std::printf("\nIssue 12 targets:\n");
+  for (const char* variant : {"HwDp4a", "Mwv"}) {
+    target("q4k", variant, "4096x14336", 1, 0.90);
+    target("q4k", variant, "14336x4096", 1, 0.90);
+    target("q4k", variant, " 4096x4096", 1, 0.80);
+    target("q4k", variant, "1536x1536", 1, 0.80);
+    target("q4k", variant, "8960x1536", 1, 0.80);
+    target("q4k", variant, "1536x8960", 1, 0.80);
+    target("q6k", variant, "4096x14336", 1, 0.85);
+    target("q6k", variant, "14336x4096", 1, 0.85);
+  }
+  // M = 2, 4, 8: the best variant's effective weight bandwidth, and Mwv within 15% of the best
+  // (Mwv time <= best time / 0.85).
+  const std::map<int, double> best_goal = {{2, 0.70}, {4, 0.60}, {8, 0.50}};
+  std::printf("\nMwv vs the fastest variant (time ratio best/Mwv; goal >= 0.85 at M = 2, 4, 8):\n");
+  for (const auto& [key, b] : best) {
+    const auto& [op, shape, m] = key;
+    const Result* mwv = find(op, "Mwv", shape, m);
+    if (mwv == nullptr) continue;
+    const double ratio = b->us / mwv->us;
+    std::printf("  %-4s %-32s M=%d best %-8s %7.2f us (%5.1f%%)  Mwv %7.2f us (%5.1f%%)  ratio %.2f",
+                op.c_str(), shape.c_str(), m, b->variant.c_str(), b->us, 100 * b->ratio, mwv->us,
+                100 * mwv->ratio, ratio);
+    const bool goal_shape = shape.find("Llama-3-8B ffn") != std::string::npos;
+    if (best_goal.count(m) != 0 && goal_shape) {
+      std::printf("  Mwv-within-15%% %s  best>=%.0f%% %s", ratio >= 0.85 ? "MET" : "MISSED",
+                  100 * best_goal.at(m), b->ratio >= best_goal.at(m) ? "MET" : "MISSED");
+    }
+    std::printf("\n");
+  }
 
   if (opt.out.empty()) return;
   FILE* f = std::fopen(opt.out.c_str(), "w");

@@ -62,6 +62,14 @@ struct FusedGateUpArgs {
 // product has HwDp4a's numerics; silu(g) = g / (1 + expf(-g)) in fp32.
 Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args);
 
+// ---- Baselines outside the variant table -----------------------------------------
+
+// Q4_K Mwv as it was before issue 12 (v1: mwv_warps warps per row, 8 threads per super-block,
+// float activations), for bench_gemv's "Mwv (v1)" row and as the table's Mwv fallback where
+// M * K/32 sub-block sums exceed its shared memory. Same contract and numerics class as the
+// table's q4k Mwv row (gemv_variants.h, float activations).
+Status LaunchQ4kMwvV1(const GemvArgs& args);
+
 }  // namespace kpolicy::kernels::gpu
 
 #endif  // KPOLICY_KERNELS_GEMV_LAUNCH_H_

@@ -249,7 +249,8 @@ BOOST_AUTO_TEST_CASE(groups_identical_decisions) {
   // The first node's decision is the eval decision of the same device.
   const JsonValue& first = nodes->items[0];
   BOOST_TEST(first.Find("name")->text == "h100-a");
-  BOOST_TEST(first.Find("decision")->Find("q4k")->text == "HwDp4a");
+  // Default v2: q4k Mwv where no record proves HwDp4a's model-level parity.
+  BOOST_TEST(first.Find("decision")->Find("q4k")->text == "Mwv");
   BOOST_TEST(first.Find("decision")->Find("fp8_prefill")->boolean == true);
 }
 

@@ -173,6 +173,8 @@ BOOST_AUTO_TEST_CASE(startup_measures_the_dispatched_rows_on_the_model_and_repor
   CpuStart s;
   s.options.environment->Set("KPOLICY_GATE_MODEL", file);
   s.options.environment->Set("KPOLICY_GATE_MODEL_BUDGET_MS", "600000");
+  // Both GEMV knobs on their DP4A rows (q4k is Mwv by default in v2).
+  s.options.environment->Set("HW_DP4A_Q4K", "1");
   auto rt = Runtime::Start(s.options);
   BOOST_REQUIRE_MESSAGE(rt.ok(), syn::Why(rt));
   const auto& report = (*rt)->model_gate();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 
+#include "kpolicy/builtin_policy.h"
 #include "kpolicy/device_catalog.h"
 #include "kpolicy/evaluator.h"
 #include "kpolicy/json.h"
@@ -52,6 +53,15 @@ StartOptions OnH100(const TempDir& dir) {
   o.environment = Environment();
   o.device = FindCatalogDevice("h100")->ToFacts();
   o.system_policy_path = (dir.path / "etc-policy.yaml").string();  // absent unless written
+  return o;
+}
+
+// The default policy v2 takes Mwv for q4k unless evidence proves HwDp4a;
+// HW_DP4A_Q4K opts in, giving the HwDp4a decision (and the fused gate+up
+// kernel that belongs to it) whose fallbacks these tests exercise.
+StartOptions OnH100WithHwDp4a(const TempDir& dir) {
+  StartOptions o = OnH100(dir);
+  o.environment->Set("HW_DP4A_Q4K", "1");
   return o;
 }
 
@@ -167,7 +177,7 @@ std::vector<kernels::GemvVariant> PretendBuilt() {
 
 BOOST_AUTO_TEST_CASE(cpu_path_on_a_device_that_is_not_there_says_so) {
   TempDir dir;
-  auto rt = MustStart(OnH100(dir));
+  auto rt = MustStart(OnH100WithHwDp4a(dir));
   BOOST_TEST(!rt->dispatch().gpu);
   BOOST_TEST(!rt->cpu_only_reason().empty());
   BOOST_TEST(rt->dispatch().q4k == "HwDp4a");
@@ -177,15 +187,34 @@ BOOST_AUTO_TEST_CASE(cpu_path_on_a_device_that_is_not_there_says_so) {
   BOOST_TEST(rt->gate_results().empty());
 }
 
+// The seed's policy has no constraint between the knobs: the dispatch table
+// refuses the combination itself.
 BOOST_AUTO_TEST_CASE(fused_gate_up_without_its_kernel_is_a_startup_error) {
   TempDir dir;
   StartOptions o = OnH100(dir);
+  o.policy_path = dir.Write("seed.yaml", std::string(BuiltinSeedPolicyText()));
   o.environment->Set("FUSED_GATE_UP", "1");
   o.environment->Set("WIDE_Q4K", "1");
   auto rt = Runtime::Start(o);
   BOOST_REQUIRE(!rt.ok());
   BOOST_TEST(rt.error().message.find("fused_gate_up = true needs q4k = HwDp4a") != std::string::npos, rt.error().message);
   BOOST_TEST(rt.error().message.find("q4k = Wide") != std::string::npos, rt.error().message);
+}
+
+// The default v2 declares the constraint (requires: q4k == HwDp4a,
+// fallback-and-warn): the same request starts, with fused gate+up refused.
+BOOST_AUTO_TEST_CASE(fused_gate_up_refused_by_the_default_policys_constraint) {
+  TempDir dir;
+  StartOptions o = OnH100(dir);
+  o.environment->Set("FUSED_GATE_UP", "1");
+  o.environment->Set("WIDE_Q4K", "1");
+  auto rt = MustStart(o);
+  BOOST_TEST(rt->dispatch().q4k == "Wide");
+  BOOST_TEST(!rt->dispatch().fused_gate_up);
+  const Knob& fused = *rt->policy().FindKnob("fused_gate_up");
+  const KnobTrace& t = rt->decision().knobs[&fused - rt->policy().knobs.data()];
+  BOOST_TEST(t.refused_by >= 0);
+  BOOST_TEST(t.refused_value == "true");
 }
 
 BOOST_AUTO_TEST_CASE(a_policy_without_a_runtime_knob_is_a_startup_error) {
@@ -221,7 +250,7 @@ BOOST_AUTO_TEST_SUITE(parity_gate)
 
 BOOST_AUTO_TEST_CASE(a_failed_knob_falls_back_and_its_dependents_follow) {
   TempDir dir;
-  StartOptions o = OnH100(dir);
+  StartOptions o = OnH100WithHwDp4a(dir);
   o.gate = FailingGate({{"q4k", "HwDp4a"}});
   auto rt = MustStart(o);
   const Decision& d = rt->decision();
@@ -257,7 +286,7 @@ BOOST_AUTO_TEST_CASE(a_fallback_that_fails_too_stops_startup) {
 // startup went on with it. It stops startup, naming both failures.
 BOOST_AUTO_TEST_CASE(a_second_round_failure_of_another_knob_stops_startup) {
   TempDir dir;
-  StartOptions o = OnH100(dir);
+  StartOptions o = OnH100WithHwDp4a(dir);
   o.gate = FailingGateOn({{"q4k", "HwDp4a", 0}, {"q6k", "HwDp4a", 1}});
   auto rt = Runtime::Start(o);
   BOOST_REQUIRE(!rt.ok());

@@ -55,6 +55,7 @@ void CheckOne(const Contract& contract, const std::string& variant, const Parity
       if (it == m->metrics.end()) continue;
       any = true;
       f.workload = m->workload;
+      f.shape = m->shape;
       f.measured = it->second;
       f.kind = t.Holds(it->second) ? CheckFinding::kPass : CheckFinding::kViolation;
       out.push_back(f);
@@ -165,8 +166,9 @@ std::string CheckFinding::Outcome() const {
       return head + " meets " + contract + ": " + metric + " " + FormatNumber(measured) + " on " + workload +
              " (" + threshold + ")";
     case kViolation:
+      // The shape names what was measured (for model-level rows: the model).
       return head + " breaks " + contract + ": " + metric + " " + FormatNumber(measured) + " on " + workload +
-             ", needs " + threshold;
+             ", needs " + threshold + (shape.empty() ? "" : " (measured on " + shape + ")");
     case kUnproven:
       return head + " is unproven for " + contract + ": " + detail;
   }

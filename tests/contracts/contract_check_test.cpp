@@ -413,3 +413,72 @@ BOOST_AUTO_TEST_CASE(a_record_with_inf_output_on_fp16_overflow_sum_fails_check) 
 
 }  // namespace
 }  // namespace kpolicy
+
+namespace kpolicy {
+namespace {
+
+// A model-level row as `policyctl record --model` writes it, for an H200.
+ParityRecord ModelLevelRecord(double cosine, double argmax_agreement) {
+  ParityRecord record;
+  record.device = DeviceFromComputeCapability(9, 0, 132, "test");
+  record.device.name = "NVIDIA H200 (test record)";
+  record.provenance.kind = "reported";
+  record.provenance.date = "2026-12-02";
+  record.provenance.source = "contract_check_test: a synthetic model-level row";
+  Measurement m;
+  m.operation = "q4k_gemv";
+  m.variant = "HwDp4a";  // the default policy's q4k on sm_90
+  m.workload = "model-parity-gate";
+  m.shape = "gemma-3-270m-q4_k_m.gguf (gemma3), every product matrix requantised to Q4_K, 32 positions";
+  m.metrics = {{"cosine", cosine}, {"argmax_agreement", argmax_agreement}, {"first_divergence", -1},
+               {"nan_count", 0}};
+  record.results.push_back(m);
+  return record;
+}
+
+Run CheckWithRecord(const ParityRecord& record) {
+  TempDir dir;
+  for (const auto& entry : fs::directory_iterator(kContracts)) {
+    if (entry.path().extension() == ".yaml") fs::copy_file(entry.path(), dir.path / entry.path().filename());
+  }
+  dir.Write("parity/h200-model.yaml", FormatParityRecord(record));
+  return Policyctl({"check", "--contracts", dir.path.string(), "-v"});
+}
+
+BOOST_AUTO_TEST_CASE(a_model_level_row_below_the_floor_fails_check_naming_the_contract_and_model) {
+  const Run r = CheckWithRecord(ModelLevelRecord(0.9186, 1.0));  // RTX 4090 HwDp4a's cosine (issue 11)
+  BOOST_TEST(r.status == 1, r.err);
+  BOOST_TEST(r.err.find("breaks FALSIFY-CPU-GPU-008: cosine 0.9186 on model-parity-gate") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("gemma-3-270m-q4_k_m.gguf") != std::string::npos, r.err);
+  const Run argmax = CheckWithRecord(ModelLevelRecord(0.999, 31.0 / 32.0));
+  BOOST_TEST(argmax.status == 1, argmax.err);
+  BOOST_TEST(argmax.err.find("breaks FALSIFY-CPU-GPU-008: argmax_agreement") != std::string::npos, argmax.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_model_level_row_at_the_floor_proves_the_contract) {
+  const Run r = CheckWithRecord(ModelLevelRecord(0.9937, 1.0));  // RTX 4090 Mwv's min cosine (issue 11)
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out.find("q4k = HwDp4a meets FALSIFY-CPU-GPU-008: cosine 0.9937 on model-parity-gate") !=
+                 std::string::npos, r.out);
+}
+
+// The committed CPU-emulation record (contracts/emulation/) loads and holds
+// a model-level row for every Q4_K and Q6_K variant of both models.
+BOOST_AUTO_TEST_CASE(the_cpu_emulation_record_has_every_variant_of_both_models) {
+  auto record = LoadParityRecord(std::string(KPOLICY_SOURCE_DIR) + "/contracts/emulation/cpu-emulation.yaml");
+  BOOST_REQUIRE_MESSAGE(record.ok(), (record.ok() ? std::string() : record.error().ToString()));
+  for (const char* model : {"gemma-3-270m-q4_k_m.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf"}) {
+    for (const kn::GemvVariant& v : kn::BuiltinGemvVariants()) {
+      const std::string operation = std::string(kn::GemvOpName(v.op)) + "_gemv";
+      const bool found = std::any_of(record->results.begin(), record->results.end(), [&](const Measurement& m) {
+        return m.operation == operation && m.variant == v.name && m.workload == "model-parity-gate" &&
+               m.shape.find(model) != std::string::npos && m.metrics.count("cosine") &&
+               m.metrics.count("argmax_agreement") && m.metrics.count("first_divergence");
+      });
+      BOOST_TEST(found, model << " " << operation << " " << v.name);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kpolicy

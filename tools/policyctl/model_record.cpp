@@ -167,7 +167,12 @@ int RecordEmulatedModels(const std::vector<std::string>& args, Io& io) {
     return kExitUsage;
   }
   ParityRecord record;
-  record.device.name = "CPU emulation (no GPU)";
+  // A record names a compute capability; 7.5 is the lowest any variant
+  // runs on (every row's min_cc), i.e. the emulated arithmetic is that of
+  // every GPU the kernels are built for. num_sms 0: no chip was measured.
+  record.device.name = "CPU emulation (no GPU) of the sm_75+ kernels' arithmetic";
+  record.device.cc_major = 7;
+  record.device.cc_minor = 5;
   record.device.source = "policyctl record --emulate";
   Provenance& p = record.provenance;
   p.kind = "reported";

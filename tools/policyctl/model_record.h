@@ -73,7 +73,8 @@ ModelCandidateFactory EmulationCandidates(int threads);
 // [--threads T]`: the rows above from each variant's CPU emulation (one
 // pass per arithmetic class), written as a record whose provenance is
 // kind "reported" with the command as its source, and whose device says
-// that no GPU ran (name "CPU emulation (no GPU)", cc 0.0, 0 SMs), so that it
+// that no GPU ran (name "CPU emulation (no GPU) of the sm_75+ kernels' arithmetic",
+// cc 7.5, the lowest any variant runs on, and 0 SMs), so that it
 // is never mistaken for a GPU's figures: keep it outside contracts/parity/
 // (contracts/emulation/). Works in every build, without a GPU. Exit 0, 1 a
 // measurement failed, 2 usage or an unreadable model.

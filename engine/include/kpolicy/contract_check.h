@@ -30,6 +30,7 @@ struct CheckFinding {
   std::string knob, variant, contract;
   std::string metric, workload, threshold, provenance;
   double measured = 0;
+  std::string shape;        // the measurement's shape, e.g. the model a model-parity-gate row ran
   std::string detail;       // kUnproven: what is missing
 
   // One line naming everything above that applies.

@@ -9,8 +9,8 @@
 #   tools/gpu_session.sh run [STEP...]
 #                                 there: run the GPU tests, the benchmarks and
 #                                 `policyctl record` (steps: tests bench prefill
-#                                 record runtime sass; default all), everything
-#                                 under $OUT:
+#                                 record runtime sass models; default all but
+#                                 models), everything under $OUT:
 #       device.txt        nvidia-smi (driver, GPU, clocks as found)
 #       gpu_tests.log     every GPU test program's output
 #       bench_gemv.md     bench_gemv --out (YAML front matter + markdown tables)
@@ -20,6 +20,11 @@
 #       runtime.log       policyctl explain and run on this GPU (default policy,
 #                         then FP16 prefill + HGEMM decode, then unbatched prefill)
 #       sass_check.txt    16-byte loads and DP4A in the hot kernels' SASS
+#       record.yaml       with `models`: the record with both real models' rows
+#       models.log        with `models`: policyctl run --model for each q4k
+#                         variant on both models, and a start with the model
+#                         gate. The models come in .models/ as split parts
+#                         (the device has no network): gemma.part*, smol.part*
 # A short summary comes last on stdout. Never changes the GPU's settings.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +67,19 @@ run() {
     --format=csv >> "$OUT/device.txt" 2>&1
   local steps=" ${*:-tests bench prefill record runtime sass} "
   wants() { [[ "$steps" == *" $1 "* ]]; }
+  local gemma="" smol=""
+  if wants models; then
+    export KPOLICY_MODEL_DIR="$PWD/.models/assembled"
+    mkdir -p "$KPOLICY_MODEL_DIR"
+    gemma="$KPOLICY_MODEL_DIR/gemma-3-270m-q4_k_m.gguf"
+    smol="$KPOLICY_MODEL_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
+    cat .models/gemma.part* > "$gemma" && cat .models/smol.part* > "$smol"
+    # The sha256 values tools/fetch_models.sh pins.
+    sha256sum "$gemma" "$smol" | tee "$OUT/models.sha256"
+    grep -q a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 "$OUT/models.sha256" &&
+      grep -q b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 "$OUT/models.sha256" ||
+      { echo "models: sha256 mismatch" >&2; return 1; }
+  fi
   if wants tests; then
     for t in "$CARRY"/bin/gpu_*; do
       step "$(basename "$t")" 150 "$OUT/gpu_tests.log" "$t" --log_level=test_suite --report_level=short
@@ -69,7 +87,11 @@ run() {
   fi
   wants bench && step bench 240 "$OUT/bench_gemv.log" "$CARRY/bin/bench_gemv" --out "$OUT/bench_gemv.md"
   wants prefill && step bench_prefill 300 "$OUT/bench_prefill.log" "$CARRY/bin/bench_prefill" --out "$OUT/bench_prefill.md"
-  wants record && step record 240 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/record.yaml"
+  if wants models; then
+    step record 420 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/record.yaml" --model "$gemma" --model "$smol"
+  elif wants record; then
+    step record 240 "$OUT/record.log" "$CARRY/bin/policyctl" record --out "$OUT/record.yaml"
+  fi
   # The runtime as a server starts it, on this GPU: the default policy, then
   # the other prefill and decode paths the knobs switch.
   local ctl="$CARRY/bin/policyctl"
@@ -80,6 +102,20 @@ run() {
     step run_f16_hgemm 180 "$OUT/runtime.log" "$ctl" run --model llama-3-8b --layers 4 --tokens 32 \
       --env FP8_PREFILL=0 --env HGEMM_DECODE=1
     step run_unbatched 120 "$OUT/runtime.log" "$ctl" run --layers 2 --tokens 16 --prefill 64 --env BATCHED_PREFILL=0
+  fi
+  if wants models; then
+    # Each q4k variant side by side (the env overrides of the default policy),
+    # Gemma as stored (Q4_K attn_output, Q6_K ffn_down) and SmolLM2 with
+    # every matrix requantised to Q4_K; then a start with the model gate.
+    local v flag
+    for v in Legacy:WIDE_Q4K_DISABLE Wide:WIDE_Q4K Vectorized:VECTORIZED_Q4K MwvDp4a:DP4A_Q4K HwDp4a:HW_DP4A_Q4K Mwv:MWV_Q4K; do
+      flag=${v#*:}
+      step "gemma_${v%%:*}" 120 "$OUT/models.log" "$ctl" run --model "$gemma" --prompt "Once upon a time there was a little" \
+        --tokens 32 --env "$flag=1" --format json
+      step "smol_${v%%:*}" 120 "$OUT/models.log" "$ctl" run --model "$smol" --prompt "Once upon a time there was a little" \
+        --tokens 32 --requantize q4k --env "$flag=1" --format json
+    done
+    step model_gate 120 "$OUT/models.log" env KPOLICY_GATE_MODEL="$gemma" "$ctl" run --log
   fi
   if wants sass && command -v cuobjdump > /dev/null; then
     for obj in q4k_hw_dp4a q6k_hw_dp4a q4k_mwv_dp4a q6k_dp4a fused_gate_up_q4k q4k_vectorized; do

@@ -38,7 +38,7 @@ const RuntimeKnob kRuntimeKnobs[] = {
     {"mwv_warps", TypeKind::kInt, "warps sharing one output row in the Mwv / MwvDp4a kernels (1..32)",
      &D::mwv_warps},
     {"batched_prefill", TypeKind::kBool, "prefill as one GEMM (true) or one GEMV per token (false)",
-     &D::batched_prefill},
+     &D::batched_prefill, {"prefill_path", "batched", "serial"}},
     {"hgemm_decode", TypeKind::kBool, "decode through the FP16 cuBLAS GEMM instead of the GEMV kernels",
      &D::hgemm_decode},
     {"fused_gate_up", TypeKind::kBool, "the fused gate+up+SwiGLU kernel of the HwDp4a path", &D::fused_gate_up},
@@ -61,40 +61,56 @@ const char* TypeWord(TypeKind kind) {
   return "?";
 }
 
+// Whether `k` is typed as the runtime reads `rk`: its declared type, or,
+// under the enum spelling, an enum holding both of the spelling's members.
+bool TypedAsRead(const Knob& k, const RuntimeKnob& rk) {
+  if (k.name == rk.name) return k.type.kind == rk.type;
+  const EnumSpelling& e = rk.enum_spelling;
+  return k.type.kind == TypeKind::kEnum && k.type.MemberIndex(e.on) && k.type.MemberIndex(e.off);
+}
+
+std::string ReadAs(const Knob& k, const RuntimeKnob& rk) {
+  if (k.name == rk.name) return TypeWord(rk.type);
+  return "an enum with members " + std::string(rk.enum_spelling.on) + " and " + std::string(rk.enum_spelling.off);
+}
+
+std::string Spellings(const RuntimeKnob& rk) {
+  std::string s = "'" + std::string(rk.name) + "'";
+  if (!rk.enum_spelling.name.empty()) s += " or '" + std::string(rk.enum_spelling.name) + "'";
+  return s;
+}
+
 // Copies the declared knobs' values into the table, collecting every knob
-// the policy lacks or types otherwise.
+// the policy lacks, types otherwise or spells twice.
 Status ReadKnobs(const Decision& d, DispatchTable& t) {
-  std::vector<std::string> missing, mistyped;
-  // A policy may say prefill_path {serial, batched} (with its reasons)
-  // instead of batched_prefill; the runtime reads whichever it has.
-  const Knob* prefill_path = d.policy->FindKnob("prefill_path");
-  if (prefill_path && prefill_path->type.kind == TypeKind::kEnum && prefill_path->type.MemberIndex("batched")) {
-    t.batched_prefill = d.ValueText(*prefill_path) == "batched";
-  } else {
-    prefill_path = nullptr;
-  }
+  std::vector<std::string> missing, misdeclared;
   for (const RuntimeKnob& rk : kRuntimeKnobs) {
-    const Knob* k = d.policy->FindKnob(std::string(rk.name));
-    if (!k && prefill_path && rk.name == std::string_view("batched_prefill")) continue;
+    const Knob* k = FindPolicyKnob(*d.policy, rk);
     if (!k) {
-      missing.push_back("'" + std::string(rk.name) + "'");
+      missing.push_back(Spellings(rk));
       continue;
     }
-    if (k->type.kind != rk.type) {
-      mistyped.push_back("knob '" + k->name + "' is " + k->type.ToString() + "; the runtime reads it as " +
-                         TypeWord(rk.type));
+    if (k->name == rk.name && !rk.enum_spelling.name.empty() && d.policy->FindKnob(rk.enum_spelling.name)) {
+      misdeclared.push_back("knobs '" + std::string(rk.name) + "' and '" + std::string(rk.enum_spelling.name) +
+                             "' are one switch; the policy must decide it once");
+      continue;
+    }
+    if (!TypedAsRead(*k, rk)) {
+      misdeclared.push_back("knob '" + k->name + "' is " + k->type.ToString() + "; the runtime reads it as " +
+                             ReadAs(*k, rk));
       continue;
     }
     const Value& v = d.value(*k);
+    const bool spelled_as_enum = k->name != rk.name;
     std::visit([&](auto field) {
       using Field = std::remove_reference_t<decltype(t.*field)>;
       if constexpr (std::is_same_v<Field, std::string>) t.*field = d.ValueText(*k);
       else if constexpr (std::is_same_v<Field, int>) t.*field = static_cast<int>(v.number);
-      else t.*field = v.number != 0;
+      else t.*field = spelled_as_enum ? d.ValueText(*k) == rk.enum_spelling.on : v.number != 0;
     }, rk.field);
   }
   for (const Knob& k : d.policy->knobs) {
-    if (!FindRuntimeKnob(k.name) && &k != prefill_path) t.host_knobs[k.name] = d.ValueText(k);
+    if (!FindRuntimeKnob(k.name)) t.host_knobs[k.name] = d.ValueText(k);
   }
   std::string out;
   if (!missing.empty()) {
@@ -102,7 +118,7 @@ Status ReadKnobs(const Decision& d, DispatchTable& t) {
     for (size_t i = 0; i < missing.size(); ++i) out += (i ? ", " : "") + missing[i];
     out += ", which the runtime needs";
   }
-  for (const std::string& m : mistyped) out += (out.empty() ? "" : "; ") + m;
+  for (const std::string& m : misdeclared) out += (out.empty() ? "" : "; ") + m;
   if (!out.empty()) return Fail(ErrorCode::kInvalidInput, out);
   return {};
 }
@@ -138,9 +154,15 @@ std::span<const RuntimeKnob> RuntimeKnobs() { return kRuntimeKnobs; }
 
 const RuntimeKnob* FindRuntimeKnob(std::string_view name) {
   for (const RuntimeKnob& k : kRuntimeKnobs) {
-    if (k.name == name) return &k;
+    if (k.name == name || (!k.enum_spelling.name.empty() && k.enum_spelling.name == name)) return &k;
   }
   return nullptr;
+}
+
+const Knob* FindPolicyKnob(const Policy& policy, const RuntimeKnob& knob) {
+  if (const Knob* k = policy.FindKnob(knob.name)) return k;
+  if (knob.enum_spelling.name.empty()) return nullptr;
+  return policy.FindKnob(knob.enum_spelling.name);
 }
 
 Expected<DispatchTable> BuildDispatch(const Decision& decision, const Capabilities& caps,

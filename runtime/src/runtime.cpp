@@ -39,9 +39,17 @@ std::string SourceOf(const Knob& k, const KnobTrace& t, const Decision& d) {
 
 std::string ReasonOf(const Knob& k, const KnobTrace& t) {
   switch (t.decided_by) {
-    case KnobTrace::kEnv: return "environment override " + k.env[t.index].var;
+    case KnobTrace::kEnv: {
+      const std::string& why = k.env[t.index].why;
+      return "environment override " + k.env[t.index].var + (why.empty() ? "" : ": " + why);
+    }
     case KnobTrace::kRule: return k.rules[t.index].why;
-    case KnobTrace::kDefault: return "no rule matched (" + std::to_string(t.rules_tried()) + " tried): the default";
+    case KnobTrace::kDefault: {
+      // A policy may say why its default holds (default v2's q4k: the
+      // parity records); the reason then is the policy's own.
+      const std::string tried = "no rule matched (" + std::to_string(t.rules_tried()) + " tried): the default";
+      return k.default_why.empty() ? tried : tried + ": " + k.default_why;
+    }
     case KnobTrace::kPinned: return t.pin_reason;
   }
   return "";

@@ -300,17 +300,23 @@ BOOST_AUTO_TEST_CASE(a_second_round_failure_of_another_knob_stops_startup) {
 // The GEMM paths are gated too: the FP8 prefill GEMM failing on an H100
 // switches fp8_prefill to the overlay's fallback, and fp8_decode (whose
 // default reads fp8_prefill) follows; without a fallback it stops startup.
+// Run against the seed's policy: default v2 turns fp8_decode off outright
+// (measured slower than the GEMV at M = 2), so only the seed's fp8_decode
+// depends on fp8_prefill.
 BOOST_AUTO_TEST_CASE(a_failed_gemm_path_falls_back_or_stops_startup) {
   TempDir dir;
   StartOptions o = OnH100(dir);
+  o.policy_path = dir.Write("seed.yaml", std::string(BuiltinSeedPolicyText()));
   o.gate = FailingGate({{"fp8_prefill", "true"}});
   auto no_fallback = Runtime::Start(o);
   BOOST_REQUIRE(!no_fallback.ok());
   BOOST_TEST(no_fallback.error().message.find("knob fp8_prefill declares no fallback") != std::string::npos,
              no_fallback.error().message);
 
-  o.policy_path = dir.Write("fp8-fallback.yaml", Named("fp8-fallback") + "knobs:\n  fp8_prefill:\n    fallback: false\n");
+  o.policy_path = dir.Write("fp8-fallback.yaml", "kpolicy: 1\nname: fp8-fallback\nversion: 1\nextends: builtin:seed\n"
+                                                 "knobs:\n  fp8_prefill:\n    fallback: false\n");
   auto rt = MustStart(o);
+  BOOST_REQUIRE(rt->decision().policy->FindKnob("batched_prefill"));  // the seed's spelling
   BOOST_TEST(!rt->dispatch().fp8_prefill);
   BOOST_TEST(!rt->dispatch().fp8_decode);
   BOOST_TEST(rt->fallbacks().size() == 1u);
@@ -340,7 +346,7 @@ BOOST_AUTO_TEST_CASE(every_path_the_decision_turns_on_is_checked) {
 
 BOOST_AUTO_TEST_CASE(a_policy_can_make_a_failed_gate_fatal) {
   TempDir dir;
-  StartOptions o = OnH100(dir);
+  StartOptions o = OnH100WithHwDp4a(dir);  // the failing row must be the one dispatched
   o.policy_path = dir.Write("fatal.yaml", std::string(kOneKnob).replace(std::string(kOneKnob).find("NAME"), 4, "strict") +
                                              "on_gate_failure: fatal\n");
   o.gate = FailingGate({{"q4k", "HwDp4a"}});
@@ -351,7 +357,7 @@ BOOST_AUTO_TEST_CASE(a_policy_can_make_a_failed_gate_fatal) {
 
 BOOST_AUTO_TEST_CASE(a_knob_without_a_fallback_stops_startup) {
   TempDir dir;
-  StartOptions o = OnH100(dir);
+  StartOptions o = OnH100WithHwDp4a(dir);  // HwDp4a first, so that its fallback Mwv is gated next
   o.policy_path = dir.Write("nofallback.yaml", R"(kpolicy: 1
 name: nofallback
 version: 1
@@ -382,20 +388,45 @@ BOOST_AUTO_TEST_CASE(the_log_line_is_one_json_object_with_every_knob) {
   auto json = ParseJson(rt->log_line());
   BOOST_REQUIRE(json.ok());
   BOOST_TEST(json->Find("event")->text == "kpolicy.startup");
-  BOOST_TEST(json->Find("policy")->Find("version")->text == "2026.11.0");
+  BOOST_TEST(json->Find("policy")->Find("version")->text == "2026.12.0");  // default v2
   BOOST_TEST(json->Find("device")->Find("cc")->text == "9.0");
   const JsonValue* knobs = json->Find("knobs");
   BOOST_TEST(knobs->members.size() == 11u);
-  BOOST_TEST(knobs->Find("q4k")->Find("value")->text == "HwDp4a");
-  BOOST_TEST(knobs->Find("q4k")->Find("source")->text == "rule dp4a");
-  // An H100 with the default policy: both GEMV kernels, the fused gate+up
-  // kernel and the FP8 GEMM for prefill and decode, each with its bound.
+  // Default v2: q4k is Mwv unless a record proves HwDp4a's model-level parity
+  // on this GPU, and none does for the H100: the default decides.
+  BOOST_TEST(knobs->Find("q4k")->Find("value")->text == "Mwv");
+  BOOST_TEST(knobs->Find("q4k")->Find("source")->text == "default");
+  BOOST_TEST(knobs->Find("q6k")->Find("source")->text == "rule dp4a");
+  // Default v2 spells the prefill switch prefill_path (batched below cc 120).
+  BOOST_REQUIRE(knobs->Find("prefill_path"));
+  BOOST_TEST(knobs->Find("prefill_path")->Find("value")->text == "batched");
+  BOOST_TEST(!knobs->Find("batched_prefill"));
+  // An H100 with default v2: both GEMV kernels (q4k Mwv, q6k HwDp4a) and the
+  // FP8 prefill GEMM, each with its bound. fused_gate_up is off (it requires
+  // q4k == HwDp4a) and so is fp8_decode (v2: off by default, slower than the
+  // GEMV at M = 2); the FP16 batched prefill is the FP8 GEMM's, gated once.
   std::vector<std::string> gated;
   for (const JsonValue& g : json->Find("gate")->items) {
     gated.push_back(g.Find("knob")->text + "=" + g.Find("value")->text);
     BOOST_TEST(g.Find("bound")->Find("min_cosine") != nullptr);
     BOOST_TEST(g.Find("bound")->Find("derivation")->text == "fake");
   }
+  BOOST_TEST(gated == (std::vector<std::string>{"q4k=Mwv", "q6k=HwDp4a", "fp8_prefill=true"}));
+}
+
+// The seed's decisions still gate the paths the v1 default turned on: the
+// fused gate+up kernel and the FP8 decode GEMM, on the HwDp4a rows.
+BOOST_AUTO_TEST_CASE(the_seed_policy_gates_the_fused_kernel_and_fp8_decode) {
+  TempDir dir;
+  StartOptions o = OnH100(dir);
+  o.policy_path = dir.Write("seed.yaml", std::string(BuiltinSeedPolicyText()));
+  o.gate = FailingGate({});
+  auto rt = MustStart(o);
+  auto json = ParseJson(rt->log_line());
+  BOOST_REQUIRE(json.ok());
+  BOOST_TEST(json->Find("knobs")->Find("q4k")->Find("source")->text == "rule dp4a");
+  std::vector<std::string> gated;
+  for (const JsonValue& g : json->Find("gate")->items) gated.push_back(g.Find("knob")->text + "=" + g.Find("value")->text);
   BOOST_TEST(gated == (std::vector<std::string>{"q4k=HwDp4a", "q6k=HwDp4a", "fused_gate_up=true", "fp8_prefill=true",
                                                 "fp8_decode=true"}));
 }
@@ -432,16 +463,29 @@ knobs:
 }
 
 BOOST_AUTO_TEST_CASE(every_declared_knob_is_read_from_the_policy) {
-  // The default policy decides every knob the runtime declares, with the
-  // declared type; a knob typed otherwise is named in the error.
-  auto policy = LoadPolicyFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/default.yaml");
-  BOOST_REQUIRE(policy.ok());
-  for (const RuntimeKnob& rk : RuntimeKnobs()) {
-    const Knob* k = policy->FindKnob(rk.name);
-    BOOST_REQUIRE_MESSAGE(k, rk.name);
-    BOOST_TEST((k->type.kind == rk.type), rk.name);
-    BOOST_TEST(!rk.switches.empty(), rk.name);
+  // The default policy and the seed's each decide every knob the runtime
+  // declares, under one of its spellings, with the type of that spelling;
+  // a knob typed otherwise is named in the error. Default v2 spells the
+  // prefill switch prefill_path {serial, batched}, the seed batched_prefill.
+  for (const char* file : {"/policies/default.yaml", "/policies/compat/seed.yaml"}) {
+    auto policy = LoadPolicyFile(std::string(KPOLICY_SOURCE_DIR) + file);
+    BOOST_REQUIRE_MESSAGE(policy.ok(), file);
+    for (const RuntimeKnob& rk : RuntimeKnobs()) {
+      const Knob* k = FindPolicyKnob(*policy, rk);
+      BOOST_REQUIRE_MESSAGE(k, std::string(file) + ": " + std::string(rk.name));
+      BOOST_TEST(FindRuntimeKnob(k->name) == &rk, k->name);
+      if (k->name == rk.name) {
+        BOOST_TEST((k->type.kind == rk.type), rk.name);
+      } else {
+        BOOST_TEST(k->name == rk.enum_spelling.name);
+        BOOST_TEST((k->type.kind == TypeKind::kEnum), k->name);
+        BOOST_TEST(k->type.MemberIndex(rk.enum_spelling.on).has_value(), k->name);
+        BOOST_TEST(k->type.MemberIndex(rk.enum_spelling.off).has_value(), k->name);
+      }
+      BOOST_TEST(!rk.switches.empty(), rk.name);
+    }
   }
+  BOOST_REQUIRE(LoadPolicyFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/default.yaml")->FindKnob("prefill_path"));
   TempDir dir;
   StartOptions o = OnH100(dir);
   o.policy_path = dir.Write("typed.yaml", "kpolicy: 1\nname: typed\nversion: 1\nknobs:\n"
@@ -450,10 +494,44 @@ BOOST_AUTO_TEST_CASE(every_declared_knob_is_read_from_the_policy) {
   auto rt = Runtime::Start(o);
   BOOST_REQUIRE(!rt.ok());
   BOOST_TEST((rt.error().code == ErrorCode::kInvalidInput));
-  BOOST_TEST(rt.error().message.find("does not decide 'q6k', 'batched_prefill'") != std::string::npos,
+  BOOST_TEST(rt.error().message.find("does not decide 'q6k', 'batched_prefill' or 'prefill_path'") != std::string::npos,
              rt.error().message);
   BOOST_TEST(rt.error().message.find("knob 'mwv_warps' is bool; the runtime reads it as int") != std::string::npos,
              rt.error().message);
+}
+
+// prefill_path and batched_prefill are one switch: each spelling sets the
+// table's batched_prefill, a prefill_path without both members is typed
+// otherwise, and a policy with both spellings is refused.
+BOOST_AUTO_TEST_CASE(the_prefill_switch_is_read_from_either_spelling) {
+  TempDir dir;
+  StartOptions o = OnH100(dir);
+  BOOST_TEST(MustStart(o)->dispatch().batched_prefill);  // v2: batched below cc 120
+  o.environment->Set("BATCHED_PREFILL", "0");
+  BOOST_TEST(!MustStart(o)->dispatch().batched_prefill);  // v2: prefill_path = serial
+  const std::string seed = dir.Write("seed.yaml", std::string(BuiltinSeedPolicyText()));
+  o.policy_path = seed;
+  BOOST_TEST(!MustStart(o)->dispatch().batched_prefill);  // the seed: batched_prefill = false
+  o.environment = Environment();
+  BOOST_TEST(MustStart(o)->dispatch().batched_prefill);
+  BOOST_TEST(!MustStart(o)->dispatch().host_knobs.count("batched_prefill"));
+
+  o.policy_path = dir.Write("both.yaml", "kpolicy: 1\nname: both\nversion: 1\nextends: builtin:seed\nknobs:\n"
+                                         "  prefill_path: {type: {enum: [serial, batched]}, default: serial}\n");
+  auto both = Runtime::Start(o);
+  BOOST_REQUIRE(!both.ok());
+  BOOST_TEST(both.error().message.find("knobs 'batched_prefill' and 'prefill_path' are one switch") != std::string::npos,
+             both.error().message);
+
+  o.policy_path = dir.Write("typed.yaml", "kpolicy: 1\nname: typed\nversion: 1\nknobs:\n"
+                                          "  prefill_path: {type: {enum: [batched, chunked]}, default: batched}\n");
+  auto typed = Runtime::Start(o);
+  BOOST_REQUIRE(!typed.ok());
+  BOOST_TEST(typed.error().message.find("knob 'prefill_path' is enum {batched, chunked}") != std::string::npos,
+             typed.error().message);
+  BOOST_TEST(typed.error().message.find("the runtime reads it as an enum with members batched and serial") !=
+                 std::string::npos,
+             typed.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -474,17 +552,34 @@ BOOST_AUTO_TEST_CASE(names_the_policy_file_and_its_digest_and_every_knobs_reason
   BOOST_TEST(policy->Find("sha256")->text == Sha256Hex(text));
   const JsonValue* knobs = json->Find("knobs");
   BOOST_TEST(knobs->items.size() == rt->policy().knobs.size());
-  bool saw_q4k = false;
+  int saw = 0;
   for (const JsonValue& k : knobs->items) {
     BOOST_TEST(!k.Find("reason")->text.empty(), k.Find("name")->text);
-    if (k.Find("name")->text != "q4k") continue;
-    saw_q4k = true;
-    BOOST_TEST(k.Find("value")->text == "HwDp4a");
-    BOOST_TEST(k.Find("rule")->text == "dp4a");
-    BOOST_TEST(k.Find("reason")->text.find("Half-warp DP4A") == 0u, k.Find("reason")->text);
-    BOOST_TEST(k.Find("acted_on_by")->text == "runtime");
+    const std::string& name = k.Find("name")->text;
+    if (name == "q4k") {
+      // Default v2: Mwv by its default, whose reason is the parity records'
+      // (HwDp4a fires only where a record proves model-level parity).
+      ++saw;
+      BOOST_TEST(k.Find("value")->text == "Mwv");
+      BOOST_TEST(!k.Find("rule"));
+      BOOST_TEST(k.Find("reason")->text.find("fp32 activations keep CPU/GPU parity") != std::string::npos,
+                 k.Find("reason")->text);
+      BOOST_TEST(k.Find("acted_on_by")->text == "runtime");
+    } else if (name == "q6k") {
+      ++saw;  // a rule's decision names the rule and gives its why
+      BOOST_TEST(k.Find("value")->text == "HwDp4a");
+      BOOST_TEST(k.Find("rule")->text == "dp4a");
+      BOOST_TEST(k.Find("reason")->text.find("half-warp DP4A") == 0u, k.Find("reason")->text);
+    } else if (name == "prefill_path") {
+      ++saw;  // v2's spelling of the prefill switch is the runtime's
+      BOOST_TEST(k.Find("acted_on_by")->text == "runtime");
+      BOOST_TEST(k.Find("switches")->text == FindRuntimeKnob("batched_prefill")->switches);
+    } else if (name == "cc") {
+      ++saw;
+      BOOST_TEST(k.Find("acted_on_by")->text == "host");
+    }
   }
-  BOOST_TEST(saw_q4k);
+  BOOST_TEST(saw == 4);
   BOOST_TEST(json->Find("kernels")->Find("gpu")->boolean == false);
   BOOST_TEST(json->Find("gate")->items.empty());  // no GPU: nothing gated
 }

@@ -61,19 +61,37 @@ struct DispatchTable {
   const std::string& gemv_name(kernels::GemvOp op) const { return op == kernels::GemvOp::kQ4K ? q4k : q6k; }
 };
 
+// A second spelling of a bool switch: an enum knob whose member `on` sets
+// the switch and whose member `off` clears it. Default policy v2 spells the
+// prefill switch prefill_path {serial, batched}, so that each way it is
+// decided carries a reason; the seed (policies/compat/seed.yaml) spells it
+// batched_prefill. Either is the same one switch.
+struct EnumSpelling {
+  std::string_view name;  // empty: the knob has one spelling only
+  std::string_view on;
+  std::string_view off;
+};
+
 // One knob the runtime acts on: its policy name, the type the runtime reads
-// it as, what it switches, and the DispatchTable field it sets (a string
-// field for enum and string knobs, int for int, bool for bool).
+// it as, what it switches, the DispatchTable field it sets (a string field
+// for enum and string knobs, int for int, bool for bool), and, for a bool
+// switch, the enum spelling a policy may use instead.
 struct RuntimeKnob {
   std::string_view name;
   TypeKind type;
   std::string_view switches;
   std::variant<std::string DispatchTable::*, int DispatchTable::*, bool DispatchTable::*> field;
+  EnumSpelling enum_spelling = {};
 };
 
-// The knobs the runtime acts on; a policy must decide all of them.
+// The knobs the runtime acts on; a policy must decide all of them, each
+// under exactly one of its spellings.
 std::span<const RuntimeKnob> RuntimeKnobs();
+// The runtime knob `name` spells (its name or its enum spelling), or null.
 const RuntimeKnob* FindRuntimeKnob(std::string_view name);
+// The knob of `policy` that decides `knob`, under whichever spelling the
+// policy has (its own name first), or null where it has neither.
+const Knob* FindPolicyKnob(const Policy& policy, const RuntimeKnob& knob);
 
 // Binds `decision` to the kernels of `variants`. The error (kInvalidInput
 // for a policy that leaves a knob undecided or types it otherwise,

@@ -15,9 +15,21 @@
 // the logits, i.e. cosine >= 1 - (4.2e-4)^2 / 2 > 0.9999999. The test asks
 // for 0.99999 (100x looser, still far above a wrong kernel's cosine).
 // Against the fp64 reference the float-activation variants add nothing
-// else (>= 0.99999 too); the DP4A ones add INT8 activation rounding, which
-// is what FALSIFY-CPU-GPU-008 measures: reported, and held only to be
-// finite here.
+// else (>= 0.99999 too).
+//
+// That derivation holds only where the arithmetic is continuous. H200 run 2
+// (tests/gpu/results/h200-2026-12-02-run2.log) falsified it for the DP4A
+// rows: GPU vs emulation min cosine 0.9967-0.9995. Q8_1 rounds x/d to an
+// integer, so a summation-order difference of 1 ulp upstream flips a value
+// sitting at a rounding tie by one whole step d: the kernel and the
+// emulation are then two draws of the same INT8 rounding error, not one
+// computation reordered, and their distance is of the order of the Q8_1
+// error itself. What can be held for a DP4A row is that the device's INT8
+// rounding costs no more than the emulation's: 1 - cos(gpu, fp64) at most
+// kDp4aExcessOverEmulation times 1 - cos(emulation, fp64) (angles add, so
+// two independent draws of one error process land within a factor of about
+// 2 of each other's distance; 4 leaves room for 16 positions' sampling),
+// plus finite logits. A kernel computing anything else lands far outside.
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 
@@ -33,7 +45,8 @@
 namespace kpolicy::gputest {
 namespace {
 
-constexpr double kMinCosineVsEmulation = 0.99999;  // derived above
+constexpr double kMinCosineVsEmulation = 0.99999;  // derived above (float activations)
+constexpr double kDp4aExcessOverEmulation = 4.0;   // derived above (DP4A rows)
 
 std::string GemmaPath() {
   const char* dir = std::getenv("KPOLICY_MODEL_DIR");
@@ -72,15 +85,19 @@ BOOST_AUTO_TEST_CASE(every_variant_inside_gemma_matches_its_emulation) {
 
         auto vs_emulation = model::CompareLogits(tokens, *emulation_logits, *gpu_logits);
         auto vs_reference = model::CompareLogits(tokens, *reference_logits, *gpu_logits);
-        BOOST_REQUIRE(vs_emulation.ok() && vs_reference.ok());
+        auto emulation_vs_reference = model::CompareLogits(tokens, *reference_logits, *emulation_logits);
+        BOOST_REQUIRE(vs_emulation.ok() && vs_reference.ok() && emulation_vs_reference.ok());
         BOOST_TEST_MESSAGE(kernels::GemvOpName(op) << " " << v->name << " vs emulation: "
                                                    << model::FormatSummary(*vs_emulation)
                                                    << "; vs fp64: " << model::FormatSummary(*vs_reference));
         BOOST_TEST((*device)->launches() > 0);
         BOOST_TEST(vs_emulation->non_finite_logits == 0);
-        BOOST_TEST(vs_emulation->min_cosine >= kMinCosineVsEmulation);
         if (v->arithmetic == kernels::Arithmetic::kFloatActivations) {
+          BOOST_TEST(vs_emulation->min_cosine >= kMinCosineVsEmulation);
           BOOST_TEST(vs_reference->min_cosine >= kMinCosineVsEmulation);
+        } else {
+          BOOST_TEST(1.0 - vs_reference->min_cosine <=
+                     kDp4aExcessOverEmulation * (1.0 - emulation_vs_reference->min_cosine));
         }
       }
     }

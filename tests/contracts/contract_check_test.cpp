@@ -427,7 +427,7 @@ ParityRecord ModelLevelRecord(double cosine, double argmax_agreement) {
   record.provenance.source = "contract_check_test: a synthetic model-level row";
   Measurement m;
   m.operation = "q4k_gemv";
-  m.variant = "HwDp4a";  // the default policy's q4k on sm_90
+  m.variant = "HwDp4a";  // the seed policy's q4k on sm_90 (default v2 takes Mwv there)
   m.workload = "model-parity-gate";
   m.shape = "gemma-3-270m-q4_k_m.gguf (gemma3), every product matrix requantised to Q4_K, 32 positions";
   m.metrics = {{"cosine", cosine}, {"argmax_agreement", argmax_agreement}, {"first_divergence", -1},
@@ -442,7 +442,8 @@ Run CheckWithRecord(const ParityRecord& record) {
     if (entry.path().extension() == ".yaml") fs::copy_file(entry.path(), dir.path / entry.path().filename());
   }
   dir.Write("parity/h200-model.yaml", FormatParityRecord(record));
-  return Policyctl({"check", "--contracts", dir.path.string(), "-v"});
+  // The seed's policy, which picks HwDp4a on sm_90, so that the row decides.
+  return Policyctl({"check", "--contracts", dir.path.string(), "-v", "builtin:seed"});
 }
 
 BOOST_AUTO_TEST_CASE(a_model_level_row_below_the_floor_fails_check_naming_the_contract_and_model) {

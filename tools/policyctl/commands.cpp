@@ -29,6 +29,22 @@
 namespace kpolicy::tools {
 namespace po = boost::program_options;
 
+Expected<po::variables_map> ParseCommandLine(const std::vector<std::string>& args,
+                                             const po::options_description& options,
+                                             const po::positional_options_description* positional) {
+  po::variables_map vm;
+  try {
+    po::command_line_parser parser(args);
+    parser.options(options);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Fail(ErrorCode::kInvalidArgument, e.what());
+  }
+  return vm;
+}
+
 namespace {
 
 constexpr const char* kUsage = R"(usage: policyctl COMMAND [OPTIONS]
@@ -50,22 +66,6 @@ Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or un
 'policyctl COMMAND --help' shows a command's options.
 )";
 
-// Parses `args` against `options`, with `positional` names for the rest.
-// A bad command line is an Error with code kInvalidArgument.
-Expected<po::variables_map> Parse(const std::vector<std::string>& args, const po::options_description& options,
-                                  const po::positional_options_description* positional) {
-  po::variables_map vm;
-  try {
-    po::command_line_parser parser(args);
-    parser.options(options);
-    if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Fail(ErrorCode::kInvalidArgument, e.what());
-  }
-  return vm;
-}
 
 int Usage(Io& io, const std::string& command, const std::string& message) {
   io.err << "policyctl " << command << ": error: " << message << "\n"
@@ -81,7 +81,7 @@ int Validate(const std::vector<std::string>& args, Io& io) {
                                                     "policy files");
   po::positional_options_description positional;
   positional.add("file", -1);
-  auto vm = Parse(args, options, &positional);
+  auto vm = ParseCommandLine(args, options, &positional);
   if (!vm.ok()) return Usage(io, "validate", vm.error().message);
   if (vm->count("help")) {
     io.out << options << "Checks each policy file (and the files it extends). Exit 0 when all are\n"
@@ -244,7 +244,7 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
     options.add_options()("batch", po::value<std::string>(),
                           "FILE of JSON lines, one case each ('-' for stdin); one JSON line out per line in");
   }
-  auto vm = Parse(args, options, nullptr);
+  auto vm = ParseCommandLine(args, options, nullptr);
   if (!vm.ok()) return Usage(io, command, vm.error().message);
   if (vm->count("help")) {
     io.out << options;
@@ -361,7 +361,7 @@ int Check(const std::vector<std::string>& args, Io& io) {
       ("verbose,v", "list the checks that pass too");
   po::positional_options_description positional;
   positional.add("policy", -1);
-  auto vm = Parse(args, options, &positional);
+  auto vm = ParseCommandLine(args, options, &positional);
   if (!vm.ok()) return Usage(io, "check", vm.error().message);
   if (vm->count("help")) {
     io.out << options << "Evaluates each policy on each recorded GPU (clean environment, then each declared\n"
@@ -458,7 +458,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
       ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
       ("clean-env", "start from an empty environment: only --env variables are set")
       ("log", "print the runtime's JSON startup line too");
-  auto vm = Parse(args, options, nullptr);
+  auto vm = ParseCommandLine(args, options, nullptr);
   if (!vm.ok()) return Usage(io, "run", vm.error().message);
   if (vm->count("help")) {
     io.out << options << "Starts the runtime as a server would (policy resolution, probe, dispatch, parity\n"
@@ -535,7 +535,7 @@ int Devices(const std::vector<std::string>& args, Io& io) {
   po::options_description options("policyctl devices [--format text|json]");
   options.add_options()("help,h", "show this help")(
       "format", po::value<std::string>()->default_value("text"), "text or json");
-  auto vm = Parse(args, options, nullptr);
+  auto vm = ParseCommandLine(args, options, nullptr);
   if (!vm.ok()) return Usage(io, "devices", vm.error().message);
   if (vm->count("help")) {
     io.out << options;

@@ -12,6 +12,8 @@
 
 namespace boost::program_options {
 class variables_map;
+class options_description;
+class positional_options_description;
 }
 
 namespace kpolicy::tools {
@@ -29,6 +31,13 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io);
 // The environment of --clean-env / --env NAME=VALUE (repeatable) over the
 // process's; the error is the message for a malformed --env.
 Expected<Environment, std::string> BuildEnvironment(const boost::program_options::variables_map& vm, const Io& io);
+
+// Parses `args` against `options` (and `positional`, when given) into a
+// variables_map; a bad command line is an Error with code kInvalidArgument
+// whose message is program_options' own. Every command parses through it.
+Expected<boost::program_options::variables_map> ParseCommandLine(
+    const std::vector<std::string>& args, const boost::program_options::options_description& options,
+    const boost::program_options::positional_options_description* positional = nullptr);
 
 }  // namespace kpolicy::tools
 

@@ -45,13 +45,12 @@ std::optional<FleetArgs> ParseFleetArgs(const std::vector<std::string>& args, po
        "NAME=VALUE every node sees (repeatable); nothing else of this host's environment is read")
       ("format", po::value<std::string>()->default_value("text"), "text or json");
   FleetArgs out;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), out.vm);
-    po::notify(out.vm);
-  } catch (const po::error& e) {
-    status = FleetUsage(io, command, e.what());
+  auto parsed = ParseCommandLine(args, options);
+  if (!parsed.ok()) {
+    status = FleetUsage(io, command, parsed.error().message);
     return std::nullopt;
   }
+  out.vm = std::move(parsed).value();
   if (out.vm.count("help")) {
     io.out << options << help;
     status = kExitOk;

@@ -148,14 +148,12 @@ int RecordEmulatedModels(const std::vector<std::string>& args, Io& io) {
       ("positions", po::value<int64_t>()->default_value(32), "positions per model, >= 32")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all cores)")
       ("git-commit", po::value<std::string>()->default_value(KPOLICY_GIT_COMMIT), "the commit measured");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    io.err << "policyctl record: error: " << e.what() << "\n";
+  auto parsed = ParseCommandLine(args, options);
+  if (!parsed.ok()) {
+    io.err << "policyctl record: error: " << parsed.error().message << "\n";
     return kExitUsage;
   }
+  const po::variables_map& vm = *parsed;
   if (vm.count("help")) {
     io.out << options << "Measures every Q4_K and Q6_K variant inside each model through its CPU emulation\n"
                          "(one pass per arithmetic class) against the fp64 reference, workload\n"

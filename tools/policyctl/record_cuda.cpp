@@ -270,14 +270,12 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
       ("positions", po::value<int64_t>()->default_value(32), "positions per model, >= 32")
       ("git-commit", po::value<std::string>()->default_value(KPOLICY_GIT_COMMIT),
        "the commit the kernels were built from (default: the configured source tree's)");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    io.err << "policyctl record: error: " << e.what() << "\n";
+  auto parsed = ParseCommandLine(args, options);
+  if (!parsed.ok()) {
+    io.err << "policyctl record: error: " << parsed.error().message << "\n";
     return kExitUsage;
   }
+  const po::variables_map& vm = *parsed;
   if (vm.count("help")) {
     io.out << options << "Runs every Q4_K and Q6_K GEMV variant on the standard workloads (plain,\n"
                          "massive and fp16-overflow-sum at 4096x4096, M=4; the deep-FFN chain) and\n"

@@ -127,14 +127,12 @@ Expected<RunModelOptions, int> ParseRunModel(const std::vector<std::string>& arg
       ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
       ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
       ("clean-env", "start from an empty environment: only --env variables are set");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    io.err << "policyctl run: error: " << e.what() << "\n";
+  auto parsed = ParseCommandLine(args, options);
+  if (!parsed.ok()) {
+    io.err << "policyctl run: error: " << parsed.error().message << "\n";
     return Fail(kExitUsage);
   }
+  const po::variables_map& vm = *parsed;
   if (vm.count("help")) {
     io.out << options << "Starts the runtime as a server would, loads the model and decodes greedily with\n"
                          "the dispatched GEMV kernels (Q4_K/Q6_K matrices; the others on the CPU fp64\n"

@@ -79,17 +79,9 @@ knobs:
     remove_rules: [blackwell-mwv]
 )";
 
-struct Run {
-  int status;
-  std::string out, err;
-};
+using Run = tools::CapturedRun;
 
-Run Policyctl(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  tools::Io io{out, err, false, Environment()};
-  const int status = tools::RunPolicyctl(args, io);
-  return {status, out.str(), err.str()};
-}
+Run Policyctl(const std::vector<std::string>& args) { return tools::RunPolicyctlCaptured(args); }
 
 BOOST_AUTO_TEST_CASE(shipped_contracts_and_records_load) {
   BOOST_TEST(Contracts().size() >= 5u);

@@ -17,19 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
+using Run = CapturedRun;
 
-Run Policyctl(std::vector<std::string> args, Environment process_env = {}) {
-  std::ostringstream out, err;
-  Io io{out, err, false, std::move(process_env)};
-  Run r;
-  r.status = RunPolicyctl(args, io);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+Run Policyctl(const std::vector<std::string>& args, Environment process_env = {}) {
+  return RunPolicyctlCaptured(args, std::move(process_env));
 }
 
 std::string Source(const std::string& relative) { return std::string(KPOLICY_SOURCE_DIR) + "/" + relative; }

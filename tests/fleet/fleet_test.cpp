@@ -19,20 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
+using Run = CapturedRun;
 
-Run Policyctl(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  Io io{out, err, false, {}};
-  Run r;
-  r.status = RunPolicyctl(args, io);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+Run Policyctl(const std::vector<std::string>& args) { return RunPolicyctlCaptured(args); }
 
 std::string Source(const std::string& relative) { return std::string(KPOLICY_SOURCE_DIR) + "/" + relative; }
 const std::string kNodes = Source("tests/fleet/data/kubectl_nodes.json");

@@ -2,6 +2,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <sstream>
+
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -43,6 +45,16 @@ Expected<po::variables_map> ParseCommandLine(const std::vector<std::string>& arg
     return Fail(ErrorCode::kInvalidArgument, e.what());
   }
   return vm;
+}
+
+CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environment process_env) {
+  std::ostringstream out, err;
+  Io io{out, err, false, std::move(process_env)};
+  CapturedRun run;
+  run.status = RunPolicyctl(args, io);
+  run.out = out.str();
+  run.err = err.str();
+  return run;
 }
 
 namespace {

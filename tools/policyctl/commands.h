@@ -28,6 +28,14 @@ struct Io {
 // `args` excludes the program name: {"explain", "--device", "h100"}.
 int RunPolicyctl(const std::vector<std::string>& args, Io& io);
 
+// RunPolicyctl with its output captured: for tests and for hosts that embed
+// policyctl. `process_env` is what eval/explain see without --clean-env.
+struct CapturedRun {
+  int status = -1;
+  std::string out, err;
+};
+CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environment process_env = {});
+
 // The environment of --clean-env / --env NAME=VALUE (repeatable) over the
 // process's; the error is the message for a malformed --env.
 Expected<Environment, std::string> BuildEnvironment(const boost::program_options::variables_map& vm, const Io& io);

@@ -13,7 +13,7 @@ Status LaunchQ4kWide(const GemvArgs& args);        // q4k_wide.cu
 Status LaunchQ4kVectorized(const GemvArgs& args);  // q4k_vectorized.cu
 Status LaunchQ4kMwvDp4a(const GemvArgs& args);     // q4k_mwv_dp4a.cu
 Status LaunchQ4kHwDp4a(const GemvArgs& args);      // q4k_hw_dp4a.cu
-Status LaunchQ4kMwv(const GemvArgs& args);         // q4k_mwv_v2.cu (v1: gpu::LaunchQ4kMwvV1)
+Status LaunchQ4kMwv(const GemvArgs& args);         // q4k_mwv_v3.cu (v1: gpu::LaunchQ4kMwvV1)
 Status LaunchQ6kLegacy(const GemvArgs& args);      // q6k_legacy.cu
 Status LaunchQ6kMwv(const GemvArgs& args);         // q6k_mwv.cu
 Status LaunchQ6kDp4a(const GemvArgs& args);        // q6k_dp4a.cu

@@ -43,12 +43,13 @@ Status LaunchQuantizeQ8_1(const float* x, int m, int64_t k, void* x_q8, StreamHa
 // planar.size() == Q8_1ActivationBytes(m, k).
 std::vector<BlockQ8_1> Q8_1PlanarToBlocks(std::span<const uint8_t> planar, int m, int64_t k);
 
-// ---- Fused gate + up + SwiGLU (the HwDp4a path's FFN input) ------------------
+// ---- Fused gate + up + SwiGLU (the FFN input of the HwDp4a and Mwv paths) ------
 
 struct FusedGateUpArgs {
   const void* gate = nullptr;  // device: N x K BlockQ4K, 16-byte aligned
   const void* up = nullptr;    // device: N x K BlockQ4K, 16-byte aligned
-  const void* x_q8 = nullptr;  // device: LaunchQuantizeQ8_1's output, M x K
+  const void* x_q8 = nullptr;  // device: LaunchQuantizeQ8_1's output, M x K (HwDp4a)
+  const float* x = nullptr;    // device: M x K floats, 16-byte aligned (Mwv)
   float* y = nullptr;          // device: M x N, y = silu(gate . x) * (up . x)
   int64_t n = 0;
   int64_t k = 0;
@@ -61,6 +62,12 @@ struct FusedGateUpArgs {
 // memory: cost = 2 * N * K * 4.5/8 bytes read, M * N floats written. Each
 // product has HwDp4a's numerics; silu(g) = g / (1 + expf(-g)) in fp32.
 Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args);
+
+// The same product with the q4k Mwv row's arithmetic and mapping (float activations read from
+// args.x, fp32 sums; q4k_mwv_v3.cu): each warp loads 2 gate and 2 up rows per step, so every
+// activation float4 serves 4 rows as in the unfused kernel. Numerics: each dot product is
+// within the float path's bound (gemv_variants.h); silu as above.
+Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args);
 
 // ---- Baselines outside the variant table -----------------------------------------
 

@@ -274,7 +274,7 @@ bool Run(const Options& opt) {
     // The best GEMV variant with its Q8_1 quantisation: what the GEMM paths
     // replace at decode.
     auto time_hw_dp4a = [&](int m) {
-      return timer.Median([&](cudaStream_t st) {
+      return timer.Median([&](cudaStream_t st) -> kpolicy::Status {
         KPOLICY_TRY(gpu::LaunchQuantizeQ8_1(x->as<float>(), m, s.k, q8.ptr, st));
         kernels::GemvArgs a;
         a.weights = wq.device_data();

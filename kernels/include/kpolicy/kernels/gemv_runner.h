@@ -20,8 +20,8 @@
 namespace kpolicy::kernels::gpu {
 
 // The L2 cache size of the current device in bytes, so that a timing loop can
-// size its weight copies to defeat the cache (policyctl record). Cost: one
-// attribute query.
+// size its weight copies to defeat the cache (MedianMicroseconds below).
+// Cost: one attribute query.
 Expected<int64_t> CurrentDeviceL2Bytes();
 
 class DeviceGemv {

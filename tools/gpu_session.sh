@@ -9,14 +9,18 @@
 #   tools/gpu_session.sh run [STEP...]
 #                                 there: run the GPU tests, the benchmarks and
 #                                 `policyctl record` (steps: tests bench prefill
-#                                 record runtime sass models; default all but
-#                                 models), everything under $OUT:
+#                                 record runtime sass models fp8torch; default
+#                                 all but models and fp8torch), everything under $OUT:
 #       device.txt        nvidia-smi (driver, GPU, clocks as found)
 #       gpu_tests.log     every GPU test program's output
 #       bench_gemv.md     bench_gemv --out (YAML front matter + markdown tables)
 #       bench_gemv.log    its stdout
 #       record.yaml       policyctl record --out (the parity record)
 #       bench_prefill.md  bench_prefill --out, and .log
+#       fp8_prefill_torch.md, compare_fp8.md
+#                         with `fp8torch` (not in the default steps: needs
+#                         torch on the device): tools/bench/fp8_prefill_torch.py
+#                         --out, and compare_fp8.py's join with bench_prefill.md
 #       runtime.log       policyctl explain and run on this GPU (default policy,
 #                         then FP16 prefill + HGEMM decode, then unbatched prefill)
 #       sass_check.txt    16-byte loads and DP4A in the hot kernels' SASS
@@ -93,6 +97,14 @@ run() {
   fi
   wants bench && step bench 240 "$OUT/bench_gemv.log" "$CARRY/bin/bench_gemv" --out "$OUT/bench_gemv.md"
   wants prefill && step bench_prefill 300 "$OUT/bench_prefill.log" "$CARRY/bin/bench_prefill" --out "$OUT/bench_prefill.md"
+  if wants fp8torch; then
+    # PyTorch's FP8/FP16 prefill GEMMs on the same GPU, then the joined table
+    # (needs python3 with torch there; after `prefill` in the same call).
+    step fp8_prefill_torch 240 "$OUT/fp8_prefill_torch.log" python3 tools/bench/fp8_prefill_torch.py \
+      --out "$OUT/fp8_prefill_torch.md"
+    step compare_fp8 30 "$OUT/compare_fp8.log" python3 tools/bench/compare_fp8.py "$OUT/bench_prefill.md" \
+      "$OUT/fp8_prefill_torch.md" --tokens 128,512,2048 --out "$OUT/compare_fp8.md"
+  fi
   if wants models; then
     local model_args=()
     [ -n "$gemma" ] && model_args+=(--model "$gemma")
@@ -140,6 +152,8 @@ run() {
   grep -E "failure|No errors|error" "$OUT/gpu_tests.log" 2>/dev/null | tail -15
   grep -E "^stream read|^target |MET|MISSED" "$OUT/bench_gemv.log" 2>/dev/null | head -12
   tail -2 "$OUT/record.log" 2>/dev/null
+  grep -E "^FP8 peak probe|^dense peak" "$OUT/bench_prefill.log" 2>/dev/null
+  grep -E "^Summary" "$OUT/compare_fp8.md" 2>/dev/null
   grep -E "^(run|prefill|gate) " "$OUT/runtime.log" 2>/dev/null
 }
 

@@ -48,6 +48,7 @@ constexpr std::pair<const char*, std::string Provenance::*> kOptionalProvenance[
     {"source", &Provenance::source},           {"driver", &Provenance::driver},
     {"cuda_runtime", &Provenance::cuda_runtime}, {"tool_version", &Provenance::tool_version},
     {"git_commit", &Provenance::git_commit},   {"command", &Provenance::command},
+    {"speed_method", &Provenance::speed_method},
 };
 
 // YAML 1.2's spellings of NaN and the infinities, as a record's metrics may

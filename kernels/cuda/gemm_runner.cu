@@ -5,21 +5,11 @@
 
 #include "gemm_common.cuh"
 #include "host_runner_support.cuh"
+#include "kpolicy/kernels/kernel_timing.h"
 
 namespace kpolicy::kernels::gpu {
-namespace {
 
 using detail::DeviceMemory;
-
-struct Events {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  ~Events() {
-    if (start) cudaEventDestroy(start);
-    if (stop) cudaEventDestroy(stop);
-  }
-};
-
-}  // namespace
 
 Expected<std::vector<float>> RunGemmPathOnHost(GemmPath path, const WeightView& weights,
                                                            std::span<const float> x, int rows) {
@@ -45,17 +35,14 @@ Expected<std::vector<float>> RunGemmPathOnHost(GemmPath path, const WeightView& 
   return y;
 }
 
-Expected<double> MedianGemmPathMicroseconds(GemmPath path, const WeightView& weights, int rows,
-                                                        int repeats, int warmup) {
-  if (rows < 1 || repeats < 1 || warmup < 0) {
-    return Fail(ArgumentError(__FILE__, __LINE__, "rows >= 1, repeats >= 1, warmup >= 0"));
-  }
+Expected<double> MedianGemmPathMicroseconds(GemmPath path, const WeightView& weights, int rows, int repeats) {
+  if (rows < 1 || repeats < 1) return Fail(ArgumentError(__FILE__, __LINE__, "rows >= 1, repeats >= 1"));
   auto context = GemmContext::Create();
   if (!context.ok()) return Fail(context.error());
   auto w = GemmWeights::Create(*context, path, weights);
   if (!w.ok()) return Fail(w.error());
   const int64_t in_count = static_cast<int64_t>(rows) * weights.cols;
-  DeviceMemory dx, dy, flush;
+  DeviceMemory dx, dy;
   KPOLICY_CUDA_CHECK(cudaMalloc(&dx.ptr, sizeof(float) * in_count));
   KPOLICY_CUDA_CHECK(cudaMalloc(&dy.ptr, sizeof(float) * rows * weights.rows));
   std::vector<float> x(static_cast<size_t>(in_count));
@@ -63,29 +50,11 @@ Expected<double> MedianGemmPathMicroseconds(GemmPath path, const WeightView& wei
     x[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 0.999f;  // finite, never all zero
   }
   KPOLICY_CUDA_CHECK(cudaMemcpy(dx.ptr, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice));
-  int device = 0, l2 = 0;
-  KPOLICY_CUDA_CHECK(cudaGetDevice(&device));
-  KPOLICY_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device));
-  const size_t flush_bytes = 2 * static_cast<size_t>(std::max(l2, 1 << 20));
-  KPOLICY_CUDA_CHECK(cudaMalloc(&flush.ptr, flush_bytes));
-  Events ev;
-  KPOLICY_CUDA_CHECK(cudaEventCreate(&ev.start));
-  KPOLICY_CUDA_CHECK(cudaEventCreate(&ev.stop));
-  const cudaStream_t stream = static_cast<cudaStream_t>(context->stream());
-  std::vector<double> times;
-  for (int i = -warmup; i < repeats; ++i) {
-    KPOLICY_CUDA_CHECK(cudaMemsetAsync(flush.ptr, i & 0xFF, flush_bytes, stream));
-    KPOLICY_CUDA_CHECK(cudaEventRecord(ev.start, stream));
-    KPOLICY_TRY(RunGemm(*context, *w, static_cast<const float*>(dx.ptr), rows,
-                                      static_cast<float*>(dy.ptr)));
-    KPOLICY_CUDA_CHECK(cudaEventRecord(ev.stop, stream));
-    KPOLICY_CUDA_CHECK(cudaEventSynchronize(ev.stop));
-    float ms = 0.0f;
-    KPOLICY_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.start, ev.stop));
-    if (i >= 0) times.push_back(1000.0 * ms);
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  auto timer = FlushedTimer::Create(context->stream(), repeats);
+  if (!timer.ok()) return Fail(timer.error());
+  return timer->Median([&](StreamHandle, int) {
+    return RunGemm(*context, *w, static_cast<const float*>(dx.ptr), rows, static_cast<float*>(dy.ptr));
+  });
 }
 
 }  // namespace kpolicy::kernels::gpu

@@ -6,6 +6,7 @@
 
 #include "gemv_common.cuh"
 #include "host_runner_support.cuh"
+#include "kpolicy/kernels/kernel_timing.h"
 
 namespace kpolicy::kernels::gpu {
 
@@ -104,46 +105,41 @@ Expected<std::vector<float>> DeviceGemv::Run(std::span<const float> x, int m, in
   return y;
 }
 
-Expected<double> DeviceGemv::MedianMicroseconds(int m, int mwv_warps, int copies, int repeats) {
+Expected<double> DeviceGemv::MedianMicroseconds(int m, int mwv_warps, int replays, Quantisation quantisation) {
   State& s = *state_;
-  if (m < 1 || m > kMaxGemvRows || copies < 1 || repeats < 1) {
-    return Fail(ArgumentError(__FILE__, __LINE__, "m in 1..8, copies >= 1, repeats >= 1"));
+  if (m < 1 || m > kMaxGemvRows || replays < 1) {
+    return Fail(ArgumentError(__FILE__, __LINE__, "m in 1..8, replays >= 1"));
   }
   KPOLICY_TRY(s.Reserve(m));
   // Activations: any finite values (the kernels' speed does not depend on them).
   std::vector<float> x(static_cast<size_t>(m * s.k));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 1.0f;
   KPOLICY_CUDA_CHECK(cudaMemcpy(s.x.ptr, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice));
+  const bool quantise_each = variant_->quantizes_activations() && quantisation == Quantisation::kIncluded;
+  if (variant_->quantizes_activations()) {
+    // Quantised once here; with kIncluded every launch quantises again.
+    KPOLICY_TRY(LaunchQuantizeQ8_1(static_cast<const float*>(s.x.ptr), m, s.k, s.x_q8.ptr, nullptr));
+    KPOLICY_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  auto l2 = CurrentDeviceL2Bytes();
+  if (!l2.ok()) return Fail(std::move(l2).error());
+  const int copies = WeightCopiesToDefeatL2(s.bytes, *l2);
   while (static_cast<int>(s.weights.size()) < copies) {
     auto copy = std::make_unique<DeviceMemory>();
     KPOLICY_CUDA_CHECK(cudaMalloc(&copy->ptr, s.bytes));
     KPOLICY_CUDA_CHECK(cudaMemcpy(copy->ptr, s.weights[0]->ptr, s.bytes, cudaMemcpyDeviceToDevice));
     s.weights.push_back(std::move(copy));
   }
-  cudaEvent_t start = nullptr, stop = nullptr;
-  KPOLICY_CUDA_CHECK(cudaEventCreate(&start));
-  KPOLICY_CUDA_CHECK(cudaEventCreate(&stop));
-  std::vector<double> times;
-  const auto timed_launch = [&](const void* w) -> Expected<float> {
-    KPOLICY_CUDA_CHECK(cudaEventRecord(start));
-    KPOLICY_TRY(s.Launch(*variant_, w, m, mwv_warps));
-    KPOLICY_CUDA_CHECK(cudaEventRecord(stop));
-    KPOLICY_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    KPOLICY_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    return ms;
+  const GemvVariant& v = *variant_;
+  const EnqueueLaunch launch = [&](StreamHandle stream, int i) -> Status {
+    if (quantise_each) {
+      KPOLICY_TRY(LaunchQuantizeQ8_1(static_cast<const float*>(s.x.ptr), m, s.k, s.x_q8.ptr, stream));
+    }
+    GemvArgs a = s.Args(v, s.weights[static_cast<size_t>(i % copies)]->ptr, m, mwv_warps);
+    a.stream = stream;
+    return v.launch(a);
   };
-  Status status;
-  for (int i = -copies; i < repeats && status.ok(); ++i) {  // the first round warms up
-    auto ms = timed_launch(s.weights[(i + copies) % copies]->ptr);
-    if (!ms.ok()) status = Fail(std::move(ms).error());
-    else if (i >= 0) times.push_back(*ms * 1000.0);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  if (!status.ok()) return Fail(std::move(status).error());
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  return MedianGraphLaunchMicroseconds(launch, GraphLaunchesFor(copies), replays);
 }
 
 }  // namespace kpolicy::kernels::gpu

@@ -113,6 +113,7 @@ BOOST_AUTO_TEST_CASE(a_formatted_record_reads_back_the_same) {
     BOOST_TEST(b.driver == a.driver);
     BOOST_TEST(b.git_commit == a.git_commit);
     BOOST_TEST(b.command == a.command);
+    BOOST_TEST(b.speed_method == a.speed_method);
     BOOST_TEST(copy->device.name == original.device.name);
     BOOST_TEST(copy->device.cc() == original.device.cc());
     BOOST_TEST(copy->device.num_sms == original.device.num_sms);
@@ -123,6 +124,27 @@ BOOST_AUTO_TEST_CASE(a_formatted_record_reads_back_the_same) {
       BOOST_TEST(copy->results[i].metrics == original.results[i].metrics);
     }
   }
+}
+
+// The provenance's speed_method (how `policyctl record` timed the speed
+// fields) is written and read back; a misspelling of it is an error.
+BOOST_AUTO_TEST_CASE(a_record_keeps_how_its_speed_was_measured) {
+  TempDir dir;
+  ParityRecord record = Records().front();
+  record.provenance.speed_method = "GEMV rows: CUDA graph replay; GEMM rows: L2 flushed calls";
+  const std::string text = FormatParityRecord(record);
+  BOOST_TEST(text.find("  speed_method: \"GEMV rows: CUDA graph replay; GEMM rows: L2 flushed calls\"\n") !=
+                 std::string::npos,
+             text);
+  auto copy = LoadParityRecord(dir.Write("parity/method.yaml", text));
+  BOOST_REQUIRE_MESSAGE(copy.ok(), (copy.ok() ? std::string() : copy.error().ToString()));
+  BOOST_TEST(copy->provenance.speed_method == record.provenance.speed_method);
+
+  std::string misspelt = text;
+  misspelt.replace(misspelt.find("speed_method:"), 13, "speed_methd:");
+  auto bad = LoadParityRecord(dir.Write("parity/misspelt.yaml", misspelt));
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.error().ToString().find("speed_method") != std::string::npos, bad.error().ToString());
 }
 
 BOOST_AUTO_TEST_CASE(default_policy_passes) {

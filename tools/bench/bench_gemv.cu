@@ -9,7 +9,9 @@
 // enough weight copies that together exceed 3x the L2 (read from the
 // device), replayed with an event pair around each replay; the time per
 // launch is the median over replays / L. So launch gaps inside a graph
-// count, as they do in a decode step; the first replays are warm-up.
+// count, as they do in a decode step; the first replays are warm-up. The
+// timer and the copy count are kernel_timing.h's, which `policyctl record`
+// uses for its speed fields too.
 // Bandwidth: weight bytes only (activations are L2-resident and shared).
 // Ceilings: a read-reduce kernel over 1 GiB with 16-byte loads (the
 // "stream" figure every ratio uses), and cudaMemcpy D2D of 1 GiB counted as
@@ -48,6 +50,7 @@
 #include "kpolicy/kernels/gemv_launch.h"
 #include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/half.h"
+#include "kpolicy/kernels/kernel_timing.h"
 #include "kpolicy/kernels/weights.h"
 
 namespace {
@@ -102,8 +105,7 @@ struct WeightCopies {
 WeightCopies MakeCopies(const std::vector<uint8_t>& host, size_t l2_bytes) {
   WeightCopies c;
   c.stride = (host.size() + 255) / 256 * 256;
-  const double needed = 3.0 * static_cast<double>(l2_bytes) / static_cast<double>(host.size());
-  c.copies = std::clamp(static_cast<int>(std::ceil(needed)), 2, 512);
+  c.copies = gpu::WeightCopiesToDefeatL2(static_cast<int64_t>(host.size()), static_cast<int64_t>(l2_bytes));
   c.memory = std::make_unique<DeviceMemory>(c.stride * c.copies);
   uint8_t* base = static_cast<uint8_t*>(c.memory->ptr);
   OrExit(KPOLICY_CUDA_STATUS(cudaMemcpy(base, host.data(), host.size(), cudaMemcpyHostToDevice)));
@@ -115,45 +117,15 @@ WeightCopies MakeCopies(const std::vector<uint8_t>& host, size_t l2_bytes) {
 
 // ---- Timing -------------------------------------------------------------------------
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // Median microseconds per launch of `enqueue(stream, i)` for i = 0..launches-1,
-// captured into one graph and replayed.
-double TimeLaunches(const std::function<void(cudaStream_t, int)>& enqueue, int launches,
-                    int replays) {
-  cudaStream_t stream;
-  OrExit(KPOLICY_CUDA_STATUS(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)));
-  cudaGraph_t graph;
-  OrExit(KPOLICY_CUDA_STATUS(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal)));
-  for (int i = 0; i < launches; ++i) enqueue(stream, i);
-  OrExit(KPOLICY_CUDA_STATUS(cudaStreamEndCapture(stream, &graph)));
-  cudaGraphExec_t exec;
-  OrExit(KPOLICY_CUDA_STATUS(cudaGraphInstantiate(&exec, graph, 0)));
-  cudaEvent_t start, stop;
-  OrExit(KPOLICY_CUDA_STATUS(cudaEventCreate(&start)));
-  OrExit(KPOLICY_CUDA_STATUS(cudaEventCreate(&stop)));
-  for (int i = 0; i < 3; ++i) OrExit(KPOLICY_CUDA_STATUS(cudaGraphLaunch(exec, stream)));
-  std::vector<double> times;
-  for (int r = 0; r < replays; ++r) {
-    OrExit(KPOLICY_CUDA_STATUS(cudaEventRecord(start, stream)));
-    OrExit(KPOLICY_CUDA_STATUS(cudaGraphLaunch(exec, stream)));
-    OrExit(KPOLICY_CUDA_STATUS(cudaEventRecord(stop, stream)));
-    OrExit(KPOLICY_CUDA_STATUS(cudaEventSynchronize(stop)));
-    float ms = 0.0f;
-    OrExit(KPOLICY_CUDA_STATUS(cudaEventElapsedTime(&ms, start, stop)));
-    times.push_back(1000.0 * ms / launches);
-  }
-  OrExit(KPOLICY_CUDA_STATUS(cudaGetLastError()));
-  OrExit(KPOLICY_CUDA_STATUS(cudaEventDestroy(start)));
-  OrExit(KPOLICY_CUDA_STATUS(cudaEventDestroy(stop)));
-  OrExit(KPOLICY_CUDA_STATUS(cudaGraphExecDestroy(exec)));
-  OrExit(KPOLICY_CUDA_STATUS(cudaGraphDestroy(graph)));
-  OrExit(KPOLICY_CUDA_STATUS(cudaStreamDestroy(stream)));
-  return Median(times);
+// by the shared graph-replay method (kernel_timing.h: the one `policyctl
+// record` uses too); a failure ends the benchmark.
+double TimeLaunches(const std::function<void(cudaStream_t, int)>& enqueue, int launches, int replays) {
+  const gpu::EnqueueLaunch launch = [&](kernels::StreamHandle stream, int i) {
+    enqueue(static_cast<cudaStream_t>(stream), i);
+    return kpolicy::Status();
+  };
+  return OrExit(gpu::MedianGraphLaunchMicroseconds(launch, launches, replays), "graph timing");
 }
 
 // ---- Ceilings -------------------------------------------------------------------------
@@ -207,8 +179,6 @@ std::string ShapeName(const BenchShape& s) {
   return std::string(s.model) + " " + s.tensor + " " + std::to_string(s.n) + "x" +
          std::to_string(s.k);
 }
-
-int LaunchesFor(int copies) { return std::max(copies, 20); }
 
 // `table`: the variants to measure (the built-in table; a build that adds a
 // row measures it without a change here).
@@ -268,7 +238,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
       if (!any) continue;
       const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
-      const int launches = LaunchesFor(w.copies);
+      const int launches = gpu::GraphLaunchesFor(w.copies);
       // The table's rows, plus (q4k) the pre-issue-12 Mwv kernel as a named baseline row
       // "Mwv (v1)" outside the table, so each run shows the old and new Mwv side by side.
       std::vector<kernels::GemvVariant> rows;
@@ -336,7 +306,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
     if (opt.gemv_only || std::strcmp(s.tensor, "ffn_up") != 0) continue;
     const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(WeightFormat::kQ4K, s.n, s.k, s.n + s.k);
     const WeightCopies w = MakeCopies(host, l2);  // copy i = gate, i+1 = up
-    const int launches = LaunchesFor(w.copies);
+    const int launches = gpu::GraphLaunchesFor(w.copies);
     const kernels::GemvVariant* hw = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "HwDp4a");
     for (int m : ms) {
       OrExit(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
@@ -457,8 +427,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
   std::fprintf(f, "device:\n  name: \"%s\"\n  cc: %d%d\n  sms: %d\n  l2_bytes: %zu\n", prop.name,
                prop.major, prop.minor, prop.multiProcessorCount, l2);
   std::fprintf(f, "  driver_version: %d\n  runtime_version: %d\n", driver, runtime);
-  std::fprintf(f, "method: \"graph of max(copies,20) launches rotating >= 3x L2 of weight copies; median of %d replays\"\n",
-               replays);
+  std::fprintf(f, "method: \"%s\"\n", gpu::GraphTimingMethod(replays).c_str());
   std::fprintf(f, "mwv_warps: %d\n", opt.mwv_warps);
   std::fprintf(f, "ceilings:\n  stream_read_gbps: %.1f\n  memcpy_d2d_gbps: %.1f\n", ceil.stream_gbps,
                ceil.d2d_gbps);

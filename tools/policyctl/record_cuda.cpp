@@ -14,6 +14,7 @@
 #include "kpolicy/kernels/gemm_runner.h"
 #include "kpolicy/kernels/gemv_variants.h"
 #include "kpolicy/kernels/gemv_runner.h"
+#include "kpolicy/kernels/kernel_timing.h"
 #include "kpolicy/kernels/parity.h"
 #include "kpolicy/kernels/reference.h"
 #include "kpolicy/kernels/workload.h"
@@ -39,6 +40,20 @@ namespace gpu = kpolicy::kernels::gpu;
 constexpr int64_t kGemvN = 4096, kGemvK = 4096;  // Llama-3-8B attention projection
 constexpr int kGemvM = 4;                         // batched decode
 constexpr int kMassiveChannels = 4;
+
+// Timed replays of a GEMV graph and timed calls of a GEMM path: bench_gemv's
+// and bench_prefill's defaults, so a record and a benchmark of the same
+// kernel and shape report the same figure (kernel_timing.h).
+constexpr int kGemvReplays = 25;
+constexpr int kGemmRepeats = 21;
+
+// The record's provenance line saying how its speed fields were measured.
+std::string SpeedMethod() {
+  return "GEMV rows (us_m1, us_m4: the kernel alone, as bench_gemv; us_*_with_q8_1: each launch also "
+         "quantising its activations): " + gpu::GraphTimingMethod(kGemvReplays) +
+         ". GEMM rows (us: RunGemm, activation conversion included, as bench_prefill's path rows): " +
+         gpu::FlushedTimingMethod(kGemmRepeats);
+}
 
 kn::FfnChainSpec DeepFfnSpec(kn::WeightFormat format) {
   kn::FfnChainSpec spec;
@@ -148,7 +163,7 @@ void RecordGemmPaths(ParityRecord& record, Io& io, int& failures) {
       const std::vector<double> reference = kn::ReferenceGemv(weights.view(), x.values, g.rows);
       m.metrics = kn::ComputeParity(reference, *y, kGemvN).ByRecordName();
       if (!massive) {
-        auto us = gpu::MedianGemmPathMicroseconds(g.path, weights.view(), g.rows, 50);
+        auto us = gpu::MedianGemmPathMicroseconds(g.path, weights.view(), g.rows, kGemmRepeats);
         if (us.ok()) {
           m.speed["us"] = *us;
           m.speed["tflops"] = 2.0 * kGemvN * kGemvK * g.rows / (*us * 1e6);
@@ -163,8 +178,7 @@ void RecordGemmPaths(ParityRecord& record, Io& io, int& failures) {
 }
 
 struct GemvSettings {
-  int mwv_warps;     // what the default policy decides for this device
-  int64_t l2_bytes;  // the device's L2, to size the weight copies of the timing loop
+  int mwv_warps;  // what the default policy decides for this device
 };
 
 // Every row of `table` on the plain, massive and deep-FFN workloads, timed
@@ -194,21 +208,24 @@ void RecordGemvVariants(ParityRecord& record, Io& io, int& failures, const GemvS
         m.shape = "n=" + std::to_string(kGemvN) + " k=" + std::to_string(kGemvK) + " m=" + std::to_string(kGemvM);
         m.metrics = kn::ComputeParity(c.reference, *y, kGemvN).ByRecordName();
         if (c.workload == "plain") {
-          // Weight copies enough to exceed L2 three times over, so each
-          // launch reads its weights from device memory.
-          const int copies = static_cast<int>(3 * settings.l2_bytes / gemv->weight_bytes()) + 2;
+          using Quantisation = gpu::DeviceGemv::Quantisation;
           for (const int rows : {1, kGemvM}) {
-            auto us = gemv->MedianMicroseconds(rows, settings.mwv_warps, copies, 200);
-            if (!us.ok()) {
-              io.err << "  timing: " << us.error().ToString() << "\n";
-              ++failures;
-              continue;
+            for (const Quantisation q : {Quantisation::kExcluded, Quantisation::kIncluded}) {
+              if (q == Quantisation::kIncluded && !v.quantizes_activations()) continue;
+              auto us = gemv->MedianMicroseconds(rows, settings.mwv_warps, kGemvReplays, q);
+              if (!us.ok()) {
+                io.err << "  timing: " << us.error().ToString() << "\n";
+                ++failures;
+                continue;
+              }
+              const std::string suffix = "_m" + std::to_string(rows) + (q == Quantisation::kIncluded ? "_with_q8_1" : "");
+              m.speed["us" + suffix] = *us;
+              m.speed["weight_gbps" + suffix] = static_cast<double>(gemv->weight_bytes()) / (*us * 1e3);
             }
-            const std::string suffix = "_m" + std::to_string(rows);
-            m.speed["us" + suffix] = *us;
-            m.speed["weight_gbps" + suffix] = static_cast<double>(gemv->weight_bytes()) / (*us * 1e3);
           }
-          m.note = v.quantizes_activations() ? "times include the Q8_1 activation quantisation" : "";
+          m.note = v.quantizes_activations()
+                       ? "us_m1/us_m4 time the GEMV kernel alone; the _with_q8_1 fields include the Q8_1 activation quantisation"
+                       : "";
         }
         record.results.push_back(std::move(m));
       }
@@ -306,17 +323,15 @@ int RunRecord(const std::vector<std::string>& args, Io& io) {
   p.command = "policyctl record";
   for (const std::string& a : args) p.command += " " + a;
 
+  p.speed_method = SpeedMethod();
+
   auto mwv_warps = DefaultMwvWarps(record.device);
-  auto l2_bytes = gpu::CurrentDeviceL2Bytes();
-  for (const Status& s : {mwv_warps.ok() ? Status() : Fail(mwv_warps.error()),
-                          l2_bytes.ok() ? Status() : Fail(l2_bytes.error())}) {
-    if (!s.ok()) {
-      io.err << "policyctl record: error: " << s.error().ToString() << "\n";
-      return kExitUsage;
-    }
+  if (!mwv_warps.ok()) {
+    io.err << "policyctl record: error: " << mwv_warps.error().ToString() << "\n";
+    return kExitUsage;
   }
   int failures = 0;
-  RecordGemvVariants(record, io, failures, {*mwv_warps, *l2_bytes});
+  RecordGemvVariants(record, io, failures, {*mwv_warps});
   RecordGemmPaths(record, io, failures);
   if (vm.count("model")) {
     ModelRecordOptions model_options;

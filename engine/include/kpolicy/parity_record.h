@@ -26,6 +26,7 @@ struct Provenance {
   std::string tool_version;  // measured: kpolicy version
   std::string git_commit;    // measured
   std::string command;       // measured: the command line
+  std::string speed_method;  // measured, optional: how the speed fields were timed
 
   // "measured 2026-11-25, driver 570.1, kpolicy 0.1.0 (abc123)" or
   // "reported 2026-06-16: SOURCE".

@@ -24,13 +24,13 @@ namespace kpolicy::kernels::gpu {
 Expected<std::vector<float>> RunGemmPathOnHost(GemmPath path, const WeightView& weights,
                                                            std::span<const float> x, int rows);
 
-// Median microseconds of one RunGemm at `rows` activation rows, timed with
-// CUDA events around each call after `warmup` untimed calls; the L2 is
-// flushed (a cudaMemset over twice its size) before each timed call, outside
-// the events, so the weights come from device memory as in a real
-// forward pass. Activations: finite non-zero values.
-Expected<double> MedianGemmPathMicroseconds(GemmPath path, const WeightView& weights,
-                                                        int rows, int repeats, int warmup = 3);
+// Median microseconds of one RunGemm at `rows` activation rows by
+// kernel_timing.h's flushed-call method, the one bench_prefill uses: the L2
+// flushed before each call (outside the event pair), so the weights come
+// from device memory as in a real forward pass; kTimingWarmups untimed
+// calls, then `repeats` timed. Activations: finite non-zero values; for the
+// FP8 path each call includes their quantisation, as RunGemm does.
+Expected<double> MedianGemmPathMicroseconds(GemmPath path, const WeightView& weights, int rows, int repeats);
 
 }  // namespace kpolicy::kernels::gpu
 

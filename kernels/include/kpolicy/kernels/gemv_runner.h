@@ -20,8 +20,8 @@
 namespace kpolicy::kernels::gpu {
 
 // The L2 cache size of the current device in bytes, so that a timing loop can
-// size its weight copies to defeat the cache (policyctl record). Cost: one
-// attribute query.
+// size its weight copies to defeat the cache (MedianMicroseconds below).
+// Cost: one attribute query.
 Expected<int64_t> CurrentDeviceL2Bytes();
 
 class DeviceGemv {
@@ -40,12 +40,21 @@ class DeviceGemv {
   // Cost: synchronous; a few small copies besides the kernel.
   Expected<std::vector<float>> Run(std::span<const float> x, int m, int mwv_warps);
 
-  // Median time of one launch (M rows, activations already on the device),
-  // in microseconds, over `repeats` timed launches after warm-up, with CUDA
-  // events. The weights are read from `copies` device copies in turn so that
-  // repeated launches do not find them in L2 (pass copies = 1 to time a
-  // cache-resident case). Cost: `copies` times the weight memory.
-  Expected<double> MedianMicroseconds(int m, int mwv_warps, int copies, int repeats);
+  // Whether a timed launch of a variant that reads Q8_1 activations
+  // quantises them first: kExcluded times the GEMV kernel alone (the figure
+  // bench_gemv reports for the same variant and shape), kIncluded what a
+  // decode step pays for it. Variants reading float activations ignore it.
+  enum class Quantisation { kExcluded, kIncluded };
+
+  // Median microseconds of one launch (M rows, activations already on the
+  // device) by kernel_timing.h's graph-replay method, the one bench_gemv
+  // uses: GraphLaunchesFor(C) launches in one CUDA graph, launch i reading
+  // weight copy i % C, C = WeightCopiesToDefeatL2(weight bytes, this
+  // device's L2) so no launch finds its weights in L2; `replays` timed
+  // replays after kTimingWarmups. Cost: C times the weight memory (kept for
+  // later timings of this instance) and (replays + 3) x L launches.
+  Expected<double> MedianMicroseconds(int m, int mwv_warps, int replays,
+                                      Quantisation quantisation = Quantisation::kExcluded);
 
   const GemvVariant& variant() const { return *variant_; }
   int64_t weight_bytes() const;

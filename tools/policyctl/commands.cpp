@@ -14,6 +14,7 @@
 #include "device_selection.h"
 #include "fleet_commands.h"
 #include "lint_command.h"
+#include "test_command.h"
 #include "model_facts.h"
 #include "record.h"
 #include "run_model.h"
@@ -608,6 +609,7 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (command == "fleet") return RunFleet(rest, io);
   if (command == "diff") return RunDiff(rest, io);
   if (command == "lint") return RunLint(rest, io);
+  if (command == "test") return RunTest(rest, io);
   if (command == "help" || command == "--help" || command == "-h") {
     io.out << kUsage;
     return kExitOk;

@@ -297,7 +297,7 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       point.label = "the device of " + r.file;
       s.devices.push_back(std::move(point));
     }
-    parts.push_back(std::to_string(records->size()) + " recorded devices");
+    parts.push_back(std::to_string(records->size()) + " recorded device" + (records->size() == 1 ? "" : "s"));
   }
   // The facts no catalog or record gives vary everywhere.
   for (int slot : free_slots) {
@@ -470,7 +470,7 @@ class Linter {
     reads.AddOverrides(k);
     const Space s = BuildSpace(p_, candidates_, reads, {false, true, false}, o_.records);
     const size_t n = k.env.size();
-    std::vector<bool> taken(n), tried(n), ignored(n);
+    std::vector<bool> taken(n), ignored(n);
     std::vector<std::string> ignored_why(n);
     std::vector<std::set<int>> shadowed_by(n);
     const bool ok = Enumerate(s, k, "overrides", [&](const DevicePoint&, const Environment& env, const Decision& dec) {
@@ -478,15 +478,22 @@ class Linter {
       for (size_t i = 0; i < n; ++i) {
         switch (t.env[i].outcome) {
           case EnvCheck::kNotSet: break;
-          case EnvCheck::kApplied: taken[i] = tried[i] = true; break;
-          case EnvCheck::kConditionFalse: tried[i] = true; break;
+          case EnvCheck::kApplied: taken[i] = true; break;
+          case EnvCheck::kConditionFalse: break;
           case EnvCheck::kIgnored:
-            tried[i] = ignored[i] = true;
+            ignored[i] = true;
             if (ignored_why[i].empty()) ignored_why[i] = k.env[i].var + "=\"" + *env.Find(k.env[i].var) + "\": " + t.env[i].detail;
             break;
-          case EnvCheck::kShadowed:
-            if (t.decided_by == KnobTrace::kEnv) shadowed_by[i].insert(t.index);
+          case EnvCheck::kShadowed: {
+            // Shadowed only where it would have applied: its condition holds.
+            bool would = !k.env[i].has_condition;
+            if (!would) {
+              auto holds = k.env[i].when.Evaluate(dec.slots);
+              would = holds.ok() && holds->number;
+            }
+            if (would && t.decided_by == KnobTrace::kEnv) shadowed_by[i].insert(t.index);
             break;
+          }
         }
       }
     });
@@ -496,11 +503,12 @@ class Linter {
       const EnvOverride& e = k.env[i];
       const std::string head = "override of " + e.var + " for knob '" + k.name + "' can never be taken: ";
       std::string why;
-      if (!tried[i]) {
+      if (!shadowed_by[i].empty()) {
         std::vector<std::string> first;
         for (int j : shadowed_by[i]) first.push_back(k.env[j].var + " (" + LineOf(k.env[j].location) + ")");
-        why = "whenever " + e.var + " is set, the override" + (first.size() == 1 ? " of " : "s of ") + Quoted(first) +
-              " applies first";
+        why = (e.has_condition ? "wherever its condition '" + e.when.text() + "' holds" : "whenever " + e.var + " is set") +
+              ", the override" + (first.size() == 1 ? " of " : "s of ") + Quoted(first) +
+              (first.size() == 1 ? " applies" : " apply") + " first";
       } else if (ignored[i]) {
         why = "where its condition holds its value is unusable (e.g. " + ignored_why[i] + ")";
       } else {

@@ -380,6 +380,7 @@ class Linter {
     }
     failures_ = 0;
     first_failure_.clear();
+    report_.largest_analysis = std::max(report_.largest_analysis, s.size());
     for (const DevicePoint& d : s.devices) {
       for (const Environment& env : s.environments) {
         ++report_.evaluations;

@@ -88,8 +88,10 @@ int RunLint(const std::vector<std::string>& args, Io& io) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (vm->count("stats")) {
       char line[200];
-      std::snprintf(line, sizeof line, "policyctl lint: %s: %zu evaluations in %.1f ms (%.2f us each)\n", file.c_str(),
-                    report.evaluations, ms, report.evaluations ? ms * 1e3 / report.evaluations : 0.0);
+      std::snprintf(line, sizeof line,
+                    "policyctl lint: %s: %zu evaluations in %.1f ms (%.2f us each); largest analysis %zu points\n",
+                    file.c_str(), report.evaluations, ms, report.evaluations ? ms * 1e3 / report.evaluations : 0.0,
+                    report.largest_analysis);
       io.err << line;
     }
     if (format == "text") {

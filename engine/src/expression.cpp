@@ -616,6 +616,42 @@ Checked<Expression> Expression::Compile(std::string_view text, const TextLocatio
   return expr;
 }
 
+std::vector<Expression::Comparison> Expression::ComparedLiterals() const {
+  auto is_comparison = [](Op op) {
+    switch (op) {
+      case Op::kEqual: case Op::kNotEqual: case Op::kLess: case Op::kLessEqual: case Op::kGreater:
+      case Op::kGreaterEqual: case Op::kTextEqual: case Op::kTextNotEqual: case Op::kVersionEqual:
+      case Op::kVersionNotEqual: case Op::kVersionLess: case Op::kVersionLessEqual: case Op::kVersionGreater:
+      case Op::kVersionGreaterEqual:
+        return true;
+      default:
+        return false;
+    }
+  };
+  // The slot a side reads directly or through int()/version(), if any.
+  auto slot_of = [&](int index, bool& through_int) -> int {
+    const Node& n = nodes_[index];
+    through_int = false;
+    if (n.op == Op::kSlot) return n.slot;
+    if ((n.op == Op::kToInt || n.op == Op::kToVersion) && nodes_[n.left].op == Op::kSlot) {
+      through_int = n.op == Op::kToInt;
+      return nodes_[n.left].slot;
+    }
+    return -1;
+  };
+  std::vector<Comparison> out;
+  for (const Node& n : nodes_) {
+    if (!is_comparison(n.op)) continue;
+    for (auto [side, other] : {std::pair{n.left, n.right}, std::pair{n.right, n.left}}) {
+      if (nodes_[other].op != Op::kLiteral) continue;
+      bool through_int = false;
+      const int slot = slot_of(side, through_int);
+      if (slot >= 0) out.push_back({slot, nodes_[other].literal, through_int});
+    }
+  }
+  return out;
+}
+
 // ---- Evaluation -------------------------------------------------------------
 
 static Expected<int64_t> ParseDecimal(const std::string& text) {

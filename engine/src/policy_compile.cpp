@@ -246,6 +246,7 @@ class PolicyCompiler {
           CheckConstantInRange(k, *f, raw.fallback.where, "fallback");
         } else {
           k.fallback = *f->constant();
+          k.fallback_location = raw.fallback.where;
         }
       }
     }

@@ -419,7 +419,12 @@ BOOST_AUTO_TEST_SUITE(shipped_policies)
 BOOST_AUTO_TEST_CASE(every_shipped_policy_loads) {
   int count = 0;
   for (const auto& entry : fs::recursive_directory_iterator(std::string(KPOLICY_SOURCE_DIR) + "/policies")) {
-    if (entry.path().extension() != ".yaml" || entry.path().string().find("/schema/") != std::string::npos) continue;
+    // policies/tests/ holds operators' cases for `policyctl test`, not policies.
+    const std::string path = entry.path().string();
+    if (entry.path().extension() != ".yaml" || path.find("/schema/") != std::string::npos ||
+        path.find("/policies/tests/") != std::string::npos) {
+      continue;
+    }
     auto p = LoadPolicyFile(entry.path().string());
     if (!p.ok()) BOOST_ERROR(entry.path().string() << "\n" << p.error().ToString());
     ++count;

@@ -13,6 +13,8 @@
 #include "batch.h"
 #include "device_selection.h"
 #include "fleet_commands.h"
+#include "lint_command.h"
+#include "test_command.h"
 #include "model_facts.h"
 #include "record.h"
 #include "run_model.h"
@@ -57,6 +59,35 @@ CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environme
   return run;
 }
 
+Expected<Policy> LoadNamedPolicy(const std::string& name) {
+  if (auto text = BuiltinPolicyText(name)) return LoadPolicyText(*text, name);
+  return LoadPolicyFile(name);
+}
+
+Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
+                                           Io& io) {
+  // Both folders are input: a missing one is unreadable input (exit 2),
+  // whichever it is.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(directory, ec)) {
+    io.err << directory << ": error: no such contracts folder\n";
+    return Fail(kExitUsage);
+  }
+  if (!std::filesystem::is_directory(records_directory, ec)) {
+    io.err << records_directory << ": error: no such records folder\n";
+    return Fail(kExitUsage);
+  }
+  ContractSet set;
+  auto contracts = LoadContractDirectory(directory);
+  auto records = LoadParityRecordDirectory(records_directory);
+  if (!contracts.ok()) io.err << contracts.error().ToString();
+  if (!records.ok()) io.err << records.error().ToString();
+  if (!contracts.ok() || !records.ok()) return Fail(kExitNo);
+  set.contracts = std::move(contracts).value();
+  set.records = std::move(records).value();
+  return set;
+}
+
 namespace {
 
 constexpr const char* kUsage = R"(usage: policyctl COMMAND [OPTIONS]
@@ -72,6 +103,9 @@ Commands:
   run --model F.gguf   decode a real model with the dispatched kernels, with parity against fp64
   fleet --inventory F  every node's decision (kubectl get nodes -o json or a YAML inventory), grouped
   diff --policy A --policy B   which knobs change on which nodes, and the rules on each side
+  lint FILE...         dead and shadowed rules, unreachable overrides, unused facts, values no
+                       record covers, fallbacks that break a contract; FILE:LINE:COL: warning: ...
+  test FILE...         run operators' own cases (expected knob values and rules), with rule coverage
 
 Device (eval, explain): --device NAME | --cc MAJOR.MINOR [--sms N] | the local GPU
 Exit status: 0 success, 1 the answer is no (invalid policy), 2 usage error or unreadable input.
@@ -131,12 +165,6 @@ struct LoadedPolicy {
   std::string origin;
 };
 
-// A policy file, or a built-in one by name (builtin:default, builtin:seed).
-Expected<Policy> LoadNamedPolicy(const std::string& name) {
-  if (auto text = BuiltinPolicyText(name)) return LoadPolicyText(*text, name);
-  return LoadPolicyFile(name);
-}
-
 // The policy of --policy, or the built-in default.
 std::optional<LoadedPolicy> LoadSelectedPolicy(const po::variables_map& vm, Io& io, int& status) {
   const std::string name = vm.count("policy") ? vm["policy"].as<std::string>() : std::string(kBuiltinDefaultPolicyName);
@@ -159,38 +187,6 @@ bool UseColor(const po::variables_map& vm, const Io& io) {
   if (io.process_env.Find("NO_COLOR")) return false;
   const std::string* term = io.process_env.Find("TERM");
   return io.out_is_terminal && !(term && *term == "dumb");
-}
-
-// Contracts and the parity records beside them (DIR/parity).
-struct ContractSet {
-  std::vector<Contract> contracts;
-  std::vector<ParityRecord> records;
-};
-
-// Loads DIR's contracts and DIR/parity's records; on failure prints the
-// diagnostics and returns the exit status.
-Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
-                                           Io& io) {
-  // Both folders are input: a missing one is unreadable input (exit 2),
-  // whichever it is.
-  std::error_code ec;
-  if (!std::filesystem::is_directory(directory, ec)) {
-    io.err << directory << ": error: no such contracts folder\n";
-    return Fail(kExitUsage);
-  }
-  if (!std::filesystem::is_directory(records_directory, ec)) {
-    io.err << records_directory << ": error: no such records folder\n";
-    return Fail(kExitUsage);
-  }
-  ContractSet set;
-  auto contracts = LoadContractDirectory(directory);
-  auto records = LoadParityRecordDirectory(records_directory);
-  if (!contracts.ok()) io.err << contracts.error().ToString();
-  if (!records.ok()) io.err << records.error().ToString();
-  if (!contracts.ok() || !records.ok()) return Fail(kExitNo);
-  set.contracts = std::move(contracts).value();
-  set.records = std::move(records).value();
-  return set;
 }
 
 // explain's evidence: --contracts DIR, else ./contracts when it exists.
@@ -612,12 +608,14 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   if (command == "run") return Run(rest, io);
   if (command == "fleet") return RunFleet(rest, io);
   if (command == "diff") return RunDiff(rest, io);
+  if (command == "lint") return RunLint(rest, io);
+  if (command == "test") return RunTest(rest, io);
   if (command == "help" || command == "--help" || command == "-h") {
     io.out << kUsage;
     return kExitOk;
   }
   io.err << "policyctl: error: unknown command '" << command << "'"
-         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record", "run", "fleet", "diff"}) << "\n" << kUsage;
+         << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record", "run", "fleet", "diff", "lint", "test"}) << "\n" << kUsage;
   return kExitUsage;
 }
 

@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "kpolicy/contract.h"
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
+#include "kpolicy/parity_record.h"
+#include "kpolicy/policy.h"
 
 namespace boost::program_options {
 class variables_map;
@@ -46,6 +49,20 @@ Expected<Environment, std::string> BuildEnvironment(const boost::program_options
 Expected<boost::program_options::variables_map> ParseCommandLine(
     const std::vector<std::string>& args, const boost::program_options::options_description& options,
     const boost::program_options::positional_options_description* positional = nullptr);
+
+// A policy file, or a built-in one by name (builtin:default, builtin:seed).
+Expected<Policy> LoadNamedPolicy(const std::string& name);
+
+// Contracts and the parity records beside them (check, explain, lint, test).
+struct ContractSet {
+  std::vector<Contract> contracts;
+  std::vector<ParityRecord> records;
+};
+
+// Loads DIR's contracts and RECORDS's parity records; on failure prints the
+// diagnostics and returns the exit status (2 a missing folder, 1 a bad file).
+Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
+                                           Io& io);
 
 }  // namespace kpolicy::tools
 

@@ -60,14 +60,4 @@ std::vector<Expected<Decision>> EvaluateDistinct(const Policy& policy, const Dis
   return out;
 }
 
-std::string DeciderName(const Knob& knob, const KnobTrace& trace) {
-  switch (trace.decided_by) {
-    case KnobTrace::kEnv: return "env:" + knob.env[trace.index].var;
-    case KnobTrace::kRule: return knob.rules[trace.index].id;
-    case KnobTrace::kDefault: return "default";
-    case KnobTrace::kPinned: return "pinned";
-  }
-  return "?";
-}
-
 }  // namespace kpolicy::tools

@@ -15,6 +15,7 @@
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
 #include "kpolicy/inventory.h"
+#include "kpolicy/policy_cases.h"
 
 namespace kpolicy::tools {
 
@@ -47,10 +48,8 @@ DistinctFacts IndexDistinctFacts(const std::vector<FleetNode>& nodes);
 std::vector<Expected<Decision>> EvaluateDistinct(const Policy& policy, const DistinctFacts& distinct,
                                                  const Environment& env);
 
-// What decided a knob, for diff's from_rule/to_rule: the rule's id, "env:VAR"
-// for an environment override, "default", or "pinned".
-std::string DeciderName(const Knob& knob, const KnobTrace& trace);
-
+// What decided a knob, for diff's from_rule/to_rule: kpolicy::DeciderName
+// (policy_cases.h), the names `policyctl test` expectations use too.
 }  // namespace kpolicy::tools
 
 #endif  // KPOLICY_TOOLS_FLEET_EVALUATION_H_

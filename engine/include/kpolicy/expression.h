@@ -88,6 +88,18 @@ class Expression {
   // The value, when the expression reads nothing and evaluates.
   const std::optional<Value>& constant() const { return constant_; }
 
+  // A literal this expression compares a slot with (`device.num_sms >= 100`,
+  // `FP8_PREFILL == "1"`, `int(MWV_WARPS) > 4`): the values at which its
+  // answer can change, for tools that enumerate a policy's inputs
+  // (policy_lint.h). Only comparisons of a slot, or of int()/version() of a
+  // slot, with a literal are found; `device.memory_mib / 1024 >= 80` is not.
+  struct Comparison {
+    int slot = -1;
+    Value literal;
+    bool through_int = false;  // int(slot) was compared: the literal is an int
+  };
+  std::vector<Comparison> ComparedLiterals() const;
+
  private:
   friend class ExpressionCompiler;
 

@@ -75,6 +75,7 @@ struct Knob {
   // The value the runtime switches to when the kernel this knob selects
   // fails the load-time parity gate (none: the gate failure is fatal).
   std::optional<Value> fallback;
+  SourceLocation fallback_location;  // where `fallback:` is written
   SourceLocation location;
   int slot = -1;
 };

@@ -9,8 +9,8 @@
 #   tools/gpu_session.sh run [STEP...]
 #                                 there: run the GPU tests, the benchmarks and
 #                                 `policyctl record` (steps: tests bench prefill
-#                                 record runtime sass models fp8torch; default
-#                                 all but models and fp8torch), everything under $OUT:
+#                                 record runtime sass models fp8torch ncu;
+#                                 default all but models, fp8torch and ncu), everything under $OUT:
 #       device.txt        nvidia-smi (driver, GPU, clocks as found)
 #       gpu_tests.log     every GPU test program's output
 #       bench_gemv.md     bench_gemv --out (YAML front matter + markdown tables)
@@ -24,6 +24,7 @@
 #       runtime.log       policyctl explain and run on this GPU (default policy,
 #                         then FP16 prefill + HGEMM decode, then unbatched prefill)
 #       sass_check.txt    16-byte loads and DP4A in the hot kernels' SASS
+#       ncu.log           with `ncu`: Nsight Compute sections for one launch per kernel
 #       record.yaml       with `models`: the record with both real models' rows
 #       models.log        with `models`: policyctl run --model for each q4k
 #                         variant on both models, and a start with the model
@@ -138,8 +139,26 @@ run() {
     done
     [ -n "$gemma" ] && step model_gate 120 "$OUT/models.log" env KPOLICY_GATE_MODEL="$gemma" "$ctl" run --log
   fi
+  if wants ncu && command -v ncu > /dev/null; then
+    # One launch of each kernel under Nsight Compute at the device's own clocks (never
+    # locked: --clock-control none), after 5 launches of the same kernel (warm code, cold
+    # weights: bench_gemv rotates copies > 3x L2). NCU_FILTERS: ';'-separated bench_gemv
+    # --filter strings.
+    local filters="${NCU_FILTERS:-q4k Mwv 4096x14336;q4k Mwv 14336x4096;q4k HwDp4a 4096x14336;q6k Mwv 4096x14336;q6k HwDp4a 4096x14336}"
+    local IFS_old=$IFS f
+    IFS=';'
+    for f in $filters; do
+      IFS=$IFS_old
+      step "ncu ${f// /_}" 120 "$OUT/ncu.log" ncu --clock-control none --launch-skip 5 --launch-count 1 \
+        -k 'regex:^(?!StreamRead).*' --section SpeedOfLight --section Occupancy --section LaunchStats \
+        --section WarpStateStats --section MemoryWorkloadAnalysis --section SchedulerStats \
+        "$CARRY/bin/bench_gemv" --filter "$f" --m 1 --gemv-only --replays 3
+      IFS=';'
+    done
+    IFS=$IFS_old
+  fi
   if wants sass && command -v cuobjdump > /dev/null; then
-    for obj in q4k_hw_dp4a q6k_hw_dp4a q4k_mwv_dp4a q6k_dp4a fused_gate_up_q4k q4k_vectorized; do
+    for obj in q4k_hw_dp4a q6k_hw_dp4a q4k_mwv_dp4a q6k_dp4a fused_gate_up_q4k q4k_vectorized q4k_mwv_v3; do
       sass=$(cuobjdump -sass "$CARRY/obj/$obj.cu.o")
       echo "== $obj: $(grep -cE 'LDG\.E[.A-Z]*128' <<< "$sass") 16-byte LDG," \
            "$(grep -c 'IDP.4A' <<< "$sass") IDP.4A, $(grep -cE 'LDL|STL' <<< "$sass") LDL/STL"

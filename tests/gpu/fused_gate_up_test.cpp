@@ -1,7 +1,9 @@
 // LaunchFusedGateUpQ4kHwDp4a computes silu(gate . x) * (up . x) with
 // HwDp4a's arithmetic for both products: against the CPU composition of the
 // DP4A emulation within the propagated fp32 bounds, and against the fp64
-// composition within those plus the Q8_1 rounding.
+// composition within those plus the Q8_1 rounding. LaunchFusedGateUpQ4kMwv
+// computes it with the float path's arithmetic: against the fp64 composition
+// within the propagated FloatPathBound of each product.
 //
 // Propagation: if |g' - g| <= eg and |u' - u| <= eu, then since
 // |silu'| <= 1.0998 everywhere, |silu(g') u' - silu(g) u| <= 1.1 eg (|u| + eu)
@@ -74,6 +76,19 @@ void CheckFused(int64_t n, int64_t k, int m, Workload workload, uint64_t seed) {
     }
     ExpectWithin("fused vs CPU DP4A composition", got, want_emu, tol_emu, n);
     ExpectWithin("fused vs fp64 composition", got, want_ref, tol_ref, n);
+
+    // The float-activation kernel on the same data.
+    y.Poison();
+    gpu::FusedGateUpArgs margs = args;
+    margs.x_q8 = nullptr;
+    margs.x = dx.as<float>();
+    KPOLICY_REQUIRE_OK(gpu::LaunchFusedGateUpQ4kMwv(margs));
+    const std::vector<float> got_mwv = DownloadFloats(y, m * n);
+    const std::vector<double> gf = FloatPathBound(gate.view(), x, m);
+    const std::vector<double> uf = FloatPathBound(up.view(), x, m);
+    std::vector<double> tol_mwv(count);
+    for (size_t i = 0; i < count; ++i) tol_mwv[i] = tolerance(g_ref[i], u_ref[i], gf[i], uf[i]);
+    ExpectWithin("fused Mwv vs fp64 composition", got_mwv, want_ref, tol_mwv, n);
   }
 }
 
@@ -87,6 +102,8 @@ BOOST_AUTO_TEST_CASE(fused_gate_up_matches_the_composition) {
       // split), the latter over several trips of 64 super-blocks.
       CheckFused(37, 256 * 56, m, workload, ++seed);
       CheckFused(9, 256 * 129, m, workload, ++seed);
+      // Many rows: the Mwv kernel's warps walk several row groups each.
+      CheckFused(9001, 512, m, workload, ++seed);
     }
   }
 }

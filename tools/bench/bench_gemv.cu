@@ -340,7 +340,42 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
             }
           },
           launches, replays);
+      // The float-activation fused kernel (q4k Mwv's arithmetic) against two Mwv launches.
+      const kernels::GemvVariant* mwv = kernels::FindGemvVariant(kernels::GemvOp::kQ4K, "Mwv");
+      const double fused_mwv_us = TimeLaunches(
+          [&](cudaStream_t stream, int i) {
+            gpu::FusedGateUpArgs a;
+            a.gate = w.copy(2 * i);
+            a.up = w.copy(2 * i + 1);
+            a.x = x_for(s.k);
+            a.y = static_cast<float*>(y.ptr);
+            a.n = s.n;
+            a.k = s.k;
+            a.m = m;
+            a.stream = stream;
+            OrExit(gpu::LaunchFusedGateUpQ4kMwv(a));
+          },
+          launches, replays);
+      const double separate_mwv_us = TimeLaunches(
+          [&](cudaStream_t stream, int i) {
+            for (int j = 0; j < 2; ++j) {
+              kernels::GemvArgs a;
+              a.weights = w.copy(2 * i + j);
+              a.x = x_for(s.k);
+              a.y = static_cast<float*>(y.ptr) + j * 8 * s.n;
+              a.n = s.n;
+              a.k = s.k;
+              a.m = m;
+              a.stream = stream;
+              OrExit(mwv->launch(a));
+            }
+          },
+          launches, replays);
       const double bytes = 2.0 * host.size();
+      fused_results.push_back({"q4k", "FusedGateUpMwv", ShapeName(s), s.n, s.k, m, fused_mwv_us,
+                               bytes / (fused_mwv_us * 1e3), bytes / (fused_mwv_us * 1e3) / ceil.stream_gbps});
+      fused_results.push_back({"q4k", "2xMwv", ShapeName(s), s.n, s.k, m, separate_mwv_us,
+                               bytes / (separate_mwv_us * 1e3), bytes / (separate_mwv_us * 1e3) / ceil.stream_gbps});
       fused_results.push_back({"q4k", "FusedGateUp", ShapeName(s), s.n, s.k, m, fused_us,
                                bytes / (fused_us * 1e3), bytes / (fused_us * 1e3) / ceil.stream_gbps});
       fused_results.push_back({"q4k", "2xHwDp4a", ShapeName(s), s.n, s.k, m,
@@ -354,7 +389,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
   for (const Result& r : quant_results) {
     std::printf("  %-8s M=%d %8.2f us %8.0f GB/s\n", r.shape.c_str(), r.m, r.us, r.gbps);
   }
-  std::printf("\nFused gate+up+SwiGLU (bytes = both matrices) vs two HwDp4a launches:\n");
+  std::printf("\nFused gate+up+SwiGLU (bytes = both matrices) vs two separate launches (Mwv, HwDp4a):\n");
   for (const Result& r : fused_results) {
     std::printf("  %-32s M=%d %-11s %8.2f us %8.0f GB/s %6.1f%%\n", r.shape.c_str(), r.m,
                 r.variant.c_str(), r.us, r.gbps, 100 * r.ratio);

@@ -2,9 +2,12 @@
 # Installs what kpolicy builds with, from Debian's packages. Safe to run twice:
 # packages already present are skipped without touching the network.
 # CUDA is not installed here: the build uses /usr/local/cuda when nvcc is there.
+# Extra package names given as arguments are installed too (tools/fuzz.sh
+# asks for clang and its sanitizer runtimes this way; the default build
+# does not need them).
 set -euo pipefail
 
-packages=(build-essential cmake libyaml-cpp-dev libboost-program-options-dev libboost-test-dev)
+packages=(build-essential cmake libyaml-cpp-dev libboost-program-options-dev libboost-test-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do

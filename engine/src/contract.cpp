@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "kpolicy/parity_vocabulary.h"
 #include "kpolicy/spelling.h"
 #include "kpolicy/value.h"
 #include "yaml_document.h"
@@ -13,11 +14,11 @@
 namespace kpolicy {
 
 const std::vector<std::string>& KnownParityMetrics() {
-  static const std::vector<std::string> kMetrics = {"cosine", "relative_l2_error", "max_abs_error",
-                                                    "argmax_agreement", "nan_count", "inf_count",
-                                                    // model-level rows (model-parity-gate): the first
-                                                    // position whose argmaxes differ, -1 for none
-                                                    "first_divergence"};
+  static const std::vector<std::string> kMetrics = [] {
+    std::vector<std::string> names;
+    for (const RecordedMetric& m : RecordedMetrics()) names.emplace_back(m.name);
+    return names;
+  }();
   return kMetrics;
 }
 
@@ -79,14 +80,20 @@ class ContractReader : public YamlDocument {
     if (YAML::Node t = Get(node, "title")) c.title = String(t, "title");
     c.knob = RequiredString(node, "knob", context, misspelt);
     c.operation = RequiredString(node, "operation", context, misspelt);
+    CheckOperation(node, c, context);
     if (YAML::Node w = Get(node, "workloads")) {
       c.workloads = Strings(w, "workloads");
       if (c.workloads.empty()) Error(Loc(w), context + " names no workload");
+      CheckWorkloads(w, c.workloads, context);
     } else if (!misspelt.count("workloads")) {
       Error(c.location, "missing 'workloads' in " + context);
     }
     if (YAML::Node r = Get(node, "refs")) c.refs = Strings(r, "refs");
-    if (YAML::Node v = Get(node, "variants")) c.variants = Strings(v, "variants");
+    if (YAML::Node v = Get(node, "variants")) {
+      c.variants = Strings(v, "variants");
+      c.variants_location = Loc(v);
+      if (v.IsSequence() && c.variants.empty()) Error(Loc(v), context + ": 'variants' lists none (leave it out to mean every value)");
+    }
     YAML::Node thresholds = Get(node, "thresholds");
     if (!thresholds) {
       if (!misspelt.count("thresholds")) Error(c.location, "missing 'thresholds' in " + context);
@@ -111,12 +118,44 @@ class ContractReader : public YamlDocument {
       t.metric = metric;
       t.location = Loc(it->first);
       t.is_min = bound.begin()->first.Scalar() == "min";
-      if (auto limit = Number(bound.begin()->second, metric)) {
+      // A bound outside the metric's domain is a slip (cosine >= 7 can never
+      // hold; nan_count <= -1 neither) that would fail or pass everything.
+      const RecordedMetric& domain = *FindRecordedMetric(metric);
+      NumberDomain range;
+      range.min = domain.min;
+      range.max = domain.max;
+      if (auto limit = Number(bound.begin()->second, metric, range)) {
         t.limit = *limit;
         c.thresholds.push_back(t);
       }
     }
     return c;
+  }
+
+  // The operation is one records measure, and it measures `knob`'s values:
+  // a contract on q4k naming q6k_gemv would hold q4k's choice to q6k's
+  // figures, and a misspelt one to none at all.
+  void CheckOperation(const YAML::Node& node, const Contract& c, const std::string& context) {
+    if (c.operation.empty()) return;
+    const MeasuredOperation* op = FindMeasuredOperation(c.operation);
+    if (op == nullptr) {
+      const std::vector<std::string> known = MeasuredOperationNames();
+      Error(Loc(Get(node, "operation")), "unknown operation '" + c.operation + "' in " + context +
+                                             DidYouMean(c.operation, known) + "; records measure " + JoinNames(known));
+    } else if (!c.knob.empty() && op->knob != c.knob) {
+      Error(Loc(Get(node, "operation")), "operation " + c.operation + " measures the values of knob '" +
+                                             std::string(op->knob) + "', but " + context + " constrains '" + c.knob + "'");
+    }
+  }
+
+  void CheckWorkloads(const YAML::Node& list, const std::vector<std::string>& workloads, const std::string& context) {
+    const std::vector<std::string> known = MeasuredWorkloadNames();
+    for (size_t i = 0; i < workloads.size(); ++i) {
+      if (IsMeasuredWorkload(workloads[i]) || workloads[i].empty()) continue;
+      const YAML::Node at = list.IsSequence() ? list[i] : list;
+      Error(Loc(at), "unknown workload '" + workloads[i] + "' in " + context + DidYouMean(workloads[i], known) +
+                         "; the standard workloads are " + JoinNames(known));
+    }
   }
 };
 
@@ -126,13 +165,14 @@ Checked<std::vector<Contract>> LoadContractFile(const std::string& path) {
   return ReadYamlFile<ContractReader>(path);
 }
 
+Checked<std::vector<Contract>> ParseContracts(std::string_view text, const std::string& file) {
+  return ParseYamlText<ContractReader>(text, file);
+}
+
 Checked<std::vector<Contract>> LoadContractDirectory(const std::string& directory) {
   Diagnostics diagnostics;
-  auto files = ListYamlFiles(directory);
-  if (!files.ok()) {
-    diagnostics.Error({directory, 0, 0}, "cannot list contracts: " + files.error().message);
-    return Fail(std::move(diagnostics));
-  }
+  auto files = ListYamlFiles(directory, "contracts");
+  if (!files.ok()) return Fail(std::move(files).error());
   std::vector<Contract> all;
   std::map<std::string, SourceLocation> ids;
   for (const std::string& file : *files) {

@@ -4,6 +4,9 @@
 #include <cstdio>
 
 #include "kpolicy/evaluator.h"
+#include "kpolicy/json.h"
+#include "kpolicy/parity_vocabulary.h"
+#include "kpolicy/spelling.h"
 
 namespace kpolicy {
 
@@ -87,16 +90,23 @@ std::vector<std::string> StringLiterals(const std::string& text) {
   return out;
 }
 
-// An environment that makes override `index` of `knob` apply on `device`,
-// if one of the plausible values does.
-std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, size_t index,
-                                      const DeviceFacts& device) {
-  const EnvOverride& e = knob.env[index];
+// The values of an override's variable worth trying: "1", and for a
+// conditional one the strings its condition compares with, and "0".
+std::vector<std::string> CandidateValues(const EnvOverride& e) {
   std::vector<std::string> candidates = {"1"};
   if (e.has_condition) {
     for (const std::string& s : StringLiterals(e.when.text())) candidates.push_back(s);
     candidates.push_back("0");
   }
+  return candidates;
+}
+
+// An environment that makes override `index` of `knob` apply on `device`,
+// if one of the plausible values does.
+std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, size_t index,
+                                      const DeviceFacts& device) {
+  const EnvOverride& e = knob.env[index];
+  const std::vector<std::string> candidates = CandidateValues(e);
   const size_t knob_index = &knob - policy.knobs.data();
   for (const std::string& value : candidates) {
     Environment env;
@@ -116,6 +126,38 @@ std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, si
 void CollectRefusals(const Decision& d, const std::string& where, std::vector<std::string>& out) {
   for (const std::string& w : d.warnings) {
     if (w.rfind("refused: ", 0) == 0) out.push_back(where + w);
+  }
+}
+
+// The names in `contracts` and `records` that must be values of the
+// policy's knobs: a contract's `variants:` and each recorded row's variant
+// (of an operation whose knob the policy has). A misspelt one would be
+// evidence that never counts, or a contract that never applies, so each
+// is an error at its place.
+void CheckVariantNames(const Policy& policy, const std::string& policy_name, const std::vector<Contract>& contracts,
+                       const std::vector<ParityRecord>& records, std::vector<std::string>& errors) {
+  auto not_a_value = [&](const Knob& knob, const std::string& text) {
+    return "'" + text + "' is not a value of knob '" + knob.name + "' (" + knob.type.ToString() + ") in policy " +
+           policy_name + (knob.type.kind == TypeKind::kEnum ? DidYouMean(text, knob.type.members) : "");
+  };
+  for (const Contract& c : contracts) {
+    const Knob* knob = policy.FindKnob(c.knob);
+    if (!knob) continue;  // reported by the caller
+    for (const std::string& v : c.variants) {
+      if (!CanonicalValueText(knob->type, v)) {
+        errors.push_back(c.variants_location.ToString() + ": contract " + c.id + " lists variant " + not_a_value(*knob, v));
+      }
+    }
+  }
+  for (const ParityRecord& record : records) {
+    for (const Measurement& m : record.results) {
+      const MeasuredOperation* op = FindMeasuredOperation(m.operation);
+      const Knob* knob = op ? policy.FindKnob(op->knob) : nullptr;
+      if (knob && !CanonicalValueText(knob->type, m.variant)) {
+        errors.push_back(m.variant_location.ToString() + ": recorded " + m.operation + " variant " +
+                         not_a_value(*knob, m.variant));
+      }
+    }
   }
 }
 
@@ -198,6 +240,7 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
                               "', which policy " + policy_name + " does not have");
     }
   }
+  CheckVariantNames(policy, policy_name, contracts, records, report.errors);
   if (!report.errors.empty()) return report;
 
   const RecordEvidence evidence(contracts, records);
@@ -219,7 +262,15 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
     for (const Knob& knob : policy.knobs) {
       for (size_t i = 0; i < knob.env.size(); ++i) {
         std::optional<Environment> env = Triggering(policy, knob, i, record.device);
-        if (!env) continue;
+        if (!env) {
+          const EnvOverride& e = knob.env[i];
+          std::string tried;
+          for (const std::string& v : CandidateValues(e)) tried += (tried.empty() ? "" : ", ") + JsonQuote(v);
+          report.unreached_overrides.push_back(e.location.ToString() + ": override " + e.var + " of knob " + knob.name +
+                                               " decides nothing on " + base.device + " with " + e.var + " = " +
+                                               tried + "; what it would select there is not checked");
+          continue;
+        }
         auto forced = Evaluate(policy, record.device, record.model, *env, {}, &evidence);
         base.environment = env->variables()[0].first + "=" + env->variables()[0].second;
         const std::string where = base.device + ": with " + base.environment + ", ";

@@ -11,6 +11,7 @@
 #include "kpolicy/device_catalog.h"
 #include "kpolicy/spelling.h"
 #include "kpolicy/json.h"
+#include "kpolicy/parity_vocabulary.h"
 #include "yaml_document.h"
 
 namespace kpolicy {
@@ -51,17 +52,6 @@ constexpr std::pair<const char*, std::string Provenance::*> kOptionalProvenance[
     {"speed_method", &Provenance::speed_method},
 };
 
-// YAML 1.2's spellings of NaN and the infinities, as a record's metrics may
-// hold them; nullopt for anything else.
-std::optional<double> NonFiniteNumber(const YAML::Node& node) {
-  if (!node.IsScalar()) return std::nullopt;
-  const std::string& text = node.Scalar();
-  if (text == ".nan" || text == ".NaN" || text == ".NAN") return std::numeric_limits<double>::quiet_NaN();
-  if (text == ".inf" || text == "+.inf" || text == ".Inf" || text == "+.Inf") return std::numeric_limits<double>::infinity();
-  if (text == "-.inf" || text == "-.Inf") return -std::numeric_limits<double>::infinity();
-  return std::nullopt;
-}
-
 class RecordReader : public YamlDocument {
  public:
   using YamlDocument::YamlDocument;
@@ -82,8 +72,10 @@ class RecordReader : public YamlDocument {
     } else if (!format.IsScalar() || format.Scalar() != "1") {
       Error(Loc(format), "unsupported record format '" + ScalarOr(format, "?") + "': this build reads 1");
     }
-    if (YAML::Node d = Get(root, "device")) ReadDevice(d, r.device);
-    else if (!misspelt.count("device")) Error(Loc(root), "missing 'device'");
+    if (YAML::Node d = Get(root, "device")) {
+      r.device_location = Loc(d);
+      ReadDevice(d, r.device);
+    } else if (!misspelt.count("device")) Error(Loc(root), "missing 'device'");
     if (YAML::Node p = Get(root, "provenance")) ReadProvenance(p, r.provenance);
     else if (!misspelt.count("provenance")) Error(Loc(root), "missing 'provenance'");
     if (YAML::Node c = Get(root, "covers")) ReadCovers(c, r);
@@ -125,22 +117,21 @@ class RecordReader : public YamlDocument {
         Error(Loc(Get(node, "cc")), parsed.error().message);
       }
     }
-    auto integer = [&](const char* key, bool required) -> int64_t {
+    // A record speaks for devices of its SM count (ParityRecord::Matches):
+    // a count that wrapped or was 0 would claim evidence for another chip.
+    auto integer = [&](const char* key, bool required, int64_t min, int64_t max) -> int64_t {
       YAML::Node n = Get(node, key);
       if (!n) {
         if (required && !misspelt.count(key)) Error(Loc(node), std::string("missing '") + key + "' in the device");
         return 0;
       }
-      auto v = Number(n, key);
-      if (v && (*v < 0 || *v != static_cast<double>(static_cast<int64_t>(*v)))) {
-        Error(Loc(n), std::string("'") + key + "' must be a whole number of 0 or more");
-        return 0;
-      }
-      return v ? static_cast<int64_t>(*v) : 0;
+      return WholeNumber(n, key, min, max).value_or(0);
     };
-    d.num_sms = static_cast<int>(integer("num_sms", true));
-    d.memory_mib = integer("memory_mib", false);
-    d.bandwidth_gbps = integer("bandwidth_gbps", false);
+    // 0: no chip (the CPU emulation's record); a folder of GPU records
+    // refuses it (LoadParityRecordDirectory).
+    d.num_sms = static_cast<int>(integer("num_sms", true, 0, kMaxRecordedSms));
+    d.memory_mib = integer("memory_mib", false, 1, kMaxRecordedMemoryMib);
+    d.bandwidth_gbps = integer("bandwidth_gbps", false, 1, kMaxRecordedBandwidthGbps);
   }
 
   // covers: {cc: ["8.0", "8.9"]} or {family: Ada}: a family is the cc range
@@ -233,26 +224,56 @@ class RecordReader : public YamlDocument {
     }
   }
 
-  void ReadNumbers(const YAML::Node& node, const std::string& what, const std::vector<std::string>* allowed,
-                   std::map<std::string, double>& out) {
+  // metrics: each a known metric within its domain (NaN and +inf only
+  // where a broken kernel's output makes them: check then names the
+  // contract they break instead of the file being refused).
+  void ReadMetrics(const YAML::Node& node, std::map<std::string, double>& out) {
     if (!node.IsMap()) {
-      Error(Loc(node), "'" + what + "' maps names to numbers, not a " + Kind(node));
+      Error(Loc(node), "'metrics' maps metric names to numbers, not a " + Kind(node));
       return;
     }
-    CheckKeys(node, allowed ? *allowed : std::vector<std::string>{}, "'" + what + "'");
+    CheckKeys(node, KnownParityMetrics(), "'metrics'");
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const RecordedMetric* metric = it->first.IsScalar() ? FindRecordedMetric(it->first.Scalar()) : nullptr;
+      if (metric == nullptr) continue;  // reported by CheckKeys
+      NumberDomain domain;
+      domain.min = metric->min;
+      domain.max = metric->max;
+      domain.whole = metric->whole;
+      domain.may_be_nan = metric->may_be_nan;
+      domain.may_be_infinite = metric->may_be_infinite;
+      if (auto v = Number(it->second, std::string(metric->name), domain)) out[std::string(metric->name)] = *v;
+    }
+  }
+
+  // speed: free names (us_m1, weight_gbps, ...), each a time, rate or ratio
+  // of 0 or more.
+  void ReadSpeed(const YAML::Node& node, std::map<std::string, double>& out) {
+    if (!node.IsMap()) {
+      Error(Loc(node), "'speed' maps names to numbers, not a " + Kind(node));
+      return;
+    }
+    CheckKeys(node, {}, "'speed'");
+    NumberDomain domain;
+    domain.min = 0;
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) continue;
-      const std::string key = it->first.Scalar();
-      if (allowed && std::find(allowed->begin(), allowed->end(), key) == allowed->end()) continue;
-      // A broken kernel's metrics are NaN or inf (cosine of an output with
-      // inf in it): YAML's .nan / .inf, which FormatParityRecord writes, so
-      // that check can name the contract they break instead of refusing the
-      // file.
-      if (auto special = NonFiniteNumber(it->second)) {
-        out[key] = *special;
-      } else if (auto v = Number(it->second, key)) {
-        out[key] = *v;
-      }
+      if (auto v = Number(it->second, it->first.Scalar(), domain)) out[it->first.Scalar()] = *v;
+    }
+  }
+
+  // An operation and workload of the vocabulary (parity_vocabulary.h):
+  // anything else would be evidence no contract can ever count.
+  void CheckVocabulary(const YAML::Node& row, const Measurement& m) {
+    if (!m.operation.empty() && !FindMeasuredOperation(m.operation)) {
+      const std::vector<std::string> known = MeasuredOperationNames();
+      Error(Loc(Get(row, "operation")), "unknown operation '" + m.operation + "'" + DidYouMean(m.operation, known) +
+                                            "; records measure " + JoinNames(known));
+    }
+    if (!m.workload.empty() && !IsMeasuredWorkload(m.workload)) {
+      const std::vector<std::string> known = MeasuredWorkloadNames();
+      Error(Loc(Get(row, "workload")), "unknown workload '" + m.workload + "'" + DidYouMean(m.workload, known) +
+                                           "; the standard workloads are " + JoinNames(known));
     }
   }
 
@@ -267,15 +288,17 @@ class RecordReader : public YamlDocument {
         node, {"operation", "variant", "workload", "shape", "metrics", "speed", "note"}, "a measurement");
     m.operation = RequiredString(node, "operation", "a measurement", misspelt);
     m.variant = RequiredString(node, "variant", "a measurement", misspelt);
+    m.variant_location = Get(node, "variant") ? Loc(Get(node, "variant")) : m.location;
     m.workload = RequiredString(node, "workload", "a measurement", misspelt);
     if (YAML::Node s = Get(node, "shape")) m.shape = String(s, "shape");
     if (YAML::Node n = Get(node, "note")) m.note = String(n, "note");
+    CheckVocabulary(node, m);
     if (YAML::Node metrics = Get(node, "metrics")) {
-      ReadNumbers(metrics, "metrics", &KnownParityMetrics(), m.metrics);
+      ReadMetrics(metrics, m.metrics);
     } else if (!misspelt.count("metrics")) {
       Error(m.location, "missing 'metrics' in a measurement");
     }
-    if (YAML::Node speed = Get(node, "speed")) ReadNumbers(speed, "speed", nullptr, m.speed);
+    if (YAML::Node speed = Get(node, "speed")) ReadSpeed(speed, m.speed);
     return m;
   }
 };
@@ -298,18 +321,26 @@ Checked<ParityRecord> LoadParityRecord(const std::string& path) {
   return ReadYamlFile<RecordReader>(path);
 }
 
+Checked<ParityRecord> ParseParityRecord(std::string_view text, const std::string& file) {
+  return ParseYamlText<RecordReader>(text, file);
+}
+
 Checked<std::vector<ParityRecord>> LoadParityRecordDirectory(const std::string& directory) {
   Diagnostics diagnostics;
-  auto files = ListYamlFiles(directory);
-  if (!files.ok()) {
-    diagnostics.Error({directory, 0, 0}, "cannot list records: " + files.error().message);
-    return Fail(std::move(diagnostics));
-  }
+  auto files = ListYamlFiles(directory, "records");
+  if (!files.ok()) return Fail(std::move(files).error());
   std::vector<ParityRecord> records;
   for (const std::string& file : *files) {
     auto loaded = LoadParityRecord(file);
-    if (loaded.ok()) records.push_back(std::move(loaded).value());
-    else diagnostics.Append(loaded.error());
+    if (!loaded.ok()) {
+      diagnostics.Append(loaded.error());
+    } else if (loaded->device.num_sms == 0) {
+      // Evaluated as a device of 0 SMs and matching none: evidence for nothing.
+      diagnostics.Error(loaded->device_location, "num_sms 0 names no GPU (a CPU emulation's record); the records " +
+                                                     std::string("here are GPUs': keep it elsewhere, as contracts/emulation/"));
+    } else {
+      records.push_back(std::move(loaded).value());
+    }
   }
   if (diagnostics.has_errors()) return Fail(std::move(diagnostics));
   return records;

@@ -226,34 +226,6 @@ class CaseEvidence : public EvidenceOracle {
   const EvidenceOracle* records_;
 };
 
-// The expectation's value as FormatValue writes it, or nullopt when it is
-// not of the knob's type.
-std::optional<std::string> Canonical(const Type& type, const std::string& text) {
-  switch (type.kind) {
-    case TypeKind::kBool:
-      if (text == "true" || text == "false") return text;
-      return std::nullopt;
-    case TypeKind::kInt: {
-      if (text.empty()) return std::nullopt;
-      size_t used = 0;
-      try {
-        const long long n = std::stoll(text, &used);
-        if (used != text.size() || !InRange(type, Value::Int(n))) return std::nullopt;
-        return std::to_string(n);
-      } catch (...) {
-        return std::nullopt;
-      }
-    }
-    case TypeKind::kEnum:
-      if (type.MemberIndex(text)) return text;
-      return std::nullopt;
-    case TypeKind::kString:
-    case TypeKind::kVersion:
-      return text;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 Checked<CaseFile> LoadCaseFile(const std::string& path) { return ReadYamlFile<CaseReader>(path); }
@@ -269,7 +241,7 @@ Diagnostics CheckCases(const CaseFile& file, const Policy& policy) {
         d.Error(e.location, "policy " + policy.name + " has no knob '" + e.knob + "'" + DidYouMean(e.knob, knobs));
         continue;
       }
-      if (e.value && !Canonical(k->type, *e.value)) {
+      if (e.value && !CanonicalValueText(k->type, *e.value)) {
         d.Error(e.value_location, "'" + *e.value + "' is not a value of knob '" + k->name + "' (" + k->type.ToString() +
                                       ")" + (k->type.kind == TypeKind::kEnum ? DidYouMean(*e.value, k->type.members) : ""));
       }
@@ -317,7 +289,7 @@ CaseResult RunCase(const Policy& policy, const PolicyCase& c, const EvidenceOrac
     bool differs = false;
     if (e.value) {
       const std::string got = d->ValueText(*k);
-      if (Canonical(k->type, *e.value).value_or(*e.value) != got) {
+      if (CanonicalValueText(k->type, *e.value).value_or(*e.value) != got) {
         m.expected = *e.value;
         m.got = got;
         differs = true;

@@ -111,4 +111,30 @@ bool InRange(const Type& type, const Value& value) {
   return value.number >= type.min && value.number <= type.max;
 }
 
+std::optional<std::string> CanonicalValueText(const Type& type, const std::string& text) {
+  switch (type.kind) {
+    case TypeKind::kBool:
+      if (text == "true" || text == "false") return text;
+      return std::nullopt;
+    case TypeKind::kInt: {
+      if (text.empty()) return std::nullopt;
+      size_t used = 0;
+      try {
+        const long long n = std::stoll(text, &used);
+        if (used != text.size() || !InRange(type, Value::Int(n))) return std::nullopt;
+        return std::to_string(n);
+      } catch (...) {
+        return std::nullopt;
+      }
+    }
+    case TypeKind::kEnum:
+      if (type.MemberIndex(text)) return text;
+      return std::nullopt;
+    case TypeKind::kString:
+    case TypeKind::kVersion:
+      return text;
+  }
+  return std::nullopt;
+}
+
 }  // namespace kpolicy

@@ -8,20 +8,70 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "kpolicy/spelling.h"
+#include "kpolicy/value.h"
 
 namespace kpolicy {
 
 namespace {
 
-std::string Join(const std::vector<std::string>& items) {
+// YAML 1.2's decimal number: [-+]? ( . digits | digits ( . digits? )? ) ( [eE] [-+]? digits )?
+bool IsDecimalNumber(std::string_view t) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < t.size() && (t[i] == '-' || t[i] == '+')) ++i;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  } else {
+    if (!digits()) return false;
+    if (i < t.size() && t[i] == '.') {
+      ++i;
+      digits();
+    }
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '-' || t[i] == '+')) ++i;
+    if (!digits()) return false;
+  }
+  return i == t.size();
+}
+
+// YAML 1.2's spellings of NaN and the infinities; nullopt for anything else.
+std::optional<double> YamlNonFinite(std::string_view t) {
+  if (t == ".nan" || t == ".NaN" || t == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  for (std::string_view inf : {".inf", ".Inf", ".INF"}) {
+    if (t == inf || (t.size() == inf.size() + 1 && t[0] == '+' && t.substr(1) == inf)) {
+      return std::numeric_limits<double>::infinity();
+    }
+    if (t.size() == inf.size() + 1 && t[0] == '-' && t.substr(1) == inf) {
+      return -std::numeric_limits<double>::infinity();
+    }
+  }
+  return std::nullopt;
+}
+
+std::string RangeText(double min, double max) {
+  auto bound = [](double v) {
+    return std::isinf(v) ? std::string(v > 0 ? ".inf" : "-.inf") : FormatNumber(v);
+  };
+  return "[" + bound(min) + ", " + bound(max) + "]";
+}
+
+}  // namespace
+
+std::string JoinNames(const std::vector<std::string>& items) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
   return out;
 }
-
-}  // namespace
 
 void YamlDocument::Error(SourceLocation where, std::string message) {
   if (diagnostics_.error_count() < limits_.max_errors) diagnostics_.Error(std::move(where), std::move(message));
@@ -188,7 +238,7 @@ YamlDocument::Misspelt YamlDocument::CheckKeys(const YAML::Node& map, const std:
     }
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       Error(Loc(it->first), "unknown key '" + key + "' in " + context + DidYouMean(key, allowed) +
-                                "; allowed: " + Join(allowed));
+                                "; allowed: " + JoinNames(allowed));
       if (auto match = ClosestMatch(key, allowed)) misspelt.insert(*match);
     }
   }
@@ -259,16 +309,54 @@ std::vector<std::pair<int, int>> YamlDocument::LocateScalarText(const YAML::Node
 
 
 
-std::optional<double> YamlDocument::Number(const YAML::Node& node, const std::string& what) {
+std::optional<double> YamlDocument::Number(const YAML::Node& node, const std::string& what,
+                                           const NumberDomain& domain) {
   const std::string text = String(node, what);
   if (!node.IsScalar()) return std::nullopt;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
-    Error(Loc(node), "'" + what + "' must be a number, not '" + text + "'");
+  const std::string& tag = node.Tag();
+  if (tag != "?" && tag != "tag:yaml.org,2002:int" && tag != "tag:yaml.org,2002:float") {
+    Error(Loc(node), "'" + what + "' must be a number, not the " +
+                         (tag == "!" ? "quoted text '" + text + "' (write it without quotes)"
+                                     : "value '" + text + "' tagged " + tag));
+    return std::nullopt;
+  }
+  double v = 0;
+  if (std::optional<double> special = YamlNonFinite(text)) {
+    v = *special;
+    if (std::isnan(v) ? !domain.may_be_nan : (v < 0 || !domain.may_be_infinite)) {
+      Error(Loc(node), "'" + what + "' cannot be " + text + ": it lies in " + RangeText(domain.min, domain.max) +
+                           (domain.whole ? " and is a whole number" : ""));
+      return std::nullopt;
+    }
+    return v;
+  }
+  if (!IsDecimalNumber(text)) {
+    Error(Loc(node), "'" + what + "' must be a decimal number, not '" + text + "'");
+    return std::nullopt;
+  }
+  v = std::strtod(text.c_str(), nullptr);  // the syntax is checked; an overflow gives +-HUGE_VAL
+  if (!(v >= domain.min && v <= domain.max)) {
+    Error(Loc(node), "'" + what + "' is " + text + ", outside " + RangeText(domain.min, domain.max));
+    return std::nullopt;
+  }
+  if (domain.whole && std::floor(v) != v) {
+    Error(Loc(node), "'" + what + "' must be a whole number, not " + text);
     return std::nullopt;
   }
   return v;
+}
+
+std::optional<int64_t> YamlDocument::WholeNumber(const YAML::Node& node, const std::string& what, int64_t min,
+                                                 int64_t max) {
+  NumberDomain domain;
+  domain.min = static_cast<double>(min);
+  domain.max = static_cast<double>(max);
+  domain.whole = true;
+  // |min|, |max| < 2^53 here (every caller's bounds), so the checked double
+  // converts exactly.
+  std::optional<double> v = Number(node, what, domain);
+  if (!v) return std::nullopt;
+  return static_cast<int64_t>(*v);
 }
 
 std::vector<std::string> YamlDocument::Strings(const YAML::Node& node, const std::string& what) {
@@ -283,13 +371,29 @@ std::vector<std::string> YamlDocument::Strings(const YAML::Node& node, const std
   return out;
 }
 
-Expected<std::vector<std::string>> ListYamlFiles(const std::string& directory) {
+Checked<std::vector<std::string>> ListYamlFiles(const std::string& directory, const std::string& what) {
+  Diagnostics diagnostics;
   std::vector<std::string> files;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  std::filesystem::directory_iterator it(directory, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::filesystem::path& path = it->path();
+    std::string extension = path.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (extension != ".yaml" && extension != ".yml") continue;
+    std::error_code type_ec;
+    if (path.extension() != ".yaml") {
+      diagnostics.Error({path.string(), 0, 0}, "not read: " + what + " are read from *.yaml files only; rename it to " +
+                                                   path.stem().string() + ".yaml");
+    } else if (!std::filesystem::is_regular_file(path, type_ec)) {
+      diagnostics.Error({path.string(), 0, 0}, "not read: not a regular file");
+    } else {
+      files.push_back(path.string());
+    }
   }
-  if (ec) return Fail(ErrorCode::kUnreadable, ec.message());
+  if (ec) diagnostics.Error({directory, 0, 0}, "cannot list " + what + ": " + ec.message());
+  if (diagnostics.has_errors()) return Fail(std::move(diagnostics));
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -10,6 +10,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -21,6 +23,17 @@
 #include "kpolicy/policy_loader.h"
 
 namespace kpolicy {
+
+// The numbers a field takes (YamlDocument::Number): an inclusive range of
+// finite values, whole or not, and whether YAML's .nan or .inf may stand
+// for a value (a broken kernel's metrics).
+struct NumberDomain {
+  double min = -std::numeric_limits<double>::max();
+  double max = std::numeric_limits<double>::max();
+  bool whole = false;
+  bool may_be_nan = false;
+  bool may_be_infinite = false;
+};
 
 class YamlDocument {
  public:
@@ -57,8 +70,14 @@ class YamlDocument {
   std::string RequiredString(const YAML::Node& map, const std::string& key, const std::string& context,
                              const Misspelt& misspelt);
 
-  // The scalar as a finite number, or nullopt after an error.
-  std::optional<double> Number(const YAML::Node& node, const std::string& what);
+  // The scalar as a number in `domain`, or nullopt after an error. Only an
+  // unquoted decimal number is one (12, -3.5, 1e-4; YAML's .nan, .inf and
+  // -.inf where the domain allows them): a quoted "0.99", 0x1f or 0o17 in a
+  // record is more likely an editing slip than a figure, and the range is
+  // checked before any conversion, so 1e300 never reaches an integer.
+  std::optional<double> Number(const YAML::Node& node, const std::string& what, const NumberDomain& domain = {});
+  // A whole number in [min, max], or nullopt after an error.
+  std::optional<int64_t> WholeNumber(const YAML::Node& node, const std::string& what, int64_t min, int64_t max);
   // The scalar as a list of strings (a single scalar is a list of one).
   std::vector<std::string> Strings(const YAML::Node& node, const std::string& what);
 
@@ -84,22 +103,24 @@ class YamlDocument {
 // be read.
 Expected<std::string> ReadTextFile(const std::string& path, size_t limit);
 
-// The *.yaml files directly in `directory`, sorted by name.
-Expected<std::vector<std::string>> ListYamlFiles(const std::string& directory);
+// The *.yaml files directly in `directory`, sorted by name. `what` names
+// them in messages ("records"). A *.yml file, or a *.yaml entry that is not
+// a regular file, is an error at its name rather than skipped in silence;
+// other files (a README) are not read.
+Checked<std::vector<std::string>> ListYamlFiles(const std::string& directory, const std::string& what);
 
-// Reads the file at `path` with a Reader (a YamlDocument with a
+// "a, b, c".
+std::string JoinNames(const std::vector<std::string>& names);
+
+// Reads `text`, which came from `file`, with a Reader (a YamlDocument with a
 // `T Read(const YAML::Node&)`), returning its T or every diagnostic, sorted.
 template <typename Reader>
-auto ReadYamlFile(const std::string& path) -> Checked<decltype(std::declval<Reader&>().Read(YAML::Node()))> {
+auto ParseYamlText(std::string_view text, const std::string& file)
+    -> Checked<decltype(std::declval<Reader&>().Read(YAML::Node()))> {
   Diagnostics diagnostics;
   const LoadLimits limits;
-  auto text = ReadTextFile(path, limits.max_file_bytes);
-  if (!text.ok()) {
-    diagnostics.Error({path, 0, 0}, text.error().message);
-    return Fail(std::move(diagnostics));
-  }
-  Reader reader(path, limits, diagnostics);
-  std::optional<YAML::Node> root = reader.Parse(*text);
+  Reader reader(file, limits, diagnostics);
+  std::optional<YAML::Node> root = reader.Parse(text);
   decltype(reader.Read(YAML::Node())) result{};
   if (root) result = reader.Read(*root);
   if (diagnostics.has_errors()) {
@@ -107,6 +128,18 @@ auto ReadYamlFile(const std::string& path) -> Checked<decltype(std::declval<Read
     return Fail(std::move(diagnostics));
   }
   return result;
+}
+
+// ParseYamlText over the file at `path`.
+template <typename Reader>
+auto ReadYamlFile(const std::string& path) -> Checked<decltype(std::declval<Reader&>().Read(YAML::Node()))> {
+  auto text = ReadTextFile(path, LoadLimits{}.max_file_bytes);
+  if (!text.ok()) {
+    Diagnostics diagnostics;
+    diagnostics.Error({path, 0, 0}, text.error().message);
+    return Fail(std::move(diagnostics));
+  }
+  return ParseYamlText<Reader>(*text, path);
 }
 
 }  // namespace kpolicy

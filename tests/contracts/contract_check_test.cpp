@@ -263,10 +263,10 @@ results:
   BOOST_REQUIRE(!r.ok());
   const std::string text = r.error().ToString();
   BOOST_TEST(text.find("y.yaml:2:23: error: compute capability 'nine' is not MAJOR.MINOR") != std::string::npos, text);
-  BOOST_TEST(text.find("y.yaml:2:40: error: 'num_sms' must be a whole number of 0 or more") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:2:40: error: 'num_sms' is -4, outside [0, 1024]") != std::string::npos, text);
   BOOST_TEST(text.find("y.yaml:3:13: error: a measured record gives its 'driver'") != std::string::npos, text);
   BOOST_TEST(text.find("y.yaml:5:5: error: missing 'workload' in a measurement") != std::string::npos, text);
-  BOOST_TEST(text.find("y.yaml:7:23: error: 'cosine' must be a number, not 'high'") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:7:23: error: 'cosine' must be a decimal number, not 'high'") != std::string::npos, text);
 }
 
 BOOST_AUTO_TEST_CASE(contract_errors_each_name_their_place) {

@@ -401,12 +401,14 @@ int Check(const std::vector<std::string>& args, Io& io) {
   // Grouped by policy and GPU for reading; a violation in the clean
   // environment is also written whole to stderr, for logs.
   const bool verbose = vm->count("verbose") > 0;
-  int violations = 0, warnings = 0, unproven = 0, passes = 0;
+  int violations = 0, warnings = 0, unproven = 0, passes = 0, unreached = 0;
   for (const Policy& policy : policies) {
     const CheckReport report = CheckContracts(policy, set->contracts, set->records);
     for (const std::string& e : report.errors) io.err << "error: " << e << "\n";
     if (!report.errors.empty()) status = std::max(status, kExitNo);
     for (const std::string& r : report.refusals) io.out << "  refused " << r << "\n";
+    for (const std::string& u : report.unreached_overrides) io.out << "  not checked: " << u << "\n";
+    unreached += static_cast<int>(report.unreached_overrides.size());
     std::string group;
     for (const CheckFinding& f : report.findings) {
       const bool clean = f.environment.empty();
@@ -439,7 +441,8 @@ int Check(const std::vector<std::string>& args, Io& io) {
   io.out << "check: " << policies.size() << " polic" << (policies.size() == 1 ? "y" : "ies") << ", "
          << set->records.size() << " recorded GPUs, " << set->contracts.size() << " contracts: " << passes
          << " passed, " << violations << " violated, " << unproven << " unproven; " << warnings
-         << " violations under environment overrides\n";
+         << " violations under environment overrides; " << unreached << " override" << (unreached == 1 ? "" : "s")
+         << " not checked (never decide on a recorded GPU)\n";
   if (violations > 0) status = std::max(status, kExitNo);
   if (unproven > 0 && vm->count("strict")) {
     io.err << "policyctl check: --strict: " << unproven << " unproven contract" << (unproven == 1 ? "" : "s") << "\n";

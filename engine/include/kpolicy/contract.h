@@ -9,6 +9,7 @@
 #define KPOLICY_CONTRACT_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kpolicy/diagnostic.h"
@@ -40,13 +41,18 @@ struct Contract {
   // The knob values the contract applies to (empty: every value), e.g.
   // [true] for a path that only runs when a bool knob turns it on.
   std::vector<std::string> variants;
+  SourceLocation variants_location;  // where `variants:` is written
   std::vector<Threshold> thresholds;
   std::vector<std::string> refs;
   SourceLocation location;
 };
 
-// Every contract in one file.
+// Every contract in one file. Operations and workloads must be ones records
+// measure (parity_vocabulary.h), the operation the knob's, and each bound
+// within its metric's domain: a typo is an error at its line and column.
 Checked<std::vector<Contract>> LoadContractFile(const std::string& path);
+// The same for text that came from `file` (named in diagnostics).
+Checked<std::vector<Contract>> ParseContracts(std::string_view text, const std::string& file);
 
 // Every contract in the *.yaml files directly in `directory`, in file-name
 // order; ids must be unique across them.

@@ -43,7 +43,13 @@ struct CheckFinding {
 
 struct CheckReport {
   std::vector<CheckFinding> findings;
-  std::vector<std::string> errors;  // a policy that cannot be evaluated, a knob it lacks
+  // A policy that cannot be evaluated, a knob it lacks, a contract's or
+  // record's variant that the knob cannot take.
+  std::vector<std::string> errors;
+  // Declared overrides that no value tried makes decide on a recorded
+  // device, so what they would select there is not checked:
+  // "policies/x.yaml:12:9: override FOO of knob q4k never decides on GB10 (...)".
+  std::vector<std::string> unreached_overrides;
   // Constraints (requires:) that refused a value, clean or under an
   // override: "GB10 (...): with FUSED_GATE_UP=1, refused: fused_gate_up = true: ...".
   std::vector<std::string> refusals;

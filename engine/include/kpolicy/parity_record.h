@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kpolicy/device.h"
@@ -42,13 +43,15 @@ struct Measurement {
   std::map<std::string, double> metrics;  // KnownParityMetrics() names
   std::map<std::string, double> speed;    // us, weight_gbps, stream_ratio, ...
   std::string note;
-  SourceLocation location;
+  SourceLocation location;          // the row
+  SourceLocation variant_location;  // its variant, for errors naming it
 };
 
 struct ParityRecord {
   std::string file;
   std::string device_key;  // file stem: contracts/parity/h100.yaml -> h100
   DeviceFacts device;      // name, cc, SM count (memory, bandwidth, driver if known)
+  SourceLocation device_location;  // where `device:` is written
   ModelFacts model;        // the model measured (empty: kernel-level, any model)
   // `covers:` the devices the evidence speaks for beyond the exact one: a
   // compute-capability range (a product family is its catalog cc range).
@@ -68,7 +71,11 @@ struct ParityRecord {
 };
 
 Checked<ParityRecord> LoadParityRecord(const std::string& path);
-// Every *.yaml in `directory`, in file-name order.
+// The same for text that came from `file` (named in diagnostics).
+Checked<ParityRecord> ParseParityRecord(std::string_view text, const std::string& file);
+// Every *.yaml in `directory`, in file-name order: the records `check`,
+// `explain` and `lint` read as evidence, so each names a GPU (num_sms >= 1;
+// 0 is a CPU emulation's record, loadable alone but refused here).
 Checked<std::vector<ParityRecord>> LoadParityRecordDirectory(const std::string& directory);
 
 // The record as YAML text in the format LoadParityRecord reads.

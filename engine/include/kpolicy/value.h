@@ -76,6 +76,12 @@ bool IsVersionText(std::string_view text);
 // Whether `value` lies in an int type's range (always true for other kinds).
 bool InRange(const Type& type, const Value& value);
 
+// `text` as FormatValue writes a value of `type` (an enum member, true or
+// false, an int in range), or nullopt when no value of the type reads so:
+// for text from files that names a knob's value (a record's variant, a
+// case's expectation).
+std::optional<std::string> CanonicalValueText(const Type& type, const std::string& text);
+
 }  // namespace kpolicy
 
 #endif  // KPOLICY_VALUE_H_

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The hardening run, which CI adds to the test suite (tools/test.sh runs it
+# after the main build's tests):
+#
+#   tools/hardening.sh [FUZZ_SECONDS]   # default 20
+#   tools/hardening.sh --build-only     # set up and build only (tools/fuzz.sh)
+#
+# A CPU-only build in build-hardening/ with clang, AddressSanitizer and
+# UndefinedBehaviorSanitizer (float-cast-overflow included, every finding
+# fatal) and libFuzzer's instrumentation; the whole CPU test suite run in it;
+# then each fuzz target of tests/fuzz/ for FUZZ_SECONDS from its seeds
+# (tools/fuzz.sh). clang and its sanitizer runtimes are installed with
+# tools/setup.sh where missing: the default build does not need them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build-hardening
+
+if ! command -v clang++ >/dev/null; then
+  tools/setup.sh clang
+fi
+major=$(clang++ -dumpversion | cut -d. -f1)
+if ! ls "$(clang++ -print-resource-dir)"/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  tools/setup.sh clang "libclang-rt-$major-dev"
+fi
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CXX=clang++ CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DKPOLICY_CUDA=OFF \
+    -DKPOLICY_SANITIZE=ON -DKPOLICY_FUZZ=ON >/dev/null
+fi
+cmake --build "$build" -j"$(nproc)"
+[ "${1:-}" = "--build-only" ] && exit 0
+
+# halt_on_error: an ASan report fails the test that caused it; UBSan's are
+# fatal by -fno-sanitize-recover (CMakeLists.txt).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export KPOLICY_MODEL_DIR="${KPOLICY_MODEL_DIR:-$HOME/.cache/kpolicy/models}"
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+tools/fuzz.sh all "${1:-20}"

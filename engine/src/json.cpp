@@ -108,6 +108,13 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
+JsonValue::JsonValue() = default;
+JsonValue::~JsonValue() = default;
+JsonValue::JsonValue(const JsonValue&) = default;
+JsonValue::JsonValue(JsonValue&&) noexcept = default;
+JsonValue& JsonValue::operator=(const JsonValue&) = default;
+JsonValue& JsonValue::operator=(JsonValue&&) noexcept = default;
+
 const JsonValue* JsonValue::Find(std::string_view key) const {
   for (const auto& [k, v] : members) {
     if (k == key) return &v;

@@ -52,6 +52,17 @@ constexpr std::pair<const char*, std::string Provenance::*> kOptionalProvenance[
     {"speed_method", &Provenance::speed_method},
 };
 
+// YYYY-MM-DD with a month 01-12 and a day 01-31: records are sorted and
+// compared by it, so "yesterday" or 2026-13-45 is a slip.
+bool IsIsoDate(const std::string& t) {
+  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (t[i] < '0' || t[i] > '9') return false;
+  }
+  const int month = (t[5] - '0') * 10 + (t[6] - '0'), day = (t[8] - '0') * 10 + (t[9] - '0');
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
 class RecordReader : public YamlDocument {
  public:
   using YamlDocument::YamlDocument;
@@ -210,6 +221,9 @@ class RecordReader : public YamlDocument {
     const Misspelt misspelt = CheckKeys(node, keys, "the provenance");
     p.kind = RequiredString(node, "kind", "the provenance", misspelt);
     p.date = RequiredString(node, "date", "the provenance", misspelt);
+    if (!p.date.empty() && !IsIsoDate(p.date)) {
+      Error(Loc(Get(node, "date")), "provenance date '" + p.date + "' is not a date YYYY-MM-DD");
+    }
     for (const auto& [key, field] : kOptionalProvenance) {
       if (YAML::Node n = Get(node, key)) p.*field = String(n, key);
     }

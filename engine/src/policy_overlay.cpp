@@ -50,8 +50,10 @@ RawPolicy MergeOverlay(RawPolicy base, RawPolicy overlay, Diagnostics& diagnosti
     if (k.constraints) b.constraints = std::move(k.constraints);
     if (k.fallback.present) b.fallback = k.fallback;
     if (k.env) b.env = std::move(k.env);
-    for (const auto& [id, where] : k.remove_rules) {
-      auto it = std::find_if(b.rules.begin(), b.rules.end(), [&](const RawRule& r) { return r.id == id; });
+    for (const auto& removal : k.remove_rules) {
+      const auto& [id, where] = removal;
+      auto it = std::find_if(b.rules.begin(), b.rules.end(),
+                             [&removal](const RawRule& r) { return r.id == removal.first; });
       if (it == b.rules.end()) {
         diagnostics.Error(where, "'remove_rules': knob '" + k.name + "' of the base has no rule '" + id + "'");
       } else {

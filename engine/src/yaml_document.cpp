@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -58,11 +59,22 @@ std::optional<double> YamlNonFinite(std::string_view t) {
   return std::nullopt;
 }
 
-std::string RangeText(double min, double max) {
-  auto bound = [](double v) {
-    return std::isinf(v) ? std::string(v > 0 ? ".inf" : "-.inf") : FormatNumber(v);
-  };
-  return "[" + bound(min) + ", " + bound(max) + "]";
+// A bound as the file would write it: whole numbers in full (16777216, not
+// 1.67772e+07), the infinities as YAML spells them.
+std::string BoundText(double v) {
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  if (std::floor(v) == v && std::fabs(v) < 1e16) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
+  return FormatNumber(v);
+}
+
+// "in [0, 1]", or "of 0 or more" for a domain with no upper bound.
+std::string RangeText(const NumberDomain& d) {
+  if (d.max == std::numeric_limits<double>::max()) return "of " + BoundText(d.min) + " or more";
+  return "in [" + BoundText(d.min) + ", " + BoundText(d.max) + "]";
 }
 
 }  // namespace
@@ -324,8 +336,8 @@ std::optional<double> YamlDocument::Number(const YAML::Node& node, const std::st
   if (std::optional<double> special = YamlNonFinite(text)) {
     v = *special;
     if (std::isnan(v) ? !domain.may_be_nan : (v < 0 || !domain.may_be_infinite)) {
-      Error(Loc(node), "'" + what + "' cannot be " + text + ": it lies in " + RangeText(domain.min, domain.max) +
-                           (domain.whole ? " and is a whole number" : ""));
+      Error(Loc(node), "'" + what + "' cannot be " + text + ": it is a" + (domain.whole ? " whole" : "") + " number " +
+                           RangeText(domain));
       return std::nullopt;
     }
     return v;
@@ -336,7 +348,7 @@ std::optional<double> YamlDocument::Number(const YAML::Node& node, const std::st
   }
   v = std::strtod(text.c_str(), nullptr);  // the syntax is checked; an overflow gives +-HUGE_VAL
   if (!(v >= domain.min && v <= domain.max)) {
-    Error(Loc(node), "'" + what + "' is " + text + ", outside " + RangeText(domain.min, domain.max));
+    Error(Loc(node), "'" + what + "' is " + text + "; it must be a number " + RangeText(domain));
     return std::nullopt;
   }
   if (domain.whole && std::floor(v) != v) {

@@ -1,7 +1,7 @@
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <unordered_set>
 
 #include "kpolicy/kernels/gguf.h"
 
@@ -61,13 +61,23 @@ class FileSource : public Source {
   bool Read(uint64_t offset, uint64_t n, uint8_t* dst) const override {
     if (offset > size_ || n > size_ - offset) return false;
     if (offset > static_cast<uint64_t>(std::numeric_limits<long>::max())) return false;
-    if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0) return false;
-    return std::fread(dst, 1, n, file_) == n;
+    // The parser reads forward in small pieces: seek only when it jumps, so
+    // that the stream's buffer serves a metadata array's million elements.
+    if (offset != position_ && std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0) return false;
+    position_ = offset;
+    if (std::fread(dst, 1, n, file_) != n) {
+      position_ = kUnknown;
+      return false;
+    }
+    position_ += n;
+    return true;
   }
 
  private:
+  static constexpr uint64_t kUnknown = ~uint64_t{0};
   std::FILE* file_ = nullptr;
   uint64_t size_ = 0;
+  mutable uint64_t position_ = kUnknown;  // where the stream stands
 };
 
 constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
@@ -195,16 +205,21 @@ class GgufParser {
     // bytes left is a lie, caught here before anything is reserved.
     constexpr uint64_t kMinTensorInfo = 8 + 4 + 8 + 4 + 8;  // name len, n_dims, one dim, type, offset
     constexpr uint64_t kMinMetadataEntry = 8 + 4 + 1;
-    if (tensor_count_ > options_.max_tensors || tensor_count_ > Remaining() / kMinTensorInfo) {
-      return Reject(8, "tensor count " + std::to_string(tensor_count_) +
-                          " is impossible for a file of " + std::to_string(source_.size()) +
-                          " bytes (limit " + std::to_string(options_.max_tensors) + ")");
+    if (tensor_count_ > options_.max_tensors) {
+      return Reject(8, "tensor count " + std::to_string(tensor_count_) + " is over the limit of " +
+                          std::to_string(options_.max_tensors) + " tensors");
     }
-    if (metadata_count_ > options_.max_metadata_entries ||
-        metadata_count_ > Remaining() / kMinMetadataEntry) {
-      return Reject(16, "metadata count " + std::to_string(metadata_count_) +
-                           " is impossible for a file of " + std::to_string(source_.size()) +
-                           " bytes (limit " + std::to_string(options_.max_metadata_entries) + ")");
+    if (tensor_count_ > Remaining() / kMinTensorInfo) {
+      return Reject(8, "tensor count " + std::to_string(tensor_count_) + " is impossible for a file of " +
+                          std::to_string(source_.size()) + " bytes");
+    }
+    if (metadata_count_ > options_.max_metadata_entries) {
+      return Reject(16, "metadata count " + std::to_string(metadata_count_) + " is over the limit of " +
+                           std::to_string(options_.max_metadata_entries) + " keys");
+    }
+    if (metadata_count_ > Remaining() / kMinMetadataEntry) {
+      return Reject(16, "metadata count " + std::to_string(metadata_count_) + " is impossible for a file of " +
+                           std::to_string(source_.size()) + " bytes");
     }
     return true;
   }
@@ -253,10 +268,19 @@ class GgufParser {
           return Reject(at, "key '" + key + "': unknown array element type " + std::to_string(element_type));
         }
         const auto et = static_cast<GgufValueType>(element_type);
-        if (count > options_.max_array_elements || count > Remaining() / MinEncodedSize(et)) {
+        if (count > options_.max_array_elements) {
           return Reject(at + 4, "key '" + key + "': array length " + std::to_string(count) +
-                                   " is impossible with " + std::to_string(Remaining()) +
-                                   " bytes left (limit " + std::to_string(options_.max_array_elements) + ")");
+                                   " is over the limit of " + std::to_string(options_.max_array_elements) +
+                                   " elements per array");
+        }
+        if (count > Remaining() / MinEncodedSize(et)) {
+          return Reject(at + 4, "key '" + key + "': array length " + std::to_string(count) +
+                                   " is impossible with " + std::to_string(Remaining()) + " bytes left");
+        }
+        values_ += count;
+        if (values_ > options_.max_metadata_values) {
+          return Reject(at + 4, "key '" + key + "': the metadata's arrays hold more than " +
+                                   std::to_string(options_.max_metadata_values) + " values together (the limit)");
         }
         GgufValue::Array array;
         array.element_type = et;
@@ -275,7 +299,10 @@ class GgufParser {
   }
 
   bool ParseMetadata(GgufFile* file) {
-    std::unordered_set<std::string> seen;
+    std::vector<std::string> keys;  // for the duplicate check
+    std::vector<uint64_t> keys_at;
+    keys.reserve(metadata_count_);
+    keys_at.reserve(metadata_count_);
     for (uint64_t i = 0; i < metadata_count_; ++i) {
       const uint64_t entry_at = pos_;
       std::string key;
@@ -286,7 +313,8 @@ class GgufParser {
       if (!KnownValueType(raw_type)) {
         return Reject(type_at, "key '" + key + "': unknown value type " + std::to_string(raw_type));
       }
-      if (!seen.insert(key).second) return Reject(entry_at, "duplicate metadata key '" + key + "'");
+      keys.push_back(key);
+      keys_at.push_back(entry_at);
       const uint64_t value_at = pos_;
       GgufValue value;
       const bool keep = options_.keep_metadata || key == "general.alignment";
@@ -302,11 +330,30 @@ class GgufParser {
       }
       if (options_.keep_metadata) file->metadata_.push_back({std::move(key), std::move(value)});
     }
+    std::vector<uint32_t> order;
+    if (!SortByName(keys, keys_at, "metadata key", &order)) return false;
+    if (options_.keep_metadata) file->metadata_by_key_ = std::move(order);
     return true;
   }
 
+  // The positions of `names` in name order, with the first duplicate (the
+  // later one in the file, at its offset in `at`) rejected: O(n log n).
+  bool SortByName(const std::vector<std::string>& names, const std::vector<uint64_t>& at, std::string_view what,
+                  std::vector<uint32_t>* order) {
+    order->resize(names.size());
+    for (size_t i = 0; i < names.size(); ++i) (*order)[i] = static_cast<uint32_t>(i);
+    std::stable_sort(order->begin(), order->end(), [&](uint32_t a, uint32_t b) { return names[a] < names[b]; });
+    uint64_t duplicate = names.size();
+    for (size_t i = 1; i < order->size(); ++i) {
+      if (names[(*order)[i]] == names[(*order)[i - 1]]) duplicate = std::min<uint64_t>(duplicate, (*order)[i]);
+    }
+    if (duplicate == names.size()) return true;
+    return Reject(at[duplicate], "duplicate " + std::string(what) + " '" + names[duplicate] + "'");
+  }
+
   bool ParseTensorInfos(GgufFile* file) {
-    std::unordered_set<std::string> seen;
+    std::vector<std::string> names;
+    std::vector<uint64_t> infos_at;
     file->tensors_.reserve(tensor_count_);
     offset_field_at_.reserve(tensor_count_);
     for (uint64_t i = 0; i < tensor_count_; ++i) {
@@ -326,6 +373,9 @@ class GgufParser {
       for (uint32_t d = 0; d < n_dims; ++d) {
         const uint64_t dim_at = pos_;
         if (!ReadScalar(&info.dims[d], "tensor dimension")) return false;
+        // 0 would make the product 0 and let any other dimension through;
+        // a tensor without elements is of no use to anything here.
+        if (info.dims[d] == 0) return Reject(dim_at, label + ": dimension " + std::to_string(d) + " is 0");
         if (info.dims[d] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
             __builtin_mul_overflow(elements, info.dims[d], &elements) ||
             elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -352,10 +402,11 @@ class GgufParser {
       }
       offset_field_at_.push_back(pos_);
       if (!ReadScalar(&info.offset, "tensor data offset")) return false;
-      if (!seen.insert(info.name).second) return Reject(info_at, "duplicate tensor name '" + info.name + "'");
+      names.push_back(info.name);
+      infos_at.push_back(info_at);
       file->tensors_.push_back(std::move(info));
     }
-    return true;
+    return SortByName(names, infos_at, "tensor name", &file->tensors_by_name_);
   }
 
   bool PlaceData(GgufFile* file) {
@@ -394,6 +445,7 @@ class GgufParser {
   uint64_t pos_ = 0;
   uint64_t tensor_count_ = 0;
   uint64_t metadata_count_ = 0;
+  uint64_t values_ = 0;  // array elements so far (max_metadata_values)
   std::vector<uint64_t> offset_field_at_;
   std::optional<kpolicy::Error> error_;
 };
@@ -437,18 +489,28 @@ Expected<GgufFile> GgufFile::Parse(std::vector<uint8_t> bytes, std::string name,
   return file;
 }
 
+namespace {
+
+// The element of `items` (in `order`, sorted by `name_of`) named `name`.
+template <typename T, typename NameOf>
+const T* FindSorted(const std::vector<T>& items, const std::vector<uint32_t>& order, std::string_view name,
+                    NameOf name_of) {
+  auto it = std::lower_bound(order.begin(), order.end(), name,
+                             [&](uint32_t i, std::string_view n) { return std::string_view(name_of(items[i])) < n; });
+  if (it == order.end() || name_of(items[*it]) != name) return nullptr;
+  return &items[*it];
+}
+
+}  // namespace
+
 const GgufValue* GgufFile::FindMetadata(std::string_view key) const {
-  for (const GgufMetadataEntry& e : metadata_) {
-    if (e.key == key) return &e.value;
-  }
-  return nullptr;
+  const GgufMetadataEntry* e =
+      FindSorted(metadata_, metadata_by_key_, key, [](const GgufMetadataEntry& m) -> const std::string& { return m.key; });
+  return e ? &e->value : nullptr;
 }
 
 const GgufTensorInfo* GgufFile::FindTensor(std::string_view name) const {
-  for (const GgufTensorInfo& t : tensors_) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  return FindSorted(tensors_, tensors_by_name_, name, [](const GgufTensorInfo& t) -> const std::string& { return t.name; });
 }
 
 Expected<GgufTensor> GgufFile::ReadTensor(std::string_view name) const {

@@ -148,9 +148,12 @@ Expected<WeightMatrix> ToWeightMatrix(const GgufTensor& tensor, const std::strin
   WeightMatrix m;
   m.format = *format;
   if (info.dims.size() != 2) return error("is not 2-D");
+  // Dims below 2^63 (the reader's check), so the casts keep their values;
+  // the byte size is computed checked, as the dims come from the file.
   m.cols = static_cast<int64_t>(info.dims[0]);
   m.rows = static_cast<int64_t>(info.dims[1]);
-  if (static_cast<uint64_t>(m.rows * RowBytes(m.format, m.cols)) != tensor.bytes.size()) {
+  const std::optional<int64_t> bytes = MatrixBytes(m.format, m.rows, m.cols);
+  if (!bytes || static_cast<uint64_t>(*bytes) != tensor.bytes.size()) {
     return error("byte size does not match its shape");
   }
   m.bytes = tensor.bytes;

@@ -39,6 +39,19 @@ int64_t RowBytes(WeightFormat format, int64_t cols) {
   return 0;
 }
 
+std::optional<int64_t> MatrixBytes(WeightFormat format, int64_t rows, int64_t cols) {
+  const int64_t block = FormatBlockSize(format);
+  if (rows < 0 || cols < 0 || cols % block != 0) return std::nullopt;
+  // Bytes per block: the element size, or the block struct's size.
+  const int64_t block_bytes = RowBytes(format, block);
+  int64_t row_bytes = 0, bytes = 0;
+  if (__builtin_mul_overflow(cols / block, block_bytes, &row_bytes) ||
+      __builtin_mul_overflow(rows, row_bytes, &bytes)) {
+    return std::nullopt;
+  }
+  return bytes;
+}
+
 WeightMatrix QuantizeWeights(WeightFormat format, std::span<const float> values, int64_t rows,
                              int64_t cols) {
   assert(static_cast<int64_t>(values.size()) == rows * cols);

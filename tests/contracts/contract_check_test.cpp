@@ -263,7 +263,7 @@ results:
   BOOST_REQUIRE(!r.ok());
   const std::string text = r.error().ToString();
   BOOST_TEST(text.find("y.yaml:2:23: error: compute capability 'nine' is not MAJOR.MINOR") != std::string::npos, text);
-  BOOST_TEST(text.find("y.yaml:2:40: error: 'num_sms' is -4, outside [0, 1024]") != std::string::npos, text);
+  BOOST_TEST(text.find("y.yaml:2:40: error: 'num_sms' is -4; it must be a number in [0, 1024]") != std::string::npos, text);
   BOOST_TEST(text.find("y.yaml:3:13: error: a measured record gives its 'driver'") != std::string::npos, text);
   BOOST_TEST(text.find("y.yaml:5:5: error: missing 'workload' in a measurement") != std::string::npos, text);
   BOOST_TEST(text.find("y.yaml:7:23: error: 'cosine' must be a decimal number, not 'high'") != std::string::npos, text);

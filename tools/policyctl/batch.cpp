@@ -26,7 +26,8 @@ Expected<ModelFacts, std::string> ReadModelFacts(const JsonValue& m) {
       {"architecture", &ModelFacts::architecture}, {"name", &ModelFacts::name},
       {"quantisation", &ModelFacts::quantisation}, {"size", &ModelFacts::size}};
   for (const auto& [key, value] : m.members) {
-    auto field = std::find_if(std::begin(kFields), std::end(kFields), [&](const auto& f) { return key == f.first; });
+    auto field = std::find_if(std::begin(kFields), std::end(kFields),
+                              [&name = key](const auto& f) { return name == f.first; });
     if (field == std::end(kFields)) {
       return Fail("unknown model key '" + key + "'; keys: architecture, name, quantisation, size");
     }

@@ -58,6 +58,17 @@ struct JsonValue {
 
   // The member named `key`, or nullptr.
   const JsonValue* Find(std::string_view key) const;
+
+  // Declared here, defined (defaulted) in json.cpp where the type is
+  // complete: clang with libstdc++ otherwise instantiates the members'
+  // destructors inside this definition, while the pair's JsonValue is
+  // still incomplete.
+  JsonValue();
+  ~JsonValue();
+  JsonValue(const JsonValue&);
+  JsonValue(JsonValue&&) noexcept;
+  JsonValue& operator=(const JsonValue&);
+  JsonValue& operator=(JsonValue&&) noexcept;
 };
 
 // Parses one JSON document; the error (kInvalidInput) names the column

@@ -18,6 +18,8 @@
 //   padding to general.alignment (default 32), then the data section.
 //   string = u64 length + bytes (no terminator);
 //   array  = u32 element type + u64 count + elements.
+// Every dimension is at least 1 (a tensor with no elements is refused) and
+// their product, the byte size and the data's end are checked for overflow.
 //
 // Thread-safety: GgufFile is immutable after Open/Parse; concurrent
 // ReadTensor calls are safe (each opens its own file handle).
@@ -124,11 +126,18 @@ struct GgufReadOptions {
   // can be tens of MB that a kernel test never looks at).
   bool keep_metadata = true;
   // Limits beyond the file-size checks, so that a file that is merely big
-  // cannot make the reader allocate without bound.
-  uint64_t max_metadata_entries = 1 << 20;
-  uint64_t max_tensors = 1 << 20;
+  // cannot make the reader allocate or work without bound: each kept value
+  // costs about 48 bytes however few it took in the file, so the element
+  // limits bound the reader's memory (2^21 values: about 100 MiB) and time.
+  // Real models sit far inside them: Gemma 3's vocabulary is the largest
+  // array in common use (262,144 tokens; its three tokenizer arrays hold
+  // 786,432 values), and a model has a few thousand tensors (Llama 3 70B:
+  // 723).
+  uint64_t max_metadata_entries = 1 << 16;
+  uint64_t max_tensors = 1 << 16;
   uint64_t max_string_bytes = 1 << 24;    // one string (key, value or name)
-  uint64_t max_array_elements = 1 << 26;  // one array
+  uint64_t max_array_elements = 1 << 20;  // one array: 4x Gemma 3's vocabulary
+  uint64_t max_metadata_values = 1 << 21; // every array element of the file together
   int max_array_depth = 4;                // arrays of arrays of ...
 };
 
@@ -163,6 +172,7 @@ class GgufFile {
   const std::vector<GgufMetadataEntry>& metadata() const { return metadata_; }
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
 
+  // By key or name, in O(log n): an index sorted at Open.
   const GgufValue* FindMetadata(std::string_view key) const;
   const GgufTensorInfo* FindTensor(std::string_view name) const;
 
@@ -180,6 +190,10 @@ class GgufFile {
   uint64_t file_size_ = 0;
   std::vector<GgufMetadataEntry> metadata_;
   std::vector<GgufTensorInfo> tensors_;
+  // Indices into metadata_ / tensors_ in key / name order (positions, not
+  // pointers, so that copies of the file stay valid).
+  std::vector<uint32_t> metadata_by_key_;
+  std::vector<uint32_t> tensors_by_name_;
 
   friend class GgufParser;
 };

@@ -8,6 +8,7 @@
 #define KPOLICY_KERNELS_WEIGHTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,14 @@ std::string_view WeightFormatName(WeightFormat format);
 int64_t FormatBlockSize(WeightFormat format);
 
 // Bytes one row of `cols` weights takes; cols must be a multiple of
-// FormatBlockSize(format).
+// FormatBlockSize(format) and the result must fit in 63 bits (true for any
+// matrix in memory). For shapes read from a file, check with MatrixBytes.
 int64_t RowBytes(WeightFormat format, int64_t cols);
+
+// Bytes of a rows x cols matrix in `format`, computed with checked
+// arithmetic: nullopt when rows or cols is negative, cols is not a multiple
+// of the block size, or the product does not fit in 63 bits.
+std::optional<int64_t> MatrixBytes(WeightFormat format, int64_t rows, int64_t cols);
 
 struct WeightView {
   WeightFormat format = WeightFormat::kF32;

@@ -43,7 +43,8 @@ if ! printf '%s\n' "${targets[@]}" | grep -qx -- "$target"; then
   exit 2
 fi
 
-tools/hardening.sh --build-only
+tools/hardening.sh --configure-only
+cmake --build "$build" -j"$(nproc)" --target "$target" fuzz_gguf_seeds
 corpus=$build/fuzz/corpus/$target
 findings=$build/fuzz/findings/$target
 mkdir -p "$corpus" "$findings"
@@ -62,7 +63,7 @@ echo "fuzz.sh: $target for ${seconds}s, $(git rev-parse --short=12 HEAD 2>/dev/n
 set +e
 "$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
   -print_final_stats=1 -artifact_prefix="$findings/" "$@" "${inputs[@]}" 2>&1 |
-  grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE) '
+  grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE) |^[[:space:]]+NEW_FUNC'
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

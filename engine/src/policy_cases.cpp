@@ -110,7 +110,7 @@ class CaseReader : public YamlDocument {
       CaseExpectation e;
       e.knob = it->first.Scalar();
       e.location = Loc(it->first);
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: it-> is a temporary proxy
       if (v.IsMap()) {
         const Misspelt m = CheckKeys(v, {"value", "rule"}, "the expectation of " + e.knob);
         if (YAML::Node value = Get(v, "value")) {

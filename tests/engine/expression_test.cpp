@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kpolicy/expression.h"
+#include "map_symbols.h"
 
 namespace kpolicy {
 namespace {
@@ -35,7 +36,7 @@ Type Warps() {
 
 // Slots: a b c (bool), x y (int), s (string), e (Color), f (Shape),
 // big (int), device.cc (int).
-class TestSymbols : public SymbolTable {
+class TestSymbols : public MapSymbols {
  public:
   TestSymbols() {
     Add("a", Type::Bool());
@@ -49,25 +50,6 @@ class TestSymbols : public SymbolTable {
     Add("big", Type::Int());
     Add("device.cc", Type::Int());
   }
-  std::optional<Symbol> Find(std::string_view name) const override {
-    auto it = slots_.find(std::string(name));
-    if (it == slots_.end()) return std::nullopt;
-    return Symbol{it->second, &types_[it->second]};
-  }
-  std::vector<std::string> Names() const override {
-    std::vector<std::string> out;
-    for (const auto& [name, slot] : slots_) out.push_back(name);
-    return out;
-  }
-  int SlotOf(const std::string& name) const { return slots_.at(name); }
-
- private:
-  void Add(const std::string& name, Type type) {
-    slots_[name] = static_cast<int>(types_.size());
-    types_.push_back(std::move(type));
-  }
-  std::map<std::string, int> slots_;
-  std::vector<Type> types_;
 };
 
 const TestSymbols& Symbols() {

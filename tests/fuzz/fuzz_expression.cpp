@@ -6,18 +6,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kpolicy/expression.h"
+#include "map_symbols.h"
 
 namespace {
 
 using namespace kpolicy;
 
-class FuzzSymbols : public SymbolTable {
+class FuzzSymbols : public MapSymbols {
  public:
   FuzzSymbols() {
     Type warps = Type::Int();
@@ -32,27 +32,13 @@ class FuzzSymbols : public SymbolTable {
     Add("variant", Type{TypeKind::kEnum, {"Legacy", "Mwv", "HwDp4a"}}, Value::Enum(1));
     Add("device.driver", Type::Version(), Value::String("580.159.04"));
   }
-  std::optional<Symbol> Find(std::string_view name) const override {
-    auto it = slots_.find(std::string(name));
-    if (it == slots_.end()) return std::nullopt;
-    return Symbol{it->second, &types_[it->second]};
-  }
-  std::vector<std::string> Names() const override {
-    std::vector<std::string> out;
-    for (const auto& [name, slot] : slots_) out.push_back(name);
-    return out;
-  }
   const std::vector<Value>& values() const { return values_; }
-  const Type& type(int slot) const { return types_[slot]; }
 
  private:
   void Add(const std::string& name, Type type, Value value) {
-    slots_[name] = static_cast<int>(types_.size());
-    types_.push_back(std::move(type));
+    MapSymbols::Add(name, std::move(type));
     values_.push_back(std::move(value));
   }
-  std::map<std::string, int> slots_;
-  std::vector<Type> types_;
   std::vector<Value> values_;
 };
 
@@ -63,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   // First byte: the expected type (none, or one of the symbols' types).
   const int choice = data[0] % 9;
-  const Type* expected = choice == 8 ? nullptr : &symbols.type(choice);
+  const Type* expected = choice == 8 ? nullptr : &symbols.TypeOf(choice);
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto compiled = Expression::Compile(text, SourceLocation{"fuzz.yaml", 1, 1}, symbols, expected);
   if (!compiled.ok()) {

@@ -19,26 +19,32 @@ using kernels::HalfToFloat;
 using kernels::WeightFormat;
 using kernels::WeightView;
 
+static_assert(kCudaSuccess == cudaSuccess && kCudaErrorNoDevice == cudaErrorNoDevice &&
+              kCudaErrorInsufficientDriver == cudaErrorInsufficientDriver,
+              "device_presence.h's codes are CUDA's");
+
 int GpuTestMain(int argc, char** argv, bool (*init)()) {
   int count = 0;
   const cudaError_t error = cudaGetDeviceCount(&count);
-  // No device: none found, or no driver installed at all (the runtime then
-  // reports cudaErrorInsufficientDriver and cudaDriverGetVersion gives 0).
-  // An installed driver that is too old, or any other error, fails.
   int driver = -1;
-  const bool no_driver = error == cudaErrorInsufficientDriver &&
-                         cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0;
-  if (error == cudaErrorNoDevice || no_driver || (error == cudaSuccess && count == 0)) {
-    std::printf("SKIP: no CUDA device (cudaGetDeviceCount: %s)\n",
-                error == cudaSuccess ? "0 devices" : no_driver ? "no NVIDIA driver installed" : cudaGetErrorName(error));
-    return 77;
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = -1;
+  switch (ClassifyDeviceCount(error, count, driver)) {
+    case DevicePresence::kNoDevice:
+      std::printf("SKIP: no CUDA device (cudaGetDeviceCount: %s)\n",
+                  error == cudaSuccess ? "0 devices"
+                  : error == cudaErrorInsufficientDriver ? "no NVIDIA driver installed"
+                                                         : cudaGetErrorName(error));
+      return 77;
+    case DevicePresence::kBroken:
+      std::printf("FAIL: %s (driver version %d)\n", KPOLICY_CUDA_STATUS(error).error().ToString().c_str(), driver);
+      return 1;
+    case DevicePresence::kPresent:
+      break;
   }
   cudaDeviceProp prop{};
-  for (const Status& s : {KPOLICY_CUDA_STATUS(error), KPOLICY_CUDA_STATUS(cudaGetDeviceProperties(&prop, 0))}) {
-    if (!s.ok()) {
-      std::printf("FAIL: %s\n", s.error().ToString().c_str());
-      return 1;
-    }
+  if (const Status s = KPOLICY_CUDA_STATUS(cudaGetDeviceProperties(&prop, 0)); !s.ok()) {
+    std::printf("FAIL: %s\n", s.error().ToString().c_str());
+    return 1;
   }
   if (prop.major * 10 + prop.minor < 75) {
     std::printf("SKIP: CUDA device %s is sm_%d%d; the kernels are built for sm_75 and newer\n",

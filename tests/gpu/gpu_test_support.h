@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "device_presence.h"
 #include "kpolicy/kernels/block_formats.h"
 #include "kpolicy/kernels/cuda_check.h"
 #include "kpolicy/kernels/gemv_launch.h"
@@ -46,11 +47,11 @@
 namespace kpolicy::gputest {
 
 // Runs the Boost.Test suites registered by `init` (plus the auto-registered
-// ones), or prints "SKIP: ..." and returns 77 when cudaGetDeviceCount finds
-// no device (cudaErrorNoDevice, a count of 0, or no NVIDIA driver installed
-// at all) or the device predates sm_75. Any other CUDA error (an installed
-// driver too old for this runtime, a broken one) is a failure: it prints
-// the error and returns 1.
+// ones), or prints "SKIP: ..." and returns 77 when the machine has no CUDA
+// device (device_presence.h: cudaErrorNoDevice, a count of 0, or no NVIDIA
+// driver installed at all) or the device predates sm_75. Any other CUDA
+// error (an installed driver too old for this runtime, a broken one) is a
+// failure: it prints the error and returns 1.
 int GpuTestMain(int argc, char** argv, bool (*init)());
 
 // The one test helper for failures: a failed Expected (any T; a CUDA call

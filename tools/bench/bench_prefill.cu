@@ -74,9 +74,22 @@ constexpr Shape kShapes[] = {{"attn_q", 4096, 4096}, {"ffn_up", 14336, 4096}, {"
 struct Row {
   std::string section, shape, variant;
   int64_t m;
-  double us, tflops, ratio;  // ratio: section-specific (vs FP16, vs HwDp4a, vs peak)
-  int64_t n = 0, k = 0;      // the product's N and K (a peak: the cube's side)
+  double us;
+  // None where the figure does not exist: the quantisation row is no GEMM
+  // (no TFLOP/s), and the FP16 peak has no ratio when the FP8 peak was not
+  // measured (written as "-" and null, never as inf or 0).
+  std::optional<double> tflops;
+  std::optional<double> ratio;  // section-specific (vs FP16, vs HwDp4a, vs peak)
+  int64_t n = 0, k = 0;         // the product's N and K (a peak: the cube's side)
 };
+
+// A cell of the tables: the figure with `format`, or `none`.
+std::string Cell(const std::optional<double>& v, const char* format, const char* none) {
+  if (!v) return none;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, format, *v);
+  return buf;
+}
 
 using kpolicy::bench::DeviceMemory;
 using kpolicy::bench::OrExit;
@@ -201,7 +214,8 @@ bool Run(const Options& opt) {
     }
     const double us16 = timer.Median([&](cudaStream_t) { return gpu::F16Matmul(ctx, a16.ptr, b16.ptr, p, p, p, y.as<float>()); });
     f16_peak = Tflops(p, p, p, us16);
-    rows.push_back({"peak", Dims(p, p, p), "f16_cublas", p, us16, f16_peak, fp8_peak > 0 ? f16_peak / fp8_peak : 0.0, p, p});
+    rows.push_back({"peak", Dims(p, p, p), "f16_cublas", p, us16, f16_peak,
+                    fp8_peak > 0 ? std::optional<double>(f16_peak / fp8_peak) : std::nullopt, p, p});
   }
   std::printf("dense peak: FP8 cuBLASLt %.0f TFLOP/s (%s), FP16 cuBLAS (FP32 accumulate, 8192^3) %.0f TFLOP/s\n\n",
               fp8_peak, fp8_peak > 0 ? fp8_peak_dims.c_str() : "NOT MEASURED", f16_peak);
@@ -212,8 +226,9 @@ bool Run(const Options& opt) {
   std::printf("%-10s %-20s %5s %-28s %10s %9s %8s\n", "section", "shape", "M/T", "variant", "us", "TFLOP/s",
               "ratio");
   auto print = [&](const Row& r) {
-    std::printf("%-10s %-20s %5lld %-28s %10.2f %9.2f %8.3f\n", r.section.c_str(), r.shape.c_str(),
-                static_cast<long long>(r.m), r.variant.c_str(), r.us, r.tflops, r.ratio);
+    std::printf("%-10s %-20s %5lld %-28s %10.2f %9s %8s\n", r.section.c_str(), r.shape.c_str(),
+                static_cast<long long>(r.m), r.variant.c_str(), r.us, Cell(r.tflops, "%.2f", "-").c_str(),
+                Cell(r.ratio, "%.3f", "-").c_str());
     rows.push_back(r);
   };
 
@@ -262,7 +277,7 @@ bool Run(const Options& opt) {
         print({"prefill", shape, "fp8_cublaslt path", t, fp8_path, Tflops(t, s.n, s.k, fp8_path), f16_path / fp8_path, s.n, s.k});
         print({"prefill", shape, "fp8_cublaslt gemm", t, fp8_gemm, Tflops(t, s.n, s.k, fp8_gemm), f16_gemm / fp8_gemm, s.n, s.k});
         // ratio: the quantisation's share of the path's time.
-        print({"prefill", shape, "fp8 activation quantisation", t, fp8_quant, 0.0, fp8_quant / fp8_path, s.n, s.k});
+        print({"prefill", shape, "fp8 activation quantisation", t, fp8_quant, std::nullopt, fp8_quant / fp8_path, s.n, s.k});
         char of_peak[32] = "n/a (no FP8 peak)";
         if (fp8_peak > 0) std::snprintf(of_peak, sizeof of_peak, "%.0f%%", 100 * Tflops(t, s.n, s.k, fp8_gemm) / fp8_peak);
         std::printf("  FP8/FP16 speedup T=%lld: path %.2fx (aim >= 1.5x) %s, GEMM %.2fx %s; FP8 GEMM at %s of FP8 peak\n",
@@ -336,10 +351,11 @@ bool Run(const Options& opt) {
   std::fprintf(f, "results:\n");
   for (const Row& r : rows) {
     std::fprintf(f,
-                 "  - {section: %s, shape: \"%s\", n: %lld, k: %lld, m: %lld, variant: \"%s\", us: %.3f, tflops: %.3f, "
-                 "ratio: %.4f}\n",
+                 "  - {section: %s, shape: \"%s\", n: %lld, k: %lld, m: %lld, variant: \"%s\", us: %.3f, tflops: %s, "
+                 "ratio: %s}\n",
                  r.section.c_str(), r.shape.c_str(), static_cast<long long>(r.n), static_cast<long long>(r.k),
-                 static_cast<long long>(r.m), r.variant.c_str(), r.us, r.tflops, r.ratio);
+                 static_cast<long long>(r.m), r.variant.c_str(), r.us, Cell(r.tflops, "%.3f", "null").c_str(),
+                 Cell(r.ratio, "%.4f", "null").c_str());
   }
   std::fprintf(f, "---\n\n# bench_prefill on %s\n\nDense peaks: FP8 %.0f TFLOP/s (%s), FP16 %.0f TFLOP/s (8192^3).\n\n",
                prop.name, fp8_peak, fp8_peak > 0 ? fp8_peak_dims.c_str() : "not measured", f16_peak);
@@ -347,8 +363,9 @@ bool Run(const Options& opt) {
                   "decode and m1 = HwDp4a (with Q8_1) time / this time.\n\n");
   std::fprintf(f, "| section | shape | M/T | variant | us | TFLOP/s | ratio |\n|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
-    std::fprintf(f, "| %s | %s | %lld | %s | %.2f | %.2f | %.3f |\n", r.section.c_str(), r.shape.c_str(),
-                 static_cast<long long>(r.m), r.variant.c_str(), r.us, r.tflops, r.ratio);
+    std::fprintf(f, "| %s | %s | %lld | %s | %.2f | %s | %s |\n", r.section.c_str(), r.shape.c_str(),
+                 static_cast<long long>(r.m), r.variant.c_str(), r.us, Cell(r.tflops, "%.2f", "-").c_str(),
+                 Cell(r.ratio, "%.3f", "-").c_str());
   }
   std::fclose(f);
   std::printf("wrote %s\n", opt.out.c_str());

@@ -14,6 +14,7 @@
 #ifndef KPOLICY_TOOLS_DEMO_DECODER_LAYERS_H_
 #define KPOLICY_TOOLS_DEMO_DECODER_LAYERS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +43,9 @@ struct MatrixParity {
   std::string name;
   std::string path;                 // "q4k HwDp4a", "fused gate+up (HwDp4a)"
   double cosine_vs_reference = 0;   // against the fp64 CPU reference
-  double error_vs_cpu = 0;          // relative L2 against the CPU run of the variant's arithmetic
+  // Relative L2 against the CPU run of the variant's arithmetic; none on
+  // the CPU path, where that run is the candidate itself.
+  std::optional<double> error_vs_cpu;
 };
 
 struct LayerRunResult {

@@ -117,14 +117,16 @@ class Runtime {
   // One line of JSON: policy name, version, file and source, device, model,
   // where the records came from, every knob's value and what decided it
   // (with what the records said for each rule asking for evidence), the
-  // gate's results and any fallback.
+  // decision's warnings ("refused: ..."), the gate's results and any fallback.
   const std::string& log_line() const { return log_line_; }
   // The effective configuration as one JSON object (pretty-printed when
   // indent > 0): the policy's name, version, file, source and sha256; the
-  // device; every knob with its value, what decided it (env, rule, default
-  // or gate fallback), the reason (the rule's why, the override's variable,
-  // the fallback's cause) and whether the runtime acts on it or passes it to
-  // the host; the gate's results and the fallbacks taken. Cost: microseconds.
+  // device, the model and where the records came from; every knob with its
+  // value, what decided it (env, rule, default or gate fallback), the reason
+  // (the rule's why, the override's variable, the fallback's cause), what the
+  // records said for its rules asking for evidence, and whether the runtime
+  // acts on it or passes it to the host; the warnings, the gate's results and
+  // the fallbacks taken. Cost: microseconds.
   std::string EffectiveConfigJson(int indent = 0) const;
   // The fallbacks the gate took, "knob: reason".
   const std::vector<std::string>& fallbacks() const { return fallbacks_; }

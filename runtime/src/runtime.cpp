@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kpolicy/contract_check.h"
 #include "kpolicy/evaluator.h"
 #include "kpolicy/json.h"
 #include "kpolicy/runtime/device_probe.h"
@@ -99,6 +100,43 @@ void WriteDevice(JsonWriter& w, const DeviceFacts& device) {
   w.EndArray().EndObject();
 }
 
+// Where the records came from, and which: "evidence": {"source", "records"}.
+void WriteEvidenceSource(JsonWriter& w, const Runtime& rt) {
+  w.Key("evidence").BeginObject().Key("source").String(rt.evidence_source().Describe());
+  w.Key("contracts").Int(rt.evidence() ? static_cast<int64_t>(rt.evidence()->contracts.size()) : 0);
+  w.Key("records").BeginArray();
+  if (rt.evidence()) {
+    for (const ParityRecord& r : rt.evidence()->records) w.String(RecordScope(r));
+  }
+  w.EndArray().EndObject();
+}
+
+// The decision's warnings: a constraint's "refused: ...", an override ignored.
+void WriteWarnings(JsonWriter& w, const Decision& d) {
+  w.Key("warnings").BeginArray();
+  for (const std::string& warning : d.warnings) w.String(warning);
+  w.EndArray();
+}
+
+void WriteModel(JsonWriter& w, const ModelFacts& m) {
+  if (m.empty()) return;
+  w.Key("model").BeginObject().Key("architecture").String(m.architecture).Key("name").String(m.name);
+  w.Key("quantisation").String(m.quantisation).Key("size").String(m.size).EndObject();
+}
+
+// Per rule asking for evidence whose condition held: what the records said
+// (the record that proved it, or why it did not fire), as explain shows it.
+void WriteKnobEvidence(JsonWriter& w, const Knob& k, const KnobTrace& t) {
+  bool any = false;
+  for (size_t i = 0; i < t.evidence.size(); ++i) {
+    if (t.evidence[i].empty()) continue;
+    if (!any) w.Key("evidence").BeginArray();
+    any = true;
+    w.BeginObject().Key("rule").String(k.rules[i].id).Key("records").String(t.evidence[i]).EndObject();
+  }
+  if (any) w.EndArray();
+}
+
 void WriteBound(JsonWriter& w, const GateBound& b) {
   w.Key("bound").BeginObject().Key("min_cosine").Double(b.min_cosine);
   w.Key("max_relative_l2").Double(b.max_relative_l2).Key("derivation").String(b.derivation).EndObject();
@@ -150,14 +188,19 @@ std::string LogLine(const Runtime& rt) {
   w.BeginObject().Key("event").String("kpolicy.startup");
   WritePolicy(w, rt);
   WriteDevice(w, d.device);
+  WriteModel(w, d.model);
+  WriteEvidenceSource(w, rt);
   w.Key("kernels").String(rt.dispatch().gpu ? "gpu" : "cpu: " + rt.cpu_only_reason());
   w.Key("knobs").BeginObject();
   for (size_t i = 0; i < d.policy->knobs.size(); ++i) {
     const Knob& k = d.policy->knobs[i];
     w.Key(k.name).BeginObject().Key("value").String(d.ValueText(k));
-    w.Key("source").String(SourceOf(k, d.knobs[i], d)).EndObject();
+    w.Key("source").String(SourceOf(k, d.knobs[i], d));
+    WriteKnobEvidence(w, k, d.knobs[i]);
+    w.EndObject();
   }
   w.EndObject();
+  WriteWarnings(w, d);
   WriteHostKnobs(w, rt.dispatch());
   WriteGateAndFallbacks(w, rt);
   w.EndObject();
@@ -174,6 +217,9 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
   if (!resolved.ok()) return Fail(std::move(resolved).error());
   rt->resolved_ = std::move(resolved).value();
   const Policy& policy = *rt->resolved_.policy;
+  auto evidence = ResolveEvidence({options.contracts_path, options.system_contracts_path}, env, policy);
+  if (!evidence.ok()) return Fail(std::move(evidence).error());
+  rt->evidence_ = std::move(evidence).value();
 
   const FoundDevice found = FindDevice(options);
   const DeviceFacts& device = found.facts;
@@ -196,7 +242,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
   // failures stop startup (issue 15 #12: never report "fell back" to a
   // decision that failed too).
   for (int round = 0; round < 2; ++round) {
-    auto decision = Evaluate(policy, device, env, pins);
+    auto decision = Evaluate(policy, device, options.model, env, pins, rt->evidence_.oracle.get());
     if (!decision.ok()) {
       return Fail(ErrorCode::kInvalidInput, "policy " + policy.name + ": " +
                                                 decision.error().ToString());
@@ -257,6 +303,8 @@ std::string Runtime::EffectiveConfigJson(int indent) const {
   w.BeginObject();
   WritePolicy(w, *this);
   WriteDevice(w, d.device);
+  WriteModel(w, d.model);
+  WriteEvidenceSource(w, *this);
   w.Key("kernels").BeginObject().Key("gpu").Bool(dispatch_.gpu);
   if (!dispatch_.gpu) w.Key("cpu_only_reason").String(cpu_only_reason_);
   w.EndObject();
@@ -268,6 +316,7 @@ std::string Runtime::EffectiveConfigJson(int indent) const {
     w.Key("value").String(d.ValueText(k)).Key("source").String(SourceOf(k, t, d));
     if (t.decided_by == KnobTrace::kRule) w.Key("rule").String(k.rules[t.index].id);
     w.Key("reason").String(ReasonOf(k, t));
+    WriteKnobEvidence(w, k, t);
     if (const RuntimeKnob* rk = FindRuntimeKnob(k.name)) {
       w.Key("acted_on_by").String("runtime").Key("switches").String(rk->switches);
     } else {
@@ -276,6 +325,7 @@ std::string Runtime::EffectiveConfigJson(int indent) const {
     w.EndObject();
   }
   w.EndArray();
+  WriteWarnings(w, d);
   WriteGateAndFallbacks(w, *this);
   w.EndObject();
   return w.text();

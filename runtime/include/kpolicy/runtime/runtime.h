@@ -10,8 +10,13 @@
 //
 // Start resolves the policy (explicit path, KPOLICY_FILE,
 // /etc/kpolicy/policy.yaml, else the compiled-in default: see
-// policy_source.h), probes GPU 0, evaluates the policy against the device
-// and the environment, binds the decision to kernels (dispatch.h) and runs
+// policy_source.h) and the parity records its rules asking for evidence read
+// (explicit contracts folder, KPOLICY_CONTRACTS, /etc/kpolicy/contracts,
+// else none: see evidence_source.h), probes GPU 0, evaluates the policy
+// against the device, the model being served and the environment (a rule
+// with `evidence:` fires only where those records prove its contracts, as
+// `policyctl explain --contracts DIR` shows; the log line cites the record),
+// binds the decision to kernels (dispatch.h) and runs
 // the load-time parity gate (parity_gate.h): every kernel and GEMM path the
 // decision turns on (q4k, q6k, fused_gate_up, the FP16 prefill GEMM,
 // fp8_prefill, fp8_decode, hgemm_decode, w4a16_interleaved) on a probe,
@@ -51,6 +56,7 @@
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
 #include "kpolicy/runtime/dispatch.h"
+#include "kpolicy/runtime/evidence_source.h"
 #include "kpolicy/runtime/model_gate.h"
 #include "kpolicy/runtime/parity_gate.h"
 #include "kpolicy/runtime/policy_source.h"
@@ -65,6 +71,15 @@ struct StartOptions {
   std::optional<DeviceFacts> device;
   bool device_is_real = false;
   std::string system_policy_path = kSystemPolicyPath;
+  // The contracts folder (contract files; parity records in its parity/)
+  // whose records rules asking for evidence read. Empty: KPOLICY_CONTRACTS,
+  // else system_contracts_path if it exists, else none (evidence_source.h).
+  std::string contracts_path;
+  std::string system_contracts_path = kSystemContractsPath;
+  // The model being served, as `model.*` facts: a record measured on one
+  // model speaks only for that model. Empty: unknown, and such records
+  // prove nothing.
+  ModelFacts model;
   GateRunner gate;                          // default: RunParityGate where GPU kernels run
   // The model-level gate (model_gate.h): a GGUF file (empty: KPOLICY_GATE_MODEL,
   // else none) and its budget in ms (<= 0: KPOLICY_GATE_MODEL_BUDGET_MS, else 20000).
@@ -76,7 +91,10 @@ class Runtime {
  public:
   // The error says what stopped startup, with the policy's diagnostics
   // where there are: kInvalidInput (the policy does not load, leaves a knob
-  // the runtime needs undecided, or mistypes it), kUnsupported (a kernel or
+  // the runtime needs undecided, or mistypes it; a contract or record of the
+  // configured contracts folder does not load, FILE:LINE:COL; a rule asks
+  // for a contract the folder lacks), kUnreadable (a configured contracts
+  // folder, or its parity/, is missing), kUnsupported (a kernel or
   // path this build or GPU lacks), kCheckFailed (the parity gate failed
   // with no fallback left, or a fallback failed it too; or the model gate's
   // budget was exceeded under on_gate_failure: fatal).
@@ -85,6 +103,10 @@ class Runtime {
   const Policy& policy() const { return *resolved_.policy; }
   const PolicySource& source() const { return resolved_.source; }
   const std::string& policy_sha256() const { return resolved_.sha256; }
+  // Where the records came from (kNone: no rule asking for evidence fired).
+  const EvidenceSource& evidence_source() const { return evidence_.source; }
+  // The contracts and records loaded; null when there are none.
+  const EvidenceSet* evidence() const { return evidence_.set.get(); }
   const Decision& decision() const { return decision_; }
   const DispatchTable& dispatch() const { return dispatch_; }
   const std::vector<GateResult>& gate_results() const { return gate_; }
@@ -92,15 +114,19 @@ class Runtime {
   const std::optional<ModelGateReport>& model_gate() const { return model_gate_; }
   // Why the runtime runs without GPU kernels (empty when it has them).
   const std::string& cpu_only_reason() const { return cpu_only_reason_; }
-  // One line of JSON: policy name, version, file and source, device, every
-  // knob's value and what decided it, the gate's results and any fallback.
+  // One line of JSON: policy name, version, file and source, device, model,
+  // where the records came from, every knob's value and what decided it
+  // (with what the records said for each rule asking for evidence), the
+  // decision's warnings ("refused: ..."), the gate's results and any fallback.
   const std::string& log_line() const { return log_line_; }
   // The effective configuration as one JSON object (pretty-printed when
   // indent > 0): the policy's name, version, file, source and sha256; the
-  // device; every knob with its value, what decided it (env, rule, default
-  // or gate fallback), the reason (the rule's why, the override's variable,
-  // the fallback's cause) and whether the runtime acts on it or passes it to
-  // the host; the gate's results and the fallbacks taken. Cost: microseconds.
+  // device, the model and where the records came from; every knob with its
+  // value, what decided it (env, rule, default or gate fallback), the reason
+  // (the rule's why, the override's variable, the fallback's cause), what the
+  // records said for its rules asking for evidence, and whether the runtime
+  // acts on it or passes it to the host; the warnings, the gate's results and
+  // the fallbacks taken. Cost: microseconds.
   std::string EffectiveConfigJson(int indent = 0) const;
   // The fallbacks the gate took, "knob: reason".
   const std::vector<std::string>& fallbacks() const { return fallbacks_; }
@@ -109,6 +135,7 @@ class Runtime {
   Runtime() = default;
 
   ResolvedPolicy resolved_;
+  ResolvedEvidence evidence_;
   Decision decision_;
   DispatchTable dispatch_;
   std::vector<GateResult> gate_;

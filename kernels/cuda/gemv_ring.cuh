@@ -51,6 +51,7 @@ inline constexpr int kRingStageBudget = 200 * 1024;  // S stages of weights, byt
 
 struct RingParams {
   const uint8_t* w;
+  const uint8_t* w_up;  // fused gate+up (kMatrices == 2): the up matrix; w is the gate
   Activations act;     // float x, or planar Q8_1 (gemv_common.cuh)
   float* y;
   int n, nsb;
@@ -58,7 +59,7 @@ struct RingParams {
   int slots;           // lanes per row: nsb * L
   int warps_per_team;  // ceil(slots / 32)
   int teams;           // kRingWarps / warps_per_team
-  int rows_per_stage;  // teams * kRowsPerTeam
+  int rows_per_stage;  // output rows per stage: teams * kRowsPerTeam
   int items;           // ceil(n / rows_per_stage)
 };
 
@@ -99,15 +100,20 @@ __device__ __forceinline__ void BulkCopyToShared(void* dst, const void* src, uin
 }
 #endif
 
-template <class Op, int M>
+// kMatrices == 2: the fused gate+up+SwiGLU of the FFN input; a stage holds rows_per_stage gate
+// rows, then the same up rows, a team takes row t of both, and warp 0 writes silu(g) * u with
+// silu(g) = g / (1 + expf(-g)) in fp32 (the fused kernels' epilogue, gemv_launch.h).
+template <class Op, int M, int kMatrices>
 __global__ void __launch_bounds__((kRingWarps + 1) * 32) RingGemvKernel(const RingParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   constexpr int L = Op::template kLanesPerBlock<M>;
+  constexpr int R = kRowsPerTeam * kMatrices;  // rows a team sums per stage
   extern __shared__ __align__(128) uint8_t ring[];
-  const int stage_bytes = p.rows_per_stage * static_cast<int>(p.row_bytes);
+  const int matrix_bytes = p.rows_per_stage * static_cast<int>(p.row_bytes);  // one matrix's rows
+  const int stage_bytes = kMatrices * matrix_bytes;
   uint64_t* full = reinterpret_cast<uint64_t*>(ring + kRingStages * stage_bytes);
   uint64_t* empty = full + kRingStages;
-  float* partials = reinterpret_cast<float*>(empty + kRingStages);  // [2][teams][rows][warps][M]
+  float* partials = reinterpret_cast<float*>(empty + kRingStages);  // [2][teams][R][warps][M]
   const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kRingStages; ++s) {
@@ -129,8 +135,12 @@ __global__ void __launch_bounds__((kRingWarps + 1) * 32) RingGemvKernel(const Ri
         const int row0 = (block + i * grid) * p.rows_per_stage;
         const int rows = min(p.rows_per_stage, p.n - row0);
         const uint32_t bytes = static_cast<uint32_t>(rows * p.row_bytes);
-        MbarrierArriveExpect(&full[s], bytes);
+        MbarrierArriveExpect(&full[s], kMatrices * bytes);
         BulkCopyToShared(ring + s * stage_bytes, p.w + static_cast<int64_t>(row0) * p.row_bytes, bytes, &full[s]);
+        if (kMatrices == 2) {
+          BulkCopyToShared(ring + s * stage_bytes + matrix_bytes, p.w_up + static_cast<int64_t>(row0) * p.row_bytes,
+                           bytes, &full[s]);
+        }
       }
     }
     return;
@@ -150,16 +160,17 @@ __global__ void __launch_bounds__((kRingWarps + 1) * 32) RingGemvKernel(const Ri
   for (int i = 0; i < items; ++i) {
     const int s = i % kRingStages;
     MbarrierWait(&full[s], (i / kRingStages) & 1);
-    float acc[kRowsPerTeam][M];
+    float acc[R][M];  // row r: matrix r / kRowsPerTeam, row team * kRowsPerTeam + r % kRowsPerTeam
 #pragma unroll
-    for (int r = 0; r < kRowsPerTeam; ++r) {
+    for (int r = 0; r < R; ++r) {
 #pragma unroll
       for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
     }
     if (active) {
 #pragma unroll
-      for (int r = 0; r < kRowsPerTeam; ++r) {
-        const uint8_t* row = ring + s * stage_bytes + (team * kRowsPerTeam + r) * static_cast<int>(p.row_bytes);
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* row = ring + s * stage_bytes + (r / kRowsPerTeam) * matrix_bytes +
+                             (team * kRowsPerTeam + r % kRowsPerTeam) * static_cast<int>(p.row_bytes);
         Op::template Row<M>(row + sb * Op::kBlockBytes, act, part, acc[r]);
       }
     }
@@ -167,7 +178,7 @@ __global__ void __launch_bounds__((kRingWarps + 1) * 32) RingGemvKernel(const Ri
     if (lane == 0) MbarrierArrive(&empty[s]);  // this warp is done with the stage
     if (!in_team) continue;
 #pragma unroll
-    for (int r = 0; r < kRowsPerTeam; ++r) {
+    for (int r = 0; r < R; ++r) {
 #pragma unroll
       for (int m = 0; m < M; ++m) {
 #pragma unroll
@@ -178,10 +189,10 @@ __global__ void __launch_bounds__((kRingWarps + 1) * 32) RingGemvKernel(const Ri
     }
     // Double-buffered by item parity: a warp may write item i+1's sums while warp 0 still reads
     // item i's; item i+2's writes come after the next barrier, which warp 0 passes after reading.
-    float* sums = partials + ((i & 1) * p.teams + team) * kRowsPerTeam * wpt * M;
+    float* sums = partials + ((i & 1) * p.teams + team) * R * wpt * M;
     if (lane == 0) {
 #pragma unroll
-      for (int r = 0; r < kRowsPerTeam; ++r) {
+      for (int r = 0; r < R; ++r) {
 #pragma unroll
         for (int m = 0; m < M; ++m) sums[(r * wpt + u) * M + m] = acc[r][m];
       }
@@ -193,10 +204,15 @@ __global__ void __launch_bounds__((kRingWarps + 1) * 32) RingGemvKernel(const Ri
     }
     if (u == 0 && lane < kRowsPerTeam * M) {
       const int r = lane / M, m = lane - (lane / M) * M;
-      float v = 0.0f;
-      for (int q = 0; q < wpt; ++q) v += sums[(r * wpt + q) * M + m];
+      float v[kMatrices];
+#pragma unroll
+      for (int mat = 0; mat < kMatrices; ++mat) {
+        v[mat] = 0.0f;
+        for (int q = 0; q < wpt; ++q) v[mat] += sums[((mat * kRowsPerTeam + r) * wpt + q) * M + m];
+      }
+      const float out = kMatrices == 2 ? v[0] / (1.0f + expf(-v[0])) * v[kMatrices - 1] : v[0];
       const int row = (block + i * grid) * p.rows_per_stage + team * kRowsPerTeam + r;
-      if (row < p.n) p.y[static_cast<int64_t>(m) * p.n + row] = v;
+      if (row < p.n) p.y[static_cast<int64_t>(m) * p.n + row] = out;
     }
   }
 #else
@@ -211,12 +227,13 @@ struct RingShape {
   size_t smem_bytes = 0;
 };
 
-template <class Op, int M>
+template <class Op, int M, int kMatrices>
 RingShape PlanRing(const GemvParams& g, int cc) {
   constexpr int L = Op::template kLanesPerBlock<M>;
   RingShape shape;
   RingParams& p = shape.params;
   p.w = g.w0;
+  p.w_up = g.w1;
   p.act = g.act;
   p.y = g.y;
   p.n = g.n;
@@ -228,19 +245,21 @@ RingShape PlanRing(const GemvParams& g, int cc) {
   if (p.teams > kRingMaxTeams) p.teams = kRingMaxTeams;
   p.rows_per_stage = p.teams * kRowsPerTeam;
   p.items = p.rows_per_stage > 0 ? (g.n + p.rows_per_stage - 1) / p.rows_per_stage : 0;
-  const size_t stage = static_cast<size_t>(p.rows_per_stage) * static_cast<size_t>(p.row_bytes);
+  const size_t stage = kMatrices * static_cast<size_t>(p.rows_per_stage) * static_cast<size_t>(p.row_bytes);
   shape.smem_bytes = kRingStages * stage + 2 * kRingStages * sizeof(uint64_t) +
-                     2 * sizeof(float) * p.teams * kRowsPerTeam * p.warps_per_team * M;
+                     2 * sizeof(float) * p.teams * kRowsPerTeam * kMatrices * p.warps_per_team * M;
   shape.applies = cc >= 90 && p.teams >= 1 && g.row_bytes % 16 == 0 &&
-                  reinterpret_cast<uintptr_t>(g.w0) % 16 == 0 && kRingStages * stage <= kRingStageBudget &&
-                  p.rows_per_stage * g.row_bytes < (int64_t{1} << 20);  // an mbarrier phase counts < 2^20 bytes
+                  reinterpret_cast<uintptr_t>(g.w0) % 16 == 0 &&
+                  (kMatrices == 1 || reinterpret_cast<uintptr_t>(g.w1) % 16 == 0) &&
+                  kRingStages * stage <= kRingStageBudget &&
+                  stage < (size_t{1} << 20);  // an mbarrier phase counts < 2^20 bytes
   return shape;
 }
 
 // Launches a planned ring (shape.applies) on `stream`; `programmatic`: see above.
-template <class Op, int M>
+template <class Op, int M, int kMatrices>
 Status LaunchRing(const RingShape& shape, cudaStream_t stream, bool programmatic) {
-  const auto kernel = RingGemvKernel<Op, M>;
+  const auto kernel = RingGemvKernel<Op, M, kMatrices>;
   constexpr int kThreads = (kRingWarps + 1) * 32;
   KPOLICY_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(shape.smem_bytes)));
@@ -262,19 +281,19 @@ Status LaunchRing(const RingShape& shape, cudaStream_t stream, bool programmatic
   return {};
 }
 
-template <class Op, int M>
+template <class Op, int M, int kMatrices>
 Status TryRingM(const GemvParams& g, int cc, cudaStream_t stream, bool programmatic, bool* launched) {
-  const RingShape shape = PlanRing<Op, M>(g, cc);
+  const RingShape shape = PlanRing<Op, M, kMatrices>(g, cc);
   if (!shape.applies) return {};
-  KPOLICY_TRY((LaunchRing<Op, M>(shape, stream, programmatic)));
+  KPOLICY_TRY((LaunchRing<Op, M, kMatrices>(shape, stream, programmatic)));
   *launched = true;
   return {};
 }
 
 // Launches the ring GEMV of Op for `g` when it applies (M <= Op::kMaxM and PlanRing's
 // preconditions on the current device); *launched says whether it did, so the caller can fall
-// back to its variant's other kernel.
-template <class Op>
+// back to its variant's other kernel. kMatrices == 2: the fused gate (g.w0) + up (g.w1) product.
+template <class Op, int kMatrices = 1>
 Status TryLaunchRing(const GemvParams& g, int m, cudaStream_t stream, bool programmatic, bool* launched) {
   static_assert(Op::kMaxM >= 1 && Op::kMaxM <= 4);
   *launched = false;
@@ -282,10 +301,10 @@ Status TryLaunchRing(const GemvParams& g, int m, cudaStream_t stream, bool progr
   int cc = 0;
   KPOLICY_TRY(CurrentComputeCapability(&cc));
   switch (m) {
-    case 1: return TryRingM<Op, 1>(g, cc, stream, programmatic, launched);
-    case 2: return TryRingM<Op, (Op::kMaxM >= 2 ? 2 : 1)>(g, cc, stream, programmatic, launched);
-    case 3: return TryRingM<Op, (Op::kMaxM >= 3 ? 3 : 1)>(g, cc, stream, programmatic, launched);
-    default: return TryRingM<Op, (Op::kMaxM >= 4 ? 4 : 1)>(g, cc, stream, programmatic, launched);
+    case 1: return TryRingM<Op, 1, kMatrices>(g, cc, stream, programmatic, launched);
+    case 2: return TryRingM<Op, (Op::kMaxM >= 2 ? 2 : 1), kMatrices>(g, cc, stream, programmatic, launched);
+    case 3: return TryRingM<Op, (Op::kMaxM >= 3 ? 3 : 1), kMatrices>(g, cc, stream, programmatic, launched);
+    default: return TryRingM<Op, (Op::kMaxM >= 4 ? 4 : 1), kMatrices>(g, cc, stream, programmatic, launched);
   }
 }
 

@@ -407,6 +407,11 @@ Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args) {
   detail::GemvParams gp;
   KPOLICY_TRY(detail::MakeGemvParams(gemv, GemvOp::kQ4K, false, &gp));
   KPOLICY_CHECK_ARG(args.up != nullptr && reinterpret_cast<uintptr_t>(args.up) % 16 == 0);
+  gp.w1 = static_cast<const uint8_t*>(args.up);
+  bool launched = false;
+  KPOLICY_TRY((detail::TryLaunchRing<detail::Q4kRingFloatOp, 2>(gp, args.m, detail::ToStream(args.stream), false,
+                                                                &launched)));
+  if (launched) return {};
   return detail::Launch<2>(gp, static_cast<const uint8_t*>(args.up), args.x, args.m,
                            detail::ToStream(args.stream));
 }

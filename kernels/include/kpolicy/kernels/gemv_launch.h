@@ -61,12 +61,15 @@ struct FusedGateUpArgs {
 // activations are loaded once for both and the two N-vectors never reach
 // memory: cost = 2 * N * K * 4.5/8 bytes read, M * N floats written. Each
 // product has HwDp4a's numerics; silu(g) = g / (1 + expf(-g)) in fp32.
+// On sm_90 at M <= 4 the ring (kernels/cuda/gemv_ring.cuh) reads both matrices' rows into
+// one stage instead, with the same numerics per product.
 Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args);
 
 // The same product with the q4k Mwv row's arithmetic and mapping (float activations read from
 // args.x, fp32 sums; q4k_mwv_v3.cu): each warp loads 2 gate and 2 up rows per step, so every
 // activation float4 serves 4 rows as in the unfused kernel. Numerics: each dot product is
 // within the float path's bound (gemv_variants.h); silu as above.
+// On sm_90 at M <= 2 the ring with two matrices, as the unfused row.
 Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args);
 
 // ---- Baselines outside the variant table -----------------------------------------

@@ -312,8 +312,9 @@ struct Q4kRingFloatAct {
 // row into the lane's sum, and the min term dmin*m times the lane's activation sum, 2 FFMAs per
 // row instead of one per weight. High nibbles are taken in place (q & 0xF0 = 16 q) with the
 // scale d*sc/16 (exact). L = 4 at M = 1, 8 at M = 2 (64 activation registers either way).
-// Roundings a term takes in Row: <= 8 kWords dot FFMAs + 2 min FFMAs after it; a min term's
-// activation sum <= 8 kWords - 1 before it and 1 product: kRowRoundings = 8 kWords + 2.
+// Roundings a term takes in Row: <= 8 in its word's chain, <= 3 in the pairwise sum of the
+// words, 2 for the min term's subtraction and the addition to acc; a min term's activation sum
+// <= 8 kWords - 1 before it, its products and sum 2, then 2: kRowRoundings <= 8 kWords + 4.
 struct Q4kRingFloatOp {
   static constexpr int kBlockBytes = kQ4KBlockBytes;
   static constexpr int kMaxM = 2;
@@ -361,6 +362,10 @@ struct Q4kRingFloatOp {
     const Q4kScalesPair s = DecodeQ4kScales(Q4kHeader{h.x, h.y, h.z, h.w}, g);
     const float dsc0 = s.d * static_cast<float>(s.sc0), dsc1 = s.d * static_cast<float>(s.sc1) * 0.0625f;
     const float bias0 = -dsc0 * 8388608.0f, bias1 = -dsc1 * 8388608.0f;  // exact
+    // One independent chain per qs word (8 FFMAs each), added pairwise at the end: a single
+    // chain of 64 dependent FFMAs left the schedulers without an eligible warp 57% of the time
+    // (ncu, H100 run 3 of 2026-12-06) at the ring's 3.5 consumer warps per scheduler.
+    float t[M][kWords<M>];
 #pragma unroll
     for (int j = 0; j < kWords<M>; ++j) {
       const uint32_t lo = q[j] & 0x0F0F0F0Fu, hi = q[j] & 0xF0F0F0F0u;
@@ -372,23 +377,27 @@ struct Q4kRingFloatOp {
       }
 #pragma unroll
       for (int m = 0; m < M; ++m) {
-        float t = acc[m];
-        t = fmaf(wl[0], a.lo[m][j].x, t);
-        t = fmaf(wl[1], a.lo[m][j].y, t);
-        t = fmaf(wl[2], a.lo[m][j].z, t);
-        t = fmaf(wl[3], a.lo[m][j].w, t);
-        t = fmaf(wh[0], a.hi[m][j].x, t);
-        t = fmaf(wh[1], a.hi[m][j].y, t);
-        t = fmaf(wh[2], a.hi[m][j].z, t);
-        t = fmaf(wh[3], a.hi[m][j].w, t);
-        acc[m] = t;
+        float v = wl[0] * a.lo[m][j].x;
+        v = fmaf(wl[1], a.lo[m][j].y, v);
+        v = fmaf(wl[2], a.lo[m][j].z, v);
+        v = fmaf(wl[3], a.lo[m][j].w, v);
+        v = fmaf(wh[0], a.hi[m][j].x, v);
+        v = fmaf(wh[1], a.hi[m][j].y, v);
+        v = fmaf(wh[2], a.hi[m][j].z, v);
+        v = fmaf(wh[3], a.hi[m][j].w, v);
+        t[m][j] = v;
       }
     }
     const float dm0 = s.dmin * static_cast<float>(s.m0), dm1 = s.dmin * static_cast<float>(s.m1);
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      acc[m] = fmaf(-dm0, a.sum_lo[m], acc[m]);
-      acc[m] = fmaf(-dm1, a.sum_hi[m], acc[m]);
+#pragma unroll
+      for (int width = kWords<M> / 2; width > 0; width /= 2) {
+#pragma unroll
+        for (int j = 0; j < width; ++j) t[m][j] += t[m][j + width];
+      }
+      const float min_term = fmaf(dm0, a.sum_lo[m], dm1 * a.sum_hi[m]);
+      acc[m] += t[m][0] - min_term;
     }
   }
 };
@@ -437,12 +446,15 @@ struct Q4kRingDp4aOp {
     const Q4kScalesPair s = DecodeQ4kScales(Q4kHeader{h.x, h.y, h.z, h.w}, part);
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      int i0 = 0, i1 = 0;
+      int i0a = 0, i0b = 0, i1a = 0, i1b = 0;  // four independent chains (exact integer sums)
 #pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        i0 = Dp4a(q[j] & 0x0F0F0F0Fu, a.lo[m][j], i0);
-        i1 = Dp4a((q[j] >> 4) & 0x0F0F0F0Fu, a.hi[m][j], i1);
+      for (int j = 0; j < 8; j += 2) {
+        i0a = Dp4a(q[j] & 0x0F0F0F0Fu, a.lo[m][j], i0a);
+        i0b = Dp4a(q[j + 1] & 0x0F0F0F0Fu, a.lo[m][j + 1], i0b);
+        i1a = Dp4a((q[j] >> 4) & 0x0F0F0F0Fu, a.hi[m][j], i1a);
+        i1b = Dp4a((q[j + 1] >> 4) & 0x0F0F0F0Fu, a.hi[m][j + 1], i1b);
       }
+      const int i0 = i0a + i0b, i1 = i1a + i1b;
       const float sum_d = HalfBitsToFloat(a.ds0[m]) * static_cast<float>(i0 * s.sc0) +
                           HalfBitsToFloat(a.ds1[m]) * static_cast<float>(i1 * s.sc1);
       const float sum_m = Q8SumOfDsWord(a.ds0[m]) * static_cast<float>(s.m0) +

@@ -32,7 +32,6 @@
 #include <climits>
 
 #include "kpolicy/kernels/gemv_launch.h"
-#include "gemv_ring.cuh"
 #include "q4k_slices.cuh"
 #include "variants.h"
 
@@ -373,23 +372,11 @@ Status Launch(const GemvParams& gp, const uint8_t* w1, const float* x, int m, cu
 Status LaunchQ4kMwv(const GemvArgs& args) {
   GemvParams gp;
   KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, false, &gp));
-  // The policy's knob keeps its range; v3 and the ring choose their own shapes.
+  // The policy's knob keeps its range; v3 chooses its own shape. The ring (gemv_ring.cuh) with
+  // this arithmetic measured slower than v3 at M = 1 on the H100 (39-42% against 47-50% of the
+  // streaming read at the Llama-3-8B FFN shapes, PERF_NOTES.md "Ring"), so v3 stays the launch.
   KPOLICY_CHECK_ARG(args.mwv_warps >= 1 && args.mwv_warps <= kMaxMwvWarps);
-  // v4: the ring (gemv_ring.cuh) on sm_90 at M <= 2; v3 elsewhere.
-  bool launched = false;
-  KPOLICY_TRY(TryLaunchRing<Q4kRingFloatOp>(gp, args.m, ToStream(args.stream), args.programmatic, &launched));
-  if (launched) return {};
   return Launch<1>(gp, nullptr, args.x, args.m, ToStream(args.stream));
-}
-
-}  // namespace kpolicy::kernels::gpu::detail
-
-namespace kpolicy::kernels::gpu {
-
-Status LaunchQ4kMwvV3(const GemvArgs& args) {
-  detail::GemvParams gp;
-  KPOLICY_TRY(detail::MakeGemvParams(args, GemvOp::kQ4K, false, &gp));
-  return detail::Launch<1>(gp, nullptr, args.x, args.m, detail::ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail
@@ -407,11 +394,6 @@ Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args) {
   detail::GemvParams gp;
   KPOLICY_TRY(detail::MakeGemvParams(gemv, GemvOp::kQ4K, false, &gp));
   KPOLICY_CHECK_ARG(args.up != nullptr && reinterpret_cast<uintptr_t>(args.up) % 16 == 0);
-  gp.w1 = static_cast<const uint8_t*>(args.up);
-  bool launched = false;
-  KPOLICY_TRY((detail::TryLaunchRing<detail::Q4kRingFloatOp, 2>(gp, args.m, detail::ToStream(args.stream), false,
-                                                                &launched)));
-  if (launched) return {};
   return detail::Launch<2>(gp, static_cast<const uint8_t*>(args.up), args.x, args.m,
                            detail::ToStream(args.stream));
 }

@@ -240,11 +240,11 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
       const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
       const int launches = gpu::GraphLaunchesFor(w.copies);
-      // The table's rows, plus (q4k) the earlier kernels of the ring variants as named baseline
-      // rows outside the table ("Mwv (v1)", "Mwv (v3)", "HwDp4a (v2)"), so each run shows old
-      // and new side by side, and the ring variants launched as programmatic dependents
-      // ("Mwv +pdl", "HwDp4a +pdl": GemvArgs::programmatic, each launch's weight stream
-      // overlapping the previous launch's tail, as in a decode step's chain of GEMVs).
+      // The table's rows, plus (q4k) earlier kernels as named baseline rows outside the table
+      // ("Mwv (v1)", "HwDp4a (v2)"), so each run shows old and new side by side, and the ring
+      // variant launched as a programmatic dependent ("HwDp4a +pdl": GemvArgs::programmatic,
+      // each launch's weight stream overlapping the previous launch's tail, as in a decode
+      // step's chain of GEMVs).
       struct Row {
         kernels::GemvVariant variant;
         bool table_row = true;
@@ -262,9 +262,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
       };
       if (op == kernels::GemvOp::kQ4K) {
         add_row("Mwv", "Mwv (v1)", &gpu::LaunchQ4kMwvV1, false);
-        add_row("Mwv", "Mwv (v3)", &gpu::LaunchQ4kMwvV3, false);
         add_row("HwDp4a", "HwDp4a (v2)", &gpu::LaunchQ4kHwDp4aV2, false);
-        add_row("Mwv", "Mwv +pdl", nullptr, true);
         add_row("HwDp4a", "HwDp4a +pdl", nullptr, true);
       }
       for (int m : ms) {
@@ -440,7 +438,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
                 r->ratio >= goal ? "MET" : "MISSED");
   };
   std::printf("\nIssue 12 targets (plain launches, then the same with +pdl):\n");
-  for (const char* variant : {"HwDp4a", "Mwv", "HwDp4a +pdl", "Mwv +pdl"}) {
+  for (const char* variant : {"HwDp4a", "Mwv", "HwDp4a +pdl"}) {
     target("q4k", variant, "4096x14336", 1, 0.90);
     target("q4k", variant, "14336x4096", 1, 0.90);
     target("q4k", variant, " 4096x4096", 1, 0.80);

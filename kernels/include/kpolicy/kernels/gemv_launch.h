@@ -69,7 +69,6 @@ Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args);
 // args.x, fp32 sums; q4k_mwv_v3.cu): each warp loads 2 gate and 2 up rows per step, so every
 // activation float4 serves 4 rows as in the unfused kernel. Numerics: each dot product is
 // within the float path's bound (gemv_variants.h); silu as above.
-// On sm_90 at M <= 2 the ring with two matrices, as the unfused row.
 Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args);
 
 // ---- Baselines outside the variant table -----------------------------------------
@@ -80,11 +79,9 @@ Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args);
 // table's q4k Mwv row (gemv_variants.h, float activations).
 Status LaunchQ4kMwvV1(const GemvArgs& args);
 
-// The table's q4k Mwv row before the ring (v3, q4k_mwv_v3.cu: register double buffers, 4 rows
-// per warp at M = 1), which the row still launches where the ring does not apply (below sm_90,
-// M >= 3, long rows); and q4k HwDp4a before the ring (v2's half-warp split launch, likewise its
-// fallback). For bench_gemv's baseline rows; same contracts and numerics as the rows.
-Status LaunchQ4kMwvV3(const GemvArgs& args);
+// q4k HwDp4a before the ring (v2's half-warp split launch, q4k_hw_dp4a.cu), which the row still
+// launches where the ring does not apply (below sm_90, M >= 5, long rows). For bench_gemv's
+// baseline row; same contract and numerics as the row.
 Status LaunchQ4kHwDp4aV2(const GemvArgs& args);
 
 }  // namespace kpolicy::kernels::gpu

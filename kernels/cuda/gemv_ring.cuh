@@ -1,5 +1,7 @@
 // Internal to kpolicy_kernels. RingGemvKernel: the persistent, activation-stationary GEMV that
-// the Q4_K variants use on sm_90 (issue 12; kernels/cuda/PERF_NOTES.md, "Ring").
+// q4k and q6k HwDp4a, q6k Mwv and the fused HwDp4a gate+up launch on sm_90 (issue 12;
+// kernels/cuda/PERF_NOTES.md, "Ring"). An Op (q4k_slices.cuh, q6k_slices.cuh) says how a lane
+// keeps its activations (Act<M>, LoadAct) and adds its part of one row (Row); kMaxM bounds M.
 //
 // Why. At M = 1 a GEMV reads each weight byte once; what keeps a kernel from the streaming read
 // is (a) too little in flight (every earlier kernel held its loads in registers, so occupancy

@@ -108,6 +108,22 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  BeforeValue();
+  while (!json.empty() && json.back() == '\n') json.remove_suffix(1);
+  if (indent_ == 0) {
+    out_ += json;
+    return *this;
+  }
+  // A rendered value's newlines are all layout: JsonQuote escapes the ones
+  // inside strings.
+  for (char c : json) {
+    out_ += c;
+    if (c == '\n') out_.append(counts_.size() * indent_, ' ');
+  }
+  return *this;
+}
+
 const JsonValue* JsonValue::Find(std::string_view key) const {
   for (const auto& [k, v] : members) {
     if (k == key) return &v;

@@ -282,7 +282,8 @@ void WriteSide(std::string& out, const Decision& d, const std::string& knob) {
     case TypeKind::kBool: out += d.value(*k).number ? "true" : "false"; break;
     case TypeKind::kInt: out += std::to_string(d.value(*k).number); break;
     case TypeKind::kString:
-    case TypeKind::kEnum: out += JsonQuote(d.ValueText(*k)); break;
+    case TypeKind::kEnum:
+    case TypeKind::kVersion: out += JsonQuote(d.ValueText(*k)); break;
   }
 }
 

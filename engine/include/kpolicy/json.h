@@ -35,6 +35,12 @@ class JsonWriter {
   JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
+  // Writes `json`, one complete value another writer rendered (an eval or
+  // explain object, a decision), as the next value. With indent > 0 its
+  // lines after the first are indented by the current depth, so a
+  // pretty-printed value nests as if written here; trailing newlines are
+  // dropped. `json` is trusted to be valid: it is not parsed.
+  JsonWriter& Raw(std::string_view json);
 
   const std::string& text() const { return out_; }
 

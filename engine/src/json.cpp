@@ -140,12 +140,13 @@ namespace {
 
 constexpr int kMaxJsonDepth = 32;
 
-// The end of the run of plain string characters from `i`: the first '"',
-// '\\' or control character (< 0x20), or the end of `s`. Most bytes of a
-// large document are inside strings, so eight are tested at a time with
-// the word tests of Bit Twiddling Hacks ("haszero", "hasless" for n <= 128):
-// the lowest flagged byte of a word is its first match (a borrow can flag
-// bytes above a match, never below one), so its place is the flag's.
+// The end of the run of plain string characters from `i`: the first byte
+// that is not printable ASCII ('"', '\\', a control character < 0x20, or a
+// byte >= 0x80, which String takes one at a time), or the end of `s`. Most
+// bytes of a large document are ASCII inside strings, so eight are tested
+// at a time with the word tests of Bit Twiddling Hacks ("haszero",
+// "hasless" for n <= 128): the lowest flagged byte of a word is its first
+// match (a borrow can flag bytes above a match, never below one).
 size_t PlainRunEnd(std::string_view s, size_t i) {
   // Byte k of the text is byte k of the word from the least significant up.
   static_assert(std::endian::native == std::endian::little);
@@ -156,10 +157,15 @@ size_t PlainRunEnd(std::string_view s, size_t i) {
     uint64_t word;
     std::memcpy(&word, s.data() + i, 8);
     const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighBits;
-    const uint64_t flags = zero_bytes(word ^ (kOnes * '"')) | zero_bytes(word ^ (kOnes * '\\')) | below_space;
+    const uint64_t flags =
+        zero_bytes(word ^ (kOnes * '"')) | zero_bytes(word ^ (kOnes * '\\')) | below_space | (word & kHighBits);
     if (flags) return i + static_cast<size_t>(std::countr_zero(flags)) / 8;
   }
-  while (i < s.size() && s[i] != '"' && s[i] != '\\' && static_cast<unsigned char>(s[i]) >= 0x20) ++i;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+    ++i;
+  }
   return i;
 }
 
@@ -352,7 +358,7 @@ class JsonParser {
         --i_;  // the column is the character's own
         return Error("control character in a string");
       }
-      if (c != '\\') {
+      if (c != '\\') {  // a byte >= 0x80: UTF-8, kept as it is
         if (build_) out += c;
         continue;
       }

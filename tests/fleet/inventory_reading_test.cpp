@@ -1,8 +1,8 @@
 // How a large inventory is read: the JSON string scan (eight bytes at a
-// time), an array streamed element by element (JsonArrayStream), the nodes
-// read on a second thread in order (a bad node is still the first error),
-// the file mapped rather than read (special files refused up front), and
-// JsonWriter::Raw, which nests one rendered document in another.
+// time), an array streamed element by element (JsonArrayStream: the nodes
+// in order, a bad node the first error), the file mapped rather than read
+// (special files refused up front), and JsonWriter::Raw, which nests one
+// rendered document in another.
 #define BOOST_TEST_MODULE inventory_reading
 #include <boost/test/unit_test.hpp>
 
@@ -123,8 +123,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(kubectl_nodes)
 
-// More nodes than the reader thread takes in one batch, many times over.
-BOOST_AUTO_TEST_CASE(nodes_read_on_a_second_thread_keep_their_order) {
+BOOST_AUTO_TEST_CASE(streamed_nodes_keep_their_order) {
   auto inv = ReadKubectlNodes(Nodes(5000), "nodes.json");
   BOOST_REQUIRE(inv.ok());
   BOOST_REQUIRE(inv->nodes.size() == 5000u);
@@ -134,7 +133,7 @@ BOOST_AUTO_TEST_CASE(nodes_read_on_a_second_thread_keep_their_order) {
   BOOST_TEST(inv->nodes[4999].catalog_key.value_or("") == "l4");
 }
 
-BOOST_AUTO_TEST_CASE(the_first_bad_node_is_the_error_wherever_the_threads_are) {
+BOOST_AUTO_TEST_CASE(the_first_bad_node_is_the_error) {
   for (int bad : {0, 255, 256, 3000, 4999}) {
     auto inv = ReadKubectlNodes(Nodes(5000, bad), "nodes.json");
     BOOST_REQUIRE(!inv.ok());

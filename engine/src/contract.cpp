@@ -17,7 +17,9 @@ const std::vector<std::string>& KnownParityMetrics() {
                                                     "argmax_agreement", "nan_count", "inf_count",
                                                     // model-level rows (model-parity-gate): the first
                                                     // position whose argmaxes differ, -1 for none
-                                                    "first_divergence"};
+                                                    "first_divergence",
+                                                    // an outcome reported without a figure: 1 corrupted, 0 intact
+                                                    "corrupted"};
   return kMetrics;
 }
 
@@ -28,6 +30,20 @@ bool Threshold::Holds(double value) const {
 
 std::string Threshold::ToString() const {
   return metric + (is_min ? " >= " : " <= ") + FormatNumber(limit);
+}
+
+bool Contract::Constrains(const std::string& name) const {
+  return name == knob || std::any_of(aliases.begin(), aliases.end(), [&](const Alias& a) { return a.knob == name; });
+}
+
+std::string Contract::VariantOf(const std::string& name, const std::string& value) const {
+  if (name == knob) return value;
+  for (const Alias& a : aliases) {
+    if (a.knob != name) continue;
+    auto it = a.variant_of.find(value);
+    return it == a.variant_of.end() ? "" : it->second;
+  }
+  return "";
 }
 
 namespace {
@@ -73,11 +89,13 @@ class ContractReader : public YamlDocument {
       return c;
     }
     const Misspelt misspelt = CheckKeys(
-        node, {"id", "title", "knob", "operation", "workloads", "variants", "thresholds", "refs"}, "a contract");
+        node, {"id", "title", "knob", "aliases", "operation", "workloads", "variants", "thresholds", "refs"},
+        "a contract");
     c.id = RequiredString(node, "id", "a contract", misspelt);
     const std::string context = c.id.empty() ? std::string("a contract") : "contract " + c.id;
     if (YAML::Node t = Get(node, "title")) c.title = String(t, "title");
     c.knob = RequiredString(node, "knob", context, misspelt);
+    if (YAML::Node a = Get(node, "aliases")) ReadAliases(a, context, c);
     c.operation = RequiredString(node, "operation", context, misspelt);
     if (YAML::Node w = Get(node, "workloads")) {
       c.workloads = Strings(w, "workloads");
@@ -117,6 +135,39 @@ class ContractReader : public YamlDocument {
       }
     }
     return c;
+  }
+
+  // aliases: [{knob: batched_prefill, values: {"true": batched, "false": serial}}]
+  void ReadAliases(const YAML::Node& list, const std::string& context, Contract& c) {
+    if (!list.IsSequence()) {
+      Error(Loc(list), "'aliases' of " + context + " is a list of {knob, values}, not a " + Kind(list));
+      return;
+    }
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      const YAML::Node node = *it;
+      if (!node.IsMap()) {
+        Error(Loc(node), "an alias is a mapping {knob, values}, not a " + Kind(node));
+        continue;
+      }
+      const Misspelt misspelt = CheckKeys(node, {"knob", "values"}, "an alias of " + context);
+      Contract::Alias alias;
+      alias.location = Loc(node);
+      alias.knob = RequiredString(node, "knob", "an alias of " + context, misspelt);
+      if (!alias.knob.empty() && c.Constrains(alias.knob)) {
+        Error(Loc(Get(node, "knob")), context + " already constrains knob '" + alias.knob + "'");
+      }
+      const YAML::Node values = Get(node, "values");
+      if (!values || !values.IsMap() || values.size() == 0) {
+        if (!misspelt.count("values")) {
+          Error(Loc(values ? values : node), "an alias maps its knob's values to record variants: values: {VALUE: VARIANT}");
+        }
+        continue;
+      }
+      for (auto v = values.begin(); v != values.end(); ++v) {
+        alias.variant_of[String(v->first, "an alias value")] = String(v->second, "a record variant");
+      }
+      c.aliases.push_back(std::move(alias));
+    }
   }
 };
 

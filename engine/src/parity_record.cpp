@@ -272,6 +272,11 @@ class RecordReader : public YamlDocument {
     if (YAML::Node n = Get(node, "note")) m.note = String(n, "note");
     if (YAML::Node metrics = Get(node, "metrics")) {
       ReadNumbers(metrics, "metrics", &KnownParityMetrics(), m.metrics);
+      // An observed outcome, not a measure: anything but 0 or 1 is a typo.
+      if (auto c = m.metrics.find("corrupted"); c != m.metrics.end() && c->second != 0 && c->second != 1) {
+        Error(Loc(Get(metrics, "corrupted")), "corrupted is 1 (the output was corrupted) or 0 (intact), not " +
+                                                  FormatNumber(c->second));
+      }
     } else if (!misspelt.count("metrics")) {
       Error(m.location, "missing 'metrics' in a measurement");
     }

@@ -32,6 +32,7 @@
 #include <climits>
 
 #include "kpolicy/kernels/gemv_launch.h"
+#include "gemv_ring.cuh"
 #include "q4k_slices.cuh"
 #include "variants.h"
 
@@ -67,11 +68,6 @@ struct RowFrag {
   uint4 head;  // d, dmin, scales[12]
   uint4 qs;    // this lane's 16 qs bytes
 };
-
-// The byte `index` (0..3, a compile-time constant after unrolling) of v as the float 2^23 + byte.
-__device__ __forceinline__ float ByteMagic(uint32_t v, int index) {
-  return __uint_as_float(__byte_perm(v, 0x4B000000u, 0x7540u + index));
-}
 
 __device__ __forceinline__ float Silu(float g) { return g / (1.0f + expf(-g)); }
 
@@ -377,9 +373,23 @@ Status Launch(const GemvParams& gp, const uint8_t* w1, const float* x, int m, cu
 Status LaunchQ4kMwv(const GemvArgs& args) {
   GemvParams gp;
   KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, false, &gp));
-  // The policy's knob keeps its range; v3 chooses its own shape.
+  // The policy's knob keeps its range; v3 and the ring choose their own shapes.
   KPOLICY_CHECK_ARG(args.mwv_warps >= 1 && args.mwv_warps <= kMaxMwvWarps);
+  // v4: the ring (gemv_ring.cuh) on sm_90 at M <= 2; v3 elsewhere.
+  bool launched = false;
+  KPOLICY_TRY(TryLaunchRing<Q4kRingFloatOp>(gp, args.m, ToStream(args.stream), args.programmatic, &launched));
+  if (launched) return {};
   return Launch<1>(gp, nullptr, args.x, args.m, ToStream(args.stream));
+}
+
+}  // namespace kpolicy::kernels::gpu::detail
+
+namespace kpolicy::kernels::gpu {
+
+Status LaunchQ4kMwvV3(const GemvArgs& args) {
+  detail::GemvParams gp;
+  KPOLICY_TRY(detail::MakeGemvParams(args, GemvOp::kQ4K, false, &gp));
+  return detail::Launch<1>(gp, nullptr, args.x, args.m, detail::ToStream(args.stream));
 }
 
 }  // namespace kpolicy::kernels::gpu::detail

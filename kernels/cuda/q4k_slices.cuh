@@ -293,6 +293,165 @@ struct Q4kSlice32Op {
   __device__ __forceinline__ static float Finish(const float (&v)[1]) { return v[0]; }
 };
 
+// ---- Ring lanes: L lanes per super-block, activations in registers (gemv_ring.cuh) ----------
+//
+// The lane owns qs bytes [32g, 32g+32) of its super-block when L = 4 (g = part: all 64 weights of
+// sub-blocks 2g and 2g+1), or [16 part, +16) when L = 8 (Q4kSlice8Op's slice: 16 weights of
+// each), for every row; its activations stay in registers for the whole kernel: 64 floats per
+// activation row at L = 4, 32 at L = 8, 64 Q8_1 codes (16 words) plus two ds words for DP4A.
+// The header decode is DecodeQ4kScales (the same sub-block pair for both L).
+template <int M, int kWords>
+struct Q4kRingFloatAct {
+  float4 lo[M][kWords];  // activations of the low nibbles: weights 64g + 16hh + 4j ..
+  float4 hi[M][kWords];  // of the high nibbles: 32 further
+  float sum_lo[M], sum_hi[M];  // their sums, for the min term
+};
+
+// Q4_K Mwv on the ring: ggml's exact d*sc*q (one PRMT + one FFMA: d*sc*(2^23 + q) - d*sc*2^23,
+// <= 21 significant bits, so the single rounding is exact), one FFMA per weight and activation
+// row into the lane's sum, and the min term dmin*m times the lane's activation sum, 2 FFMAs per
+// row instead of one per weight. High nibbles are taken in place (q & 0xF0 = 16 q) with the
+// scale d*sc/16 (exact). L = 4 at M = 1, 8 at M = 2 (64 activation registers either way).
+// Roundings a term takes in Row: <= 8 kWords dot FFMAs + 2 min FFMAs after it; a min term's
+// activation sum <= 8 kWords - 1 before it and 1 product: kRowRoundings = 8 kWords + 2.
+struct Q4kRingFloatOp {
+  static constexpr int kBlockBytes = kQ4KBlockBytes;
+  static constexpr int kMaxM = 2;
+  template <int M>
+  static constexpr int kLanesPerBlock = M == 1 ? 4 : 8;
+  template <int M>
+  static constexpr int kWords = 32 / kLanesPerBlock<M>;  // qs words a lane reads per row
+  template <int M>
+  using Act = Q4kRingFloatAct<M, kWords<M>>;
+
+  template <int M>
+  __device__ __forceinline__ static void LoadAct(Act<M>& a, const Activations& act, int sb, int part) {
+    constexpr int L = kLanesPerBlock<M>;
+    const int g = L == 4 ? part : part >> 1, hh = L == 4 ? 0 : part & 1;
+    const int64_t k0 = static_cast<int64_t>(sb) * 256 + 64 * g + 16 * hh;
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const float4* x = reinterpret_cast<const float4*>(act.x + m * act.k + k0);
+      float s_lo = 0.0f, s_hi = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kWords<M>; ++j) {
+        a.lo[m][j] = __ldg(x + j);
+        a.hi[m][j] = __ldg(x + 8 + j);
+        s_lo = s_lo + a.lo[m][j].x + a.lo[m][j].y + a.lo[m][j].z + a.lo[m][j].w;
+        s_hi = s_hi + a.hi[m][j].x + a.hi[m][j].y + a.hi[m][j].z + a.hi[m][j].w;
+      }
+      a.sum_lo[m] = s_lo;
+      a.sum_hi[m] = s_hi;
+    }
+  }
+
+  // Adds the lane's part of one row, `block` the row's super-block in shared memory.
+  template <int M>
+  __device__ __forceinline__ static void Row(const uint8_t* block, const Act<M>& a, int part, float (&acc)[M]) {
+    constexpr int L = kLanesPerBlock<M>;
+    const int g = L == 4 ? part : part >> 1;
+    const uint4 h = *reinterpret_cast<const uint4*>(block);
+    uint32_t q[kWords<M>];
+    const uint4 q0 = *reinterpret_cast<const uint4*>(block + 16 + 32 * g + (L == 4 ? 0 : 16 * (part & 1)));
+    q[0] = q0.x, q[1] = q0.y, q[2] = q0.z, q[3] = q0.w;
+    if constexpr (kWords<M> == 8) {
+      const uint4 q1 = *reinterpret_cast<const uint4*>(block + 32 + 32 * g);
+      q[4] = q1.x, q[5] = q1.y, q[6] = q1.z, q[7] = q1.w;
+    }
+    const Q4kScalesPair s = DecodeQ4kScales(Q4kHeader{h.x, h.y, h.z, h.w}, g);
+    const float dsc0 = s.d * static_cast<float>(s.sc0), dsc1 = s.d * static_cast<float>(s.sc1) * 0.0625f;
+    const float bias0 = -dsc0 * 8388608.0f, bias1 = -dsc1 * 8388608.0f;  // exact
+#pragma unroll
+    for (int j = 0; j < kWords<M>; ++j) {
+      const uint32_t lo = q[j] & 0x0F0F0F0Fu, hi = q[j] & 0xF0F0F0F0u;
+      float wl[4], wh[4];
+#pragma unroll
+      for (int b = 0; b < 4; ++b) {
+        wl[b] = fmaf(dsc0, ByteMagic(lo, b), bias0);
+        wh[b] = fmaf(dsc1, ByteMagic(hi, b), bias1);
+      }
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        float t = acc[m];
+        t = fmaf(wl[0], a.lo[m][j].x, t);
+        t = fmaf(wl[1], a.lo[m][j].y, t);
+        t = fmaf(wl[2], a.lo[m][j].z, t);
+        t = fmaf(wl[3], a.lo[m][j].w, t);
+        t = fmaf(wh[0], a.hi[m][j].x, t);
+        t = fmaf(wh[1], a.hi[m][j].y, t);
+        t = fmaf(wh[2], a.hi[m][j].z, t);
+        t = fmaf(wh[3], a.hi[m][j].w, t);
+        acc[m] = t;
+      }
+    }
+    const float dm0 = s.dmin * static_cast<float>(s.m0), dm1 = s.dmin * static_cast<float>(s.m1);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      acc[m] = fmaf(-dm0, a.sum_lo[m], acc[m]);
+      acc[m] = fmaf(-dm1, a.sum_hi[m], acc[m]);
+    }
+  }
+};
+
+template <int M>
+struct Q4kRingDp4aAct {
+  int lo[M][8], hi[M][8];  // Q8_1 codes of weights 64g + 0..31 and 64g + 32..63
+  uint32_t ds0[M], ds1[M]; // the two blocks' d | s words
+};
+
+// Q4_K HwDp4a on the ring: L = 4, the lane's sub-blocks 2g and 2g+1 whole: the same integer sums
+// and float expression as Q4kSlice8Op's DP4A path (both sub-blocks' min terms read the Q8_1
+// block sums s: Q4KMinTerm::kQ8Sum), evaluated once per row and lane: kRowRoundings = 4.
+struct Q4kRingDp4aOp {
+  static constexpr int kBlockBytes = kQ4KBlockBytes;
+  static constexpr int kMaxM = 4;
+  template <int M>
+  static constexpr int kLanesPerBlock = 4;
+  template <int M>
+  using Act = Q4kRingDp4aAct<M>;
+
+  template <int M>
+  __device__ __forceinline__ static void LoadAct(Act<M>& a, const Activations& act, int sb, int part) {
+    const int64_t k0 = static_cast<int64_t>(sb) * 256 + 64 * part;
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const int4* q = reinterpret_cast<const int4*>(act.q8 + m * act.k + k0);
+#pragma unroll
+      for (int v = 0; v < 2; ++v) {
+        const int4 lo = __ldg(q + v), hi = __ldg(q + 2 + v);
+        a.lo[m][4 * v] = lo.x, a.lo[m][4 * v + 1] = lo.y, a.lo[m][4 * v + 2] = lo.z, a.lo[m][4 * v + 3] = lo.w;
+        a.hi[m][4 * v] = hi.x, a.hi[m][4 * v + 1] = hi.y, a.hi[m][4 * v + 2] = hi.z, a.hi[m][4 * v + 3] = hi.w;
+      }
+      const uint2 ds = __ldg(reinterpret_cast<const uint2*>(act.ds + m * (act.k / 32) + sb * 8 + 2 * part));
+      a.ds0[m] = ds.x;
+      a.ds1[m] = ds.y;
+    }
+  }
+
+  template <int M>
+  __device__ __forceinline__ static void Row(const uint8_t* block, const Act<M>& a, int part, float (&acc)[M]) {
+    const uint4 h = *reinterpret_cast<const uint4*>(block);
+    const uint4 q0 = *reinterpret_cast<const uint4*>(block + 16 + 32 * part);
+    const uint4 q1 = *reinterpret_cast<const uint4*>(block + 32 + 32 * part);
+    const uint32_t q[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
+    const Q4kScalesPair s = DecodeQ4kScales(Q4kHeader{h.x, h.y, h.z, h.w}, part);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      int i0 = 0, i1 = 0;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        i0 = Dp4a(q[j] & 0x0F0F0F0Fu, a.lo[m][j], i0);
+        i1 = Dp4a((q[j] >> 4) & 0x0F0F0F0Fu, a.hi[m][j], i1);
+      }
+      const float sum_d = HalfBitsToFloat(a.ds0[m]) * static_cast<float>(i0 * s.sc0) +
+                          HalfBitsToFloat(a.ds1[m]) * static_cast<float>(i1 * s.sc1);
+      const float sum_m = Q8SumOfDsWord(a.ds0[m]) * static_cast<float>(s.m0) +
+                          Q8SumOfDsWord(a.ds1[m]) * static_cast<float>(s.m1);
+      acc[m] += s.d * sum_d - s.dmin * sum_m;
+    }
+  }
+};
+
 }  // namespace kpolicy::kernels::gpu::detail
 
 #endif  // KPOLICY_KERNELS_CUDA_Q4K_SLICES_CUH_

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kpolicy/contract_check.h"
 #include "kpolicy/evaluator.h"
 #include "kpolicy/json.h"
 #include "kpolicy/runtime/device_probe.h"
@@ -103,6 +104,43 @@ void WriteDevice(JsonWriter& w, const DeviceFacts& device) {
   w.EndArray().EndObject();
 }
 
+// Where the records came from, and which: "evidence": {"source", "records"}.
+void WriteEvidenceSource(JsonWriter& w, const Runtime& rt) {
+  w.Key("evidence").BeginObject().Key("source").String(rt.evidence_source().Describe());
+  w.Key("contracts").Int(rt.evidence() ? static_cast<int64_t>(rt.evidence()->contracts.size()) : 0);
+  w.Key("records").BeginArray();
+  if (rt.evidence()) {
+    for (const ParityRecord& r : rt.evidence()->records) w.String(RecordScope(r));
+  }
+  w.EndArray().EndObject();
+}
+
+// The decision's warnings: a constraint's "refused: ...", an override ignored.
+void WriteWarnings(JsonWriter& w, const Decision& d) {
+  w.Key("warnings").BeginArray();
+  for (const std::string& warning : d.warnings) w.String(warning);
+  w.EndArray();
+}
+
+void WriteModel(JsonWriter& w, const ModelFacts& m) {
+  if (m.empty()) return;
+  w.Key("model").BeginObject().Key("architecture").String(m.architecture).Key("name").String(m.name);
+  w.Key("quantisation").String(m.quantisation).Key("size").String(m.size).EndObject();
+}
+
+// Per rule asking for evidence whose condition held: what the records said
+// (the record that proved it, or why it did not fire), as explain shows it.
+void WriteKnobEvidence(JsonWriter& w, const Knob& k, const KnobTrace& t) {
+  bool any = false;
+  for (size_t i = 0; i < t.evidence.size(); ++i) {
+    if (t.evidence[i].empty()) continue;
+    if (!any) w.Key("evidence").BeginArray();
+    any = true;
+    w.BeginObject().Key("rule").String(k.rules[i].id).Key("records").String(t.evidence[i]).EndObject();
+  }
+  if (any) w.EndArray();
+}
+
 void WriteBound(JsonWriter& w, const GateBound& b) {
   w.Key("bound").BeginObject().Key("min_cosine").Double(b.min_cosine);
   w.Key("max_relative_l2").Double(b.max_relative_l2).Key("derivation").String(b.derivation).EndObject();
@@ -155,14 +193,19 @@ std::string LogLine(const Runtime& rt, const DeviceRuntime& gpu) {
   w.Key("ordinal").Int(gpu.ordinal).Key("devices").Int(static_cast<int64_t>(rt.devices().size()));
   WritePolicy(w, rt);
   WriteDevice(w, d.device);
+  WriteModel(w, d.model);
+  WriteEvidenceSource(w, rt);
   w.Key("kernels").String(gpu.dispatch.gpu ? "gpu" : "cpu: " + gpu.cpu_only_reason);
   w.Key("knobs").BeginObject();
   for (size_t i = 0; i < d.policy->knobs.size(); ++i) {
     const Knob& k = d.policy->knobs[i];
     w.Key(k.name).BeginObject().Key("value").String(d.ValueText(k));
-    w.Key("source").String(SourceOf(k, d.knobs[i], d)).EndObject();
+    w.Key("source").String(SourceOf(k, d.knobs[i], d));
+    WriteKnobEvidence(w, k, d.knobs[i]);
+    w.EndObject();
   }
   w.EndObject();
+  WriteWarnings(w, d);
   WriteHostKnobs(w, gpu.dispatch);
   WriteGateAndFallbacks(w, gpu);
   w.EndObject();
@@ -185,6 +228,7 @@ void WriteEffectiveDevice(JsonWriter& w, const DeviceRuntime& gpu) {
     w.Key("value").String(d.ValueText(k)).Key("source").String(SourceOf(k, t, d));
     if (t.decided_by == KnobTrace::kRule) w.Key("rule").String(k.rules[t.index].id);
     w.Key("reason").String(ReasonOf(k, t));
+    WriteKnobEvidence(w, k, t);
     if (const RuntimeKnob* rk = FindRuntimeKnob(k.name)) {
       w.Key("acted_on_by").String("runtime").Key("switches").String(rk->switches);
     } else {
@@ -193,6 +237,7 @@ void WriteEffectiveDevice(JsonWriter& w, const DeviceRuntime& gpu) {
     w.EndObject();
   }
   w.EndArray();
+  WriteWarnings(w, d);
   WriteHostKnobs(w, gpu.dispatch);
   WriteGateAndFallbacks(w, gpu);
   w.EndObject();
@@ -202,9 +247,11 @@ void WriteEffectiveDevice(JsonWriter& w, const DeviceRuntime& gpu) {
 struct HostStart {
   const Policy& policy;
   const Environment& env;
+  const ModelFacts& model;
+  const RecordEvidence* oracle;  // the records rules asking for evidence read; may be null
   const GateRunner& gate;
   bool injected_gate;  // a test's gate runs even where no GPU kernels do
-  const ModelGateOptions& model;
+  const ModelGateOptions& model_gate;
 };
 
 // Decides for one GPU, binds the decision, gates it and falls back (at most
@@ -221,7 +268,7 @@ Expected<DeviceRuntime> StartDevice(const HostStart& host, const FoundDevice& fo
   // Nothing to gate on the CPU path (it is the reference) unless a test
   // injects a gate; the model gate runs wherever it is asked for.
   const bool kernel_gate = caps.gpu_kernels || host.injected_gate;
-  const double model_budget_ms = static_cast<double>(host.model.budget_ms);
+  const double model_budget_ms = static_cast<double>(host.model_gate.budget_ms);
   double model_spent_ms = 0;
 
   std::vector<Pin> pins;
@@ -231,7 +278,7 @@ Expected<DeviceRuntime> StartDevice(const HostStart& host, const FoundDevice& fo
   // failures stop startup (issue 15 #12: never report "fell back" to a
   // decision that failed too).
   for (int round = 0; round < 2; ++round) {
-    auto decision = Evaluate(policy, device, host.env, pins);
+    auto decision = Evaluate(policy, device, host.model, host.env, pins, host.oracle);
     if (!decision.ok()) {
       return Fail(ErrorCode::kInvalidInput, "policy " + policy.name + ": " +
                                                 decision.error().ToString());
@@ -248,8 +295,8 @@ Expected<DeviceRuntime> StartDevice(const HostStart& host, const FoundDevice& fo
 
     gpu.gate = kernel_gate ? host.gate(gpu.dispatch) : std::vector<GateResult>{};
     gpu.model_gate.reset();
-    if (!host.model.path.empty()) {
-      ModelGateOptions o = host.model;
+    if (!host.model_gate.path.empty()) {
+      ModelGateOptions o = host.model_gate;
       o.budget_ms = std::max<int64_t>(1, static_cast<int64_t>(model_budget_ms - model_spent_ms));
       auto report = RunModelGate(o, gpu.dispatch, caps.gpu_kernels);
       if (!report.ok()) return Fail(std::move(report).error());
@@ -294,11 +341,16 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
   auto resolved = ResolvePolicy({options.policy_path, options.system_policy_path}, env);
   if (!resolved.ok()) return Fail(std::move(resolved).error());
   rt->resolved_ = std::move(resolved).value();
+  const Policy& policy = *rt->resolved_.policy;
+  auto evidence = ResolveEvidence({options.contracts_path, options.system_contracts_path}, env, policy);
+  if (!evidence.ok()) return Fail(std::move(evidence).error());
+  rt->evidence_ = std::move(evidence).value();
 
   auto model_options = ModelGateOptionsFor(options.gate_model_path, options.gate_model_budget_ms, env);
   if (!model_options.ok()) return Fail(std::move(model_options).error());
   const GateRunner& gate = options.gate ? options.gate : GateRunner(RunParityGate);
-  const HostStart host{*rt->resolved_.policy, env, gate, static_cast<bool>(options.gate), *model_options};
+  const HostStart host{policy,        env, options.model, rt->evidence_.oracle.get(), gate, static_cast<bool>(options.gate),
+                       *model_options};
 
   const std::vector<FoundDevice> found = FindDevices(options);
   bool selected_a_gpu = false;
@@ -308,7 +360,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
       Error e = std::move(gpu).error();
       // One GPU: the message as it always was; several: which one failed.
       if (found.size() > 1) e.message = "GPU " + std::to_string(i) + " (" + found[i].facts.name + "): " + e.message;
-      if (selected_a_gpu) (void)SelectLocalDevice(0);
+      if (selected_a_gpu || found[i].real) (void)SelectLocalDevice(0);
       return Fail(std::move(e));
     }
     selected_a_gpu |= gpu->dispatch.gpu;
@@ -323,6 +375,8 @@ std::string Runtime::EffectiveConfigJson(int indent) const {
   JsonWriter w(indent);
   w.BeginObject();
   WritePolicy(w, *this);
+  WriteModel(w, devices_.front().decision.model);
+  WriteEvidenceSource(w, *this);
   w.Key("devices").BeginArray();
   for (const DeviceRuntime& gpu : devices_) WriteEffectiveDevice(w, gpu);
   w.EndArray();

@@ -53,6 +53,7 @@ StartOptions OnH100(const TempDir& dir) {
   o.environment = Environment();
   o.device = FindCatalogDevice("h100")->ToFacts();
   o.system_policy_path = (dir.path / "etc-policy.yaml").string();  // absent unless written
+  o.system_contracts_path = (dir.path / "etc-contracts").string();  // absent: no records
   return o;
 }
 

@@ -71,26 +71,12 @@ Expected<Policy> LoadNamedPolicy(const std::string& name) {
 
 Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
                                            Io& io) {
+  auto set = LoadEvidenceSet(directory, records_directory);
+  if (set.ok()) return std::move(set).value();
+  io.err << set.error().ToString() << "\n";
   // Both folders are input: a missing one is unreadable input (exit 2),
-  // whichever it is.
-  std::error_code ec;
-  if (!std::filesystem::is_directory(directory, ec)) {
-    io.err << directory << ": error: no such contracts folder\n";
-    return Fail(kExitUsage);
-  }
-  if (!std::filesystem::is_directory(records_directory, ec)) {
-    io.err << records_directory << ": error: no such records folder\n";
-    return Fail(kExitUsage);
-  }
-  ContractSet set;
-  auto contracts = LoadContractDirectory(directory);
-  auto records = LoadParityRecordDirectory(records_directory);
-  if (!contracts.ok()) io.err << contracts.error().ToString();
-  if (!records.ok()) io.err << records.error().ToString();
-  if (!contracts.ok() || !records.ok()) return Fail(kExitNo);
-  set.contracts = std::move(contracts).value();
-  set.records = std::move(records).value();
-  return set;
+  // whichever it is; a file that does not load is a "no" (exit 1).
+  return Fail(set.error().code == ErrorCode::kUnreadable ? kExitUsage : kExitNo);
 }
 
 namespace {
@@ -504,6 +490,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   options.add_options()
       ("help,h", "show this help")
       ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
+      ("contracts", po::value<std::string>(), kRunContractsHelp)
       ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b (the demo), or FILE.gguf: a real model (policyctl run --model FILE --help)")
       ("layers", po::value<int>(), "decoder layers in the stack (default: 8 on a GPU, 1 on the CPU)")
       ("tokens", po::value<int>(), "tokens to run, M = 1 each (default: 64 on a GPU, 2 on the CPU)")
@@ -529,6 +516,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   if (!env.ok()) return Usage(io, "run", env.error());
   runtime::StartOptions start;
   if (vm->count("policy")) start.policy_path = (*vm)["policy"].as<std::string>();
+  if (vm->count("contracts")) start.contracts_path = (*vm)["contracts"].as<std::string>();
   start.environment = *env;
   start.probe = io.local_devices;
   if (vm->count("device")) {
@@ -545,6 +533,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   const runtime::Runtime& r = **rt;
   const runtime::DispatchTable& t = r.dispatch();  // the demo runs on GPU 0
   io.out << "policy   " << r.policy().name << " " << r.policy().version << "  (" << r.source().Describe() << ")\n";
+  io.out << "records  " << r.evidence_source().Describe() << "\n";
   for (const runtime::DeviceRuntime& gpu : r.devices()) {
     const DeviceFacts& device = gpu.decision.device;
     const runtime::DispatchTable& d = gpu.dispatch;
@@ -555,6 +544,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
     io.out << "kernels  " << (d.gpu ? "GPU" : "CPU (" + gpu.cpu_only_reason + "): each variant's arithmetic on the CPU")
            << "\n         q4k " << d.q4k << ", q6k " << d.q6k << ", mwv_warps " << d.mwv_warps << ", fused_gate_up "
            << (d.fused_gate_up ? "on" : "off") << "\n";
+    for (const std::string& w : gpu.decision.warnings) io.out << "warning  " << w << "\n";
     for (const runtime::GateResult& g : gpu.gate) io.out << "gate     " << g.ToString() << "\n";
     if (vm->count("log")) io.out << "log      " << gpu.log_line << "\n";
   }

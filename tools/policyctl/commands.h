@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kpolicy/contract.h"
+#include "kpolicy/contract_check.h"
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
 #include "kpolicy/parity_record.h"
@@ -60,10 +61,7 @@ Expected<boost::program_options::variables_map> ParseCommandLine(
 Expected<Policy> LoadNamedPolicy(const std::string& name);
 
 // Contracts and the parity records beside them (check, explain, lint, test).
-struct ContractSet {
-  std::vector<Contract> contracts;
-  std::vector<ParityRecord> records;
-};
+using ContractSet = EvidenceSet;
 
 // Loads DIR's contracts and RECORDS's parity records; on failure prints the
 // diagnostics and returns the exit status (2 a missing folder, 1 a bad file).

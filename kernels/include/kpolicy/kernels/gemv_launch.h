@@ -77,6 +77,13 @@ Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args);
 // table's q4k Mwv row (gemv_variants.h, float activations).
 Status LaunchQ4kMwvV1(const GemvArgs& args);
 
+// The table's q4k Mwv row before the ring (v3, q4k_mwv_v3.cu: register double buffers, 4 rows
+// per warp at M = 1), which the row still launches where the ring does not apply (below sm_90,
+// M >= 3, long rows); and q4k HwDp4a before the ring (v2's half-warp split launch, likewise its
+// fallback). For bench_gemv's baseline rows; same contracts and numerics as the rows.
+Status LaunchQ4kMwvV3(const GemvArgs& args);
+Status LaunchQ4kHwDp4aV2(const GemvArgs& args);
+
 }  // namespace kpolicy::kernels::gpu
 
 #endif  // KPOLICY_KERNELS_GEMV_LAUNCH_H_

@@ -13,24 +13,29 @@
 //
 // Start resolves the policy (explicit path, KPOLICY_FILE,
 // /etc/kpolicy/policy.yaml, else the compiled-in default: see
-// policy_source.h), probes every local GPU (device_probe.h; a host may mix
-// GPUs, so each is decided on its own), and for each GPU evaluates the policy
-// against its facts and the environment, binds the decision to kernels
-// (dispatch.h) and runs the load-time parity gate (parity_gate.h) on that
-// GPU: every kernel and GEMM path the decision turns on (q4k, q6k,
-// fused_gate_up, the FP16 prefill GEMM, fp8_prefill, fp8_decode,
-// hgemm_decode, w4a16_interleaved) on a probe, against the CPU fp64
-// reference within a bound derived from its arithmetic. A knob whose path
-// fails is switched to the fallback value its policy declares (`fallback:`),
-// which the decision's trace, explain and the log line show, and the
-// re-evaluated decision is gated again; a failure in that second round stops
-// startup with an error naming both rounds' failures (the runtime never
-// serves a kernel that failed). A policy with `on_gate_failure: fatal`, or a
-// knob without a fallback, stops startup at the first failure. Any GPU that
-// cannot start stops startup for the host, the error naming that GPU's
-// ordinal: a server never runs on some of its GPUs with a guess for others.
-// Without a usable GPU the runtime decides for the seed's fallback facts,
-// runs the CPU path and says so (devices() then holds that one entry).
+// policy_source.h) and the parity records its rules asking for evidence read
+// (explicit contracts folder, KPOLICY_CONTRACTS, /etc/kpolicy/contracts,
+// else none: see evidence_source.h), probes every local GPU (device_probe.h;
+// a host may mix GPUs, so each is decided on its own), and for each GPU
+// evaluates the policy against its facts, the model being served and the
+// environment (a rule with `evidence:` fires only where those records prove
+// its contracts, as `policyctl explain --contracts DIR` shows; the log line
+// cites the record), binds the decision to kernels (dispatch.h) and runs the
+// load-time parity gate (parity_gate.h) on that GPU: every kernel and GEMM
+// path the decision turns on (q4k, q6k, fused_gate_up, the FP16 prefill
+// GEMM, fp8_prefill, fp8_decode, hgemm_decode, w4a16_interleaved) on a
+// probe, against the CPU fp64 reference within a bound derived from its
+// arithmetic. A knob whose path fails is switched to the fallback value its
+// policy declares (`fallback:`), which the decision's trace, explain and the
+// log line show, and the re-evaluated decision is gated again; a failure in
+// that second round stops startup with an error naming both rounds' failures
+// (the runtime never serves a kernel that failed). A policy with
+// `on_gate_failure: fatal`, or a knob without a fallback, stops startup at
+// the first failure. Any GPU that cannot start stops startup for the host,
+// the error naming that GPU's ordinal: a server never runs on some of its
+// GPUs with a guess for others. Without a usable GPU the runtime decides for
+// the seed's fallback facts, runs the CPU path and says so (devices() then
+// holds that one entry).
 //
 // On request (StartOptions::gate_model_path or KPOLICY_GATE_MODEL=FILE.gguf;
 // budget StartOptions::gate_model_budget_ms or KPOLICY_GATE_MODEL_BUDGET_MS,
@@ -62,6 +67,7 @@
 #include "kpolicy/expected.h"
 #include "kpolicy/runtime/device_probe.h"
 #include "kpolicy/runtime/dispatch.h"
+#include "kpolicy/runtime/evidence_source.h"
 #include "kpolicy/runtime/model_gate.h"
 #include "kpolicy/runtime/parity_gate.h"
 #include "kpolicy/runtime/policy_source.h"
@@ -79,6 +85,15 @@ struct StartOptions {
   std::optional<DeviceFacts> device;
   bool device_is_real = false;
   std::string system_policy_path = kSystemPolicyPath;
+  // The contracts folder (contract files; parity records in its parity/)
+  // whose records rules asking for evidence read. Empty: KPOLICY_CONTRACTS,
+  // else system_contracts_path if it exists, else none (evidence_source.h).
+  std::string contracts_path;
+  std::string system_contracts_path = kSystemContractsPath;
+  // The model being served, as `model.*` facts: a record measured on one
+  // model speaks only for that model. Empty: unknown, and such records
+  // prove nothing.
+  ModelFacts model;
   GateRunner gate;                          // default: RunParityGate where GPU kernels run
   // The model-level gate (model_gate.h): a GGUF file (empty: KPOLICY_GATE_MODEL,
   // else none) and its budget in ms per GPU (<= 0: KPOLICY_GATE_MODEL_BUDGET_MS,
@@ -100,8 +115,10 @@ struct DeviceRuntime {
   std::vector<std::string> fallbacks;  // the gate's fallbacks, "knob: reason"
   // One line of JSON, event kpolicy.startup: the ordinal and how many GPUs
   // the host has, the policy's name, version, file, source and sha256, the
-  // device, every knob's value and what decided it, the gate's results and
-  // any fallback.
+  // device, the model, where the records came from, every knob's value and
+  // what decided it (with what the records said for each rule asking for
+  // evidence), the decision's warnings ("refused: ..."), the gate's results
+  // and any fallback.
   std::string log_line;
 };
 
@@ -109,7 +126,10 @@ class Runtime {
  public:
   // The error says what stopped startup, with the policy's diagnostics
   // where there are: kInvalidInput (the policy does not load, leaves a knob
-  // the runtime needs undecided, or mistypes it), kUnsupported (a kernel or
+  // the runtime needs undecided, or mistypes it; a contract or record of the
+  // configured contracts folder does not load, FILE:LINE:COL; a rule asks
+  // for a contract the folder lacks), kUnreadable (a configured contracts
+  // folder, or its parity/, is missing), kUnsupported (a kernel or
   // path this build or GPU lacks), kCheckFailed (the parity gate failed
   // with no fallback left, or a fallback failed it too; or the model gate's
   // budget was exceeded under on_gate_failure: fatal). On a host with
@@ -119,6 +139,10 @@ class Runtime {
   const Policy& policy() const { return *resolved_.policy; }
   const PolicySource& source() const { return resolved_.source; }
   const std::string& policy_sha256() const { return resolved_.sha256; }
+  // Where the records came from (kNone: no rule asking for evidence fired).
+  const EvidenceSource& evidence_source() const { return evidence_.source; }
+  // The contracts and records loaded; null when there are none.
+  const EvidenceSet* evidence() const { return evidence_.set.get(); }
 
   // Every GPU of the host, by ordinal (at least one entry: without a GPU,
   // the fallback device the CPU path was decided for).
@@ -137,14 +161,15 @@ class Runtime {
 
   // The effective configuration as one JSON object (pretty-printed when
   // indent > 0), for a status endpoint:
-  //   {"policy": {name, version, file, source, sha256},
+  //   {"policy": {name, version, file, source, sha256}, "model", "evidence",
   //    "devices": [{"ordinal", "device", "kernels": {"gpu", "cpu_only_reason"},
   //                 "knobs": [{name, type, value, source, rule, reason,
-  //                            acted_on_by, switches}],
-  //                 "host_knobs", "gate", "model_gate", "fallbacks"}, ...]}
+  //                            evidence, acted_on_by, switches}],
+  //                 "warnings", "host_knobs", "gate", "model_gate", "fallbacks"}, ...]}
   // one entry per GPU in ordinal order. A knob's source says what decided it
   // (env, rule, default or gate fallback), its reason why (the rule's why,
-  // the override's variable, the fallback's cause), acted_on_by whether the
+  // the override's variable, the fallback's cause), evidence what the
+  // records said for its rules asking for evidence, acted_on_by whether the
   // runtime acts on it or passes it to the host. Without a GPU the one entry
   // is the fallback device with kernels.gpu false and the reason: the
   // decision a CPU-side start made. Cost: microseconds per GPU.
@@ -154,6 +179,7 @@ class Runtime {
   Runtime() = default;
 
   ResolvedPolicy resolved_;
+  ResolvedEvidence evidence_;
   std::vector<DeviceRuntime> devices_;
 };
 

@@ -4,7 +4,8 @@
 # CUDA is not installed here: the build uses /usr/local/cuda when nvcc is there.
 set -euo pipefail
 
-packages=(build-essential cmake libyaml-cpp-dev libboost-program-options-dev libboost-test-dev)
+# libboost-dev: Boost.Beast (policyctl run --serve); curl: the HTTP client its test uses.
+packages=(build-essential cmake libyaml-cpp-dev libboost-dev libboost-program-options-dev libboost-test-dev curl)
 
 missing=()
 for p in "${packages[@]}"; do

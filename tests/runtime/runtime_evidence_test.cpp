@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(records_from_kpolicy_contracts_fire_the_rule_and_the_log_ci
   // The effective configuration says the same.
   const JsonValue config = MustParse(rt->EffectiveConfigJson());
   bool cited = false;
-  for (const JsonValue& k : config.Find("knobs")->items) {
+  for (const JsonValue& k : config.Find("devices")->items.at(0).Find("knobs")->items) {  // the one GPU
     if (k.Find("name")->text == "q4k") cited = Has(EvidenceSaid(k), "a100-proves-hwdp4a.yaml");
   }
   BOOST_TEST(cited);

@@ -30,7 +30,8 @@
 #                         variant on both models, and a start with the model
 #                         gate. The models come in .models/ as split parts
 #                         (the device has no network): gemma.part*, smol.part*
-# A short summary comes last on stdout. Never changes the GPU's settings.
+# A short summary comes last on stdout; then everything under $OUT is packed into
+# $OUT/session.tgz (the device tool returns at most 8 files). Never changes the GPU's settings.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CARRY=.devcarry
@@ -174,6 +175,9 @@ run() {
   grep -E "^FP8 peak probe|^dense peak" "$OUT/bench_prefill.log" 2>/dev/null
   grep -E "^Summary" "$OUT/compare_fp8.md" 2>/dev/null
   grep -E "^(run|prefill|gate) " "$OUT/runtime.log" 2>/dev/null
+  # The device tool returns at most 8 files from $OUT (a longer list is cut, silently for the
+  # ones past it): everything goes back as one archive, session.tgz.
+  tar czf /tmp/session.tgz -C "$OUT" . && find "$OUT" -mindepth 1 -delete && mv /tmp/session.tgz "$OUT/"
 }
 
 case "${1:-}" in

@@ -7,7 +7,8 @@
 # does not need them).
 set -euo pipefail
 
-packages=(build-essential cmake libyaml-cpp-dev libboost-program-options-dev libboost-test-dev "$@")
+# libboost-dev: Boost.Beast (policyctl run --serve); curl: the HTTP client its test uses.
+packages=(build-essential cmake libyaml-cpp-dev libboost-dev libboost-program-options-dev libboost-test-dev curl "$@")
 
 missing=()
 for p in "${packages[@]}"; do

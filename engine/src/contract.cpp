@@ -31,6 +31,20 @@ std::string Threshold::ToString() const {
   return metric + (is_min ? " >= " : " <= ") + FormatNumber(limit);
 }
 
+bool Contract::Constrains(const std::string& name) const {
+  return name == knob || std::any_of(aliases.begin(), aliases.end(), [&](const Alias& a) { return a.knob == name; });
+}
+
+std::string Contract::VariantOf(const std::string& name, const std::string& value) const {
+  if (name == knob) return value;
+  for (const Alias& a : aliases) {
+    if (a.knob != name) continue;
+    auto it = a.variant_of.find(value);
+    return it == a.variant_of.end() ? "" : it->second;
+  }
+  return "";
+}
+
 namespace {
 
 constexpr const char* kFormatKey = "kpolicy_contracts";
@@ -74,11 +88,13 @@ class ContractReader : public YamlDocument {
       return c;
     }
     const Misspelt misspelt = CheckKeys(
-        node, {"id", "title", "knob", "operation", "workloads", "variants", "thresholds", "refs"}, "a contract");
+        node, {"id", "title", "knob", "aliases", "operation", "workloads", "variants", "thresholds", "refs"},
+        "a contract");
     c.id = RequiredString(node, "id", "a contract", misspelt);
     const std::string context = c.id.empty() ? std::string("a contract") : "contract " + c.id;
     if (YAML::Node t = Get(node, "title")) c.title = String(t, "title");
     c.knob = RequiredString(node, "knob", context, misspelt);
+    if (YAML::Node a = Get(node, "aliases")) ReadAliases(a, context, c);
     c.operation = RequiredString(node, "operation", context, misspelt);
     CheckOperation(node, c, context);
     if (YAML::Node w = Get(node, "workloads")) {
@@ -155,6 +171,39 @@ class ContractReader : public YamlDocument {
       const YAML::Node at = list.IsSequence() ? list[i] : list;
       Error(Loc(at), "unknown workload '" + workloads[i] + "' in " + context + DidYouMean(workloads[i], known) +
                          "; the standard workloads are " + JoinNames(known));
+    }
+  }
+
+  // aliases: [{knob: batched_prefill, values: {"true": batched, "false": serial}}]
+  void ReadAliases(const YAML::Node& list, const std::string& context, Contract& c) {
+    if (!list.IsSequence()) {
+      Error(Loc(list), "'aliases' of " + context + " is a list of {knob, values}, not a " + Kind(list));
+      return;
+    }
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      const YAML::Node node = *it;
+      if (!node.IsMap()) {
+        Error(Loc(node), "an alias is a mapping {knob, values}, not a " + Kind(node));
+        continue;
+      }
+      const Misspelt misspelt = CheckKeys(node, {"knob", "values"}, "an alias of " + context);
+      Contract::Alias alias;
+      alias.location = Loc(node);
+      alias.knob = RequiredString(node, "knob", "an alias of " + context, misspelt);
+      if (!alias.knob.empty() && c.Constrains(alias.knob)) {
+        Error(Loc(Get(node, "knob")), context + " already constrains knob '" + alias.knob + "'");
+      }
+      const YAML::Node values = Get(node, "values");
+      if (!values || !values.IsMap() || values.size() == 0) {
+        if (!misspelt.count("values")) {
+          Error(Loc(values ? values : node), "an alias maps its knob's values to record variants: values: {VALUE: VARIANT}");
+        }
+        continue;
+      }
+      for (auto v = values.begin(); v != values.end(); ++v) {
+        alias.variant_of[String(v->first, "an alias value")] = String(v->second, "a record variant");
+      }
+      c.aliases.push_back(std::move(alias));
     }
   }
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "kpolicy/evaluator.h"
 #include "kpolicy/json.h"
@@ -37,6 +38,7 @@ std::string Joined(const std::vector<std::string>& items) {
 // Findings of one contract for the variant a decision chose.
 void CheckOne(const Contract& contract, const std::string& variant, const ParityRecord& record,
               const CheckFinding& base, std::vector<CheckFinding>& out) {
+  if (variant.empty()) return;  // a value of an alias that names no variant
   if (!contract.variants.empty() && !Contains(contract.variants, variant)) return;  // not applicable
   CheckFinding f = base;
   f.variant = variant;
@@ -70,6 +72,17 @@ void CheckOne(const Contract& contract, const std::string& variant, const Parity
       out.push_back(f);
     }
   }
+}
+
+// Findings of `contract` for the value decision `d` gives `knob` (the knob
+// the contract constrains in d's policy, under whichever spelling).
+void CheckDecided(const Contract& contract, const Knob& knob, const Decision& d, const ParityRecord& record,
+                  CheckFinding base, std::vector<CheckFinding>& out) {
+  const std::string value = d.ValueText(knob);
+  const std::string variant = contract.VariantOf(knob.name, value);
+  base.knob = knob.name;
+  if (variant != value) base.value = value;
+  CheckOne(contract, variant, record, base, out);
 }
 
 // String literals in an expression's text: the values a condition compares
@@ -141,8 +154,22 @@ void CheckVariantNames(const Policy& policy, const std::string& policy_name, con
            policy_name + (knob.type.kind == TypeKind::kEnum ? DidYouMean(text, knob.type.members) : "");
   };
   for (const Contract& c : contracts) {
+    // An alias maps its knob's values onto the contract knob's.
+    for (const Contract::Alias& a : c.aliases) {
+      const Knob* alias = policy.FindKnob(a.knob);
+      const Knob* target = policy.FindKnob(c.knob);
+      for (const auto& [value, variant] : a.variant_of) {
+        if (alias && !CanonicalValueText(alias->type, value)) {
+          errors.push_back(a.location.ToString() + ": contract " + c.id + " maps value " + not_a_value(*alias, value));
+        }
+        if (target && !CanonicalValueText(target->type, variant)) {
+          errors.push_back(a.location.ToString() + ": contract " + c.id + " maps " + a.knob + " = " + value + " to " +
+                           not_a_value(*target, variant));
+        }
+      }
+    }
     const Knob* knob = policy.FindKnob(c.knob);
-    if (!knob) continue;  // reported by the caller
+    if (!knob) continue;  // an alias's policy, or reported by the caller
     for (const std::string& v : c.variants) {
       if (!CanonicalValueText(knob->type, v)) {
         errors.push_back(c.variants_location.ToString() + ": contract " + c.id + " lists variant " + not_a_value(*knob, v));
@@ -168,12 +195,12 @@ EvidenceOracle::Answer RecordEvidence::Prove(const std::string& contract, const 
                                              const ModelFacts& model) const {
   auto c = std::find_if(contracts_.begin(), contracts_.end(), [&](const Contract& x) { return x.id == contract; });
   if (c == contracts_.end()) return {false, "no contract " + contract + " is loaded"};
-  if (c->knob != knob) return {false, "contract " + contract + " constrains " + c->knob + ", not " + knob};
+  if (!c->Constrains(knob)) return {false, "contract " + contract + " constrains " + c->knob + ", not " + knob};
   Answer proof;
   for (const ParityRecord& record : records_) {
     if (!record.Matches(device) || !record.MatchesModel(model)) continue;
     std::vector<CheckFinding> findings;
-    CheckOne(*c, value, record, CheckFinding{}, findings);
+    CheckOne(*c, c->VariantOf(knob, value), record, CheckFinding{}, findings);
     if (findings.empty()) continue;
     for (const CheckFinding& f : findings) {
       if (f.kind == CheckFinding::kViolation) {
@@ -194,6 +221,51 @@ EvidenceOracle::Answer RecordEvidence::Prove(const std::string& contract, const 
                      (model.empty() ? "" : " with " + model.Describe())};
 }
 
+Expected<EvidenceSet> LoadEvidenceSet(const std::string& contracts_directory, const std::string& records_directory) {
+  std::error_code ec;
+  for (auto [directory, what] : {std::pair{&contracts_directory, "contracts"}, std::pair{&records_directory, "records"}}) {
+    if (!std::filesystem::is_directory(*directory, ec)) {
+      return Fail(ErrorCode::kUnreadable, SourceLocation{*directory}, std::string("no such ") + what + " folder");
+    }
+  }
+  auto contracts = LoadContractDirectory(contracts_directory);
+  auto records = LoadParityRecordDirectory(records_directory);
+  if (!contracts.ok() || !records.ok()) {
+    Diagnostics all;
+    if (!contracts.ok()) all.Append(contracts.error());
+    if (!records.ok()) all.Append(records.error());
+    return Fail(all.ToError(ErrorCode::kInvalidInput));
+  }
+  return EvidenceSet{std::move(contracts).value(), std::move(records).value()};
+}
+
+Diagnostics CheckEvidenceRules(const Policy& policy, const std::vector<Contract>& contracts) {
+  Diagnostics out;
+  for (const Knob& knob : policy.knobs) {
+    for (const Rule& rule : knob.rules) {
+      for (const std::string& id : rule.evidence) {
+        auto c = std::find_if(contracts.begin(), contracts.end(), [&](const Contract& x) { return x.id == id; });
+        if (c == contracts.end()) {
+          out.Error(rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "' asks for evidence under contract " +
+                                       id + ", which the contracts loaded do not define");
+        } else if (!c->Constrains(knob.name)) {
+          out.Error(rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "' asks for evidence under contract " +
+                                       id + ", which constrains knob '" + c->knob + "'");
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const Knob* ConstrainedKnob(const Contract& contract, const Policy& policy) {
+  if (const Knob* k = policy.FindKnob(contract.knob)) return k;
+  for (const Contract::Alias& a : contract.aliases) {
+    if (const Knob* k = policy.FindKnob(a.knob)) return k;
+  }
+  return nullptr;
+}
+
 std::string RecordScope(const ParityRecord& record) {
   std::string out = record.file;
   if (record.covers_range) out += " (covers " + record.covers_text + ")";
@@ -202,7 +274,8 @@ std::string RecordScope(const ParityRecord& record) {
 }
 
 std::string CheckFinding::Outcome() const {
-  std::string head = (environment.empty() ? "" : "with " + environment + ", ") + knob + " = " + variant;
+  std::string head = (environment.empty() ? "" : "with " + environment + ", ") + knob + " = " +
+                     (value.empty() ? variant : value + " (" + variant + ")");
   switch (kind) {
     case kPass:
       return head + " meets " + contract + ": " + metric + " " + FormatNumber(measured) + " on " + workload +
@@ -234,10 +307,11 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
   CheckReport report;
   const std::string policy_name = policy.name + " " + policy.version + " (" + policy.file + ")";
   for (const Contract& c : contracts) {
-    const Knob* knob = policy.FindKnob(c.knob);
-    if (!knob) {
-      report.errors.push_back(c.location.ToString() + ": contract " + c.id + " constrains knob '" + c.knob +
-                              "', which policy " + policy_name + " does not have");
+    if (!ConstrainedKnob(c, policy)) {
+      std::string spellings = "'" + c.knob + "'";
+      for (const Contract::Alias& a : c.aliases) spellings += " or '" + a.knob + "'";
+      report.errors.push_back(c.location.ToString() + ": contract " + c.id + " constrains knob " + spellings +
+                              ", which policy " + policy_name + " does not have");
     }
   }
   CheckVariantNames(policy, policy_name, contracts, records, report.errors);
@@ -254,10 +328,7 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
       continue;
     }
     CollectRefusals(*clean, base.device + ": ", report.refusals);
-    for (const Contract& c : contracts) {
-      base.knob = c.knob;
-      CheckOne(c, clean->ValueText(*policy.FindKnob(c.knob)), record, base, report.findings);
-    }
+    for (const Contract& c : contracts) CheckDecided(c, *ConstrainedKnob(c, policy), *clean, record, base, report.findings);
     // What each declared override would select, where it differs.
     for (const Knob& knob : policy.knobs) {
       for (size_t i = 0; i < knob.env.size(); ++i) {
@@ -281,11 +352,9 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
         }
         CollectRefusals(*forced, where, report.refusals);
         for (const Contract& c : contracts) {
-          const Knob* constrained = policy.FindKnob(c.knob);
-          const std::string variant = forced->ValueText(*constrained);
-          if (variant == clean->ValueText(*constrained)) continue;
-          base.knob = c.knob;
-          CheckOne(c, variant, record, base, report.findings);
+          const Knob* constrained = ConstrainedKnob(c, policy);
+          if (forced->ValueText(*constrained) == clean->ValueText(*constrained)) continue;
+          CheckDecided(c, *constrained, *forced, record, base, report.findings);
         }
         base.environment.clear();
       }
@@ -304,10 +373,10 @@ std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decisi
     // unknown, a model's record is still shown, failures included.
     if (!decision.model.empty() && !record.MatchesModel(decision.model)) continue;
     for (const Contract& c : contracts) {
-      const Knob* knob = decision.policy->FindKnob(c.knob);
+      const Knob* knob = ConstrainedKnob(c, *decision.policy);
       if (!knob) continue;
       std::vector<CheckFinding> findings;
-      CheckOne(c, decision.ValueText(*knob), record, CheckFinding{}, findings);
+      CheckDecided(c, *knob, decision, record, CheckFinding{}, findings);
       for (const CheckFinding& f : findings) {
         Evidence e;
         e.contract = c.id;
@@ -322,7 +391,7 @@ std::map<std::string, std::vector<Evidence>> FindEvidence(const Decision& decisi
           e.threshold = f.threshold;
           e.measured = f.measured;
         }
-        out[c.knob].push_back(std::move(e));
+        out[knob->name].push_back(std::move(e));
       }
     }
   }

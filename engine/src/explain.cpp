@@ -496,6 +496,7 @@ std::string RenderEvalText(const Decision& d, const ExplainOptions& options) {
 std::string RenderEvalJson(const Decision& d, const ExplainOptions& options) {
   JsonWriter w;
   w.BeginObject();
+  if (options.ordinal >= 0) w.Key("ordinal").Int(options.ordinal);
   WritePolicy(w, d, options);
   WriteDevice(w, d.device);
   w.Key("decision");
@@ -512,6 +513,7 @@ std::string RenderExplainText(const Decision& d, const ExplainOptions& options) 
 std::string RenderExplainJson(const Decision& d, const ExplainOptions& options) {
   JsonWriter w(2);
   w.BeginObject();
+  if (options.ordinal >= 0) w.Key("ordinal").Int(options.ordinal);
   WritePolicy(w, d, options);
   WriteDevice(w, d.device);
   if (!d.model.empty()) {

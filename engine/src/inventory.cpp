@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
+#include <unordered_map>
 #include <variant>
 
 #include "kpolicy/json.h"
+#include "mapped_file.h"
 #include "yaml_document.h"
 
 namespace kpolicy {
@@ -55,9 +58,23 @@ std::string MigSummary(const MigLayout& mig) {
   return out;
 }
 
+// MatchCatalogProduct, asked once per distinct product name: a fleet of
+// 100,000 nodes names a handful of products.
+class CatalogMatches {
+ public:
+  const std::optional<CatalogEntry>& Match(const std::string& product) {
+    auto [it, inserted] = seen_.try_emplace(product);
+    if (inserted) it->second = MatchCatalogProduct(product);
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::optional<CatalogEntry>> seen_;
+};
+
 // The node the policy is evaluated for, or why it cannot be (never a guess).
 std::variant<InventoryNode, SkippedNode> Resolve(StatedNode s, const std::string& file,
-                                                 const std::string& missing_gpu_reason) {
+                                                 const std::string& missing_gpu_reason, CatalogMatches& catalog) {
   if (s.product.empty() && !s.cc) return SkippedNode{s.name, missing_gpu_reason};
   if (s.count && *s.count == 0) return SkippedNode{s.name, "GPU count is 0"};
   InventoryNode node;
@@ -65,10 +82,9 @@ std::variant<InventoryNode, SkippedNode> Resolve(StatedNode s, const std::string
   node.product = s.product;
   node.driver = s.driver;
   node.gpu_count = s.count.value_or(0);
-  node.mig = s.mig;
 
   std::optional<CatalogEntry> entry;
-  if (!s.product.empty()) entry = MatchCatalogProduct(s.product);
+  if (!s.product.empty()) entry = catalog.Match(s.product);
   if (entry && s.cc && (s.cc->first != entry->cc_major || s.cc->second != entry->cc_minor)) {
     node.flags.push_back("product '" + s.product + "' looks like catalog entry " + std::string(entry->key) +
                          " (cc " + CcText(entry->cc_major, entry->cc_minor) + ") but the node reports cc " +
@@ -101,11 +117,13 @@ std::variant<InventoryNode, SkippedNode> Resolve(StatedNode s, const std::string
   node.facts.driver_version = s.driver.ToString();
   node.facts.source = "node " + s.name + " of " + file;
   if (!s.mig.profiles.empty()) node.flags.push_back(MigSummary(s.mig));
+  node.mig = std::move(s.mig);
   return node;
 }
 
-void AddResolved(Inventory& inventory, StatedNode stated, const std::string& missing_gpu_reason) {
-  auto resolved = Resolve(std::move(stated), inventory.file, missing_gpu_reason);
+void AddResolved(Inventory& inventory, StatedNode stated, const std::string& missing_gpu_reason,
+                 CatalogMatches& catalog) {
+  auto resolved = Resolve(std::move(stated), inventory.file, missing_gpu_reason, catalog);
   if (auto* node = std::get_if<InventoryNode>(&resolved)) {
     inventory.nodes.push_back(std::move(*node));
   } else {
@@ -133,18 +151,24 @@ constexpr std::string_view kDriverLabels[2][3] = {
     {"nvidia.com/cuda.driver.major", "nvidia.com/cuda.driver.minor", "nvidia.com/cuda.driver.rev"},
 };
 
+// Where a node is in the file: ".items[3]", or "" for a lone Node (no
+// index). Spelt only for an error: a fleet's nodes are read by the 100,000.
+std::string NodePath(std::optional<size_t> index) {
+  return index ? ".items[" + std::to_string(*index) + "]" : "";
+}
+
 // Reads one node's labels; errors name the JSON path of the bad value.
 class LabelReader {
  public:
-  LabelReader(const JsonValue* labels, std::string path, std::string node, const std::string& file)
-      : labels_(labels), path_(std::move(path)), node_(std::move(node)), file_(file) {}
+  LabelReader(const JsonValue* labels, std::optional<size_t> index, const std::string& node, const std::string& file)
+      : labels_(labels), index_(index), node_(node), file_(file) {}
 
-  // The label's text; nullopt when absent. A non-string value is an error.
-  Expected<std::optional<std::string>> Text(std::string_view label) const {
+  // The label's text; null when absent. A non-string value is an error.
+  Expected<const std::string*> Text(std::string_view label) const {
     const JsonValue* v = labels_ ? labels_->Find(label) : nullptr;
-    if (!v) return std::optional<std::string>();
+    if (!v) return static_cast<const std::string*>(nullptr);
     if (v->kind != JsonValue::kString) return Fail(Bad(label, "a label value is a string"));
-    return std::optional<std::string>(v->text);
+    return &v->text;
   }
 
   // The label as a whole number; nullopt when absent or "" (GFD writes an
@@ -152,7 +176,7 @@ class LabelReader {
   Expected<std::optional<int>> Number(std::string_view label) const {
     auto text = Text(label);
     if (!text.ok()) return Fail(text.error());
-    if (!text->has_value() || (*text)->empty()) return std::optional<int>();
+    if (!*text || (*text)->empty()) return std::optional<int>();
     auto n = ParseWholeNumber(**text);
     if (!n) return Fail(Bad(label, "'" + **text + "' is not a whole number"));
     return std::optional<int>(*n);
@@ -160,22 +184,22 @@ class LabelReader {
 
   Error Bad(std::string_view label, const std::string& message) const {
     return Error(ErrorCode::kInvalidInput, SourceLocation{file_},
-                 path_ + "[" + JsonQuote(label) + "]: node '" + node_ + "': " + message);
+                 NodePath(index_) + ".metadata.labels[" + JsonQuote(label) + "]: node '" + node_ + "': " + message);
   }
 
   const JsonValue* labels() const { return labels_; }
 
  private:
   const JsonValue* labels_;
-  std::string path_;
-  std::string node_;
+  std::optional<size_t> index_;
+  const std::string& node_;
   const std::string& file_;
 };
 
 Expected<DriverVersion> ReadDriver(const LabelReader& r) {
   auto full = r.Text(kLabelDriverFull);
   if (!full.ok()) return Fail(full.error());
-  if (full->has_value() && !(*full)->empty()) {
+  if (*full && !(*full)->empty()) {
     auto parsed = ParseDriverVersion(**full);
     if (!parsed.ok()) return Fail(r.Bad(kLabelDriverFull, parsed.error().message));
     return parsed;
@@ -197,7 +221,7 @@ Expected<MigLayout> ReadMig(const LabelReader& r, const StatedNode& node) {
   MigLayout mig;
   auto strategy = r.Text(kLabelMigStrategy);
   if (!strategy.ok()) return Fail(strategy.error());
-  mig.strategy = strategy->value_or("");
+  if (*strategy) mig.strategy = **strategy;
   if (mig.strategy == "single") {
     // The single strategy overloads gpu.product ("A100-SXM4-40GB-MIG-1g.5gb"),
     // gpu.count, gpu.memory; gpu.multiprocessors is the slice's SM count.
@@ -234,9 +258,10 @@ Expected<MigLayout> ReadMig(const LabelReader& r, const StatedNode& node) {
   return mig;
 }
 
-Expected<StatedNode> ReadKubectlNode(const JsonValue& item, const std::string& path, const std::string& file) {
+// Node `item` of the file, item `index` of its List (none: a lone Node).
+Expected<StatedNode> ReadKubectlNode(const JsonValue& item, std::optional<size_t> index, const std::string& file) {
   auto bad = [&](const std::string& where, const std::string& message) {
-    return Fail(ErrorCode::kInvalidInput, SourceLocation{file}, path + where + ": " + message);
+    return Fail(ErrorCode::kInvalidInput, SourceLocation{file}, NodePath(index) + where + ": " + message);
   };
   if (item.kind != JsonValue::kObject) return bad("", "a node is a JSON object");
   const JsonValue* metadata = item.Find("metadata");
@@ -249,7 +274,7 @@ Expected<StatedNode> ReadKubectlNode(const JsonValue& item, const std::string& p
   if (labels && labels->kind != JsonValue::kObject) return bad(".metadata.labels", "not an object");
   StatedNode s;
   s.name = name->text;
-  const LabelReader r(labels, path + ".metadata.labels", s.name, file);
+  const LabelReader r(labels, index, s.name, file);
   auto product = r.Text(kLabelProduct);
   auto major = r.Number(kLabelComputeMajor);
   auto minor = r.Number(kLabelComputeMinor);
@@ -262,7 +287,7 @@ Expected<StatedNode> ReadKubectlNode(const JsonValue& item, const std::string& p
   KPOLICY_TRY(count);
   KPOLICY_TRY(memory);
   KPOLICY_TRY(sms);
-  s.product = product->value_or("");
+  if (*product) s.product = **product;
   if (major->has_value() != minor->has_value()) {
     const std::string_view missing = major->has_value() ? kLabelComputeMinor : kLabelComputeMajor;
     return Fail(r.Bad(missing, "missing (the other compute capability label is set)"));
@@ -333,9 +358,10 @@ class PlainInventoryReader : public YamlDocument {
       Error(Loc(list), "the inventory is a list of nodes (or 'nodes:' with one), not a " + Kind(list));
       return inventory;
     }
+    CatalogMatches catalog;
     for (const YAML::Node& entry : list) {
       if (auto stated = ReadNode(entry)) {
-        AddResolved(inventory, std::move(*stated), "neither product nor cc given");
+        AddResolved(inventory, std::move(*stated), "neither product nor cc given", catalog);
       }
     }
     return inventory;
@@ -448,17 +474,24 @@ std::optional<CatalogEntry> MatchCatalogProduct(std::string_view product) {
 
 namespace {
 
+// Equality as a byte comparison the compiler inlines for a literal;
+// string_view's == goes through a three-way compare call. The filter below
+// runs for every label of every node.
+bool Same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 // The labels ReadKubectlNode reads; the others are dropped while parsing.
 bool IsLabelRead(std::string_view label) {
-  if (!label.starts_with("nvidia.com/")) return false;
+  if (label.size() < 11 || std::memcmp(label.data(), "nvidia.com/", 11) != 0) return false;
   if (label.starts_with(kMigTypePrefix)) return true;
   for (std::string_view name : {kLabelProduct, kLabelComputeMajor, kLabelComputeMinor, kLabelCount, kLabelMemory,
                                 kLabelMultiprocessors, kLabelMigStrategy, kLabelDriverFull}) {
-    if (label == name) return true;
+    if (Same(label, name)) return true;
   }
   for (const auto& names : kDriverLabels) {
     for (std::string_view name : names) {
-      if (label == name) return true;
+      if (Same(label, name)) return true;
     }
   }
   return false;
@@ -467,20 +500,46 @@ bool IsLabelRead(std::string_view label) {
 // What of `kubectl get nodes -o json` is read: kind, items, and of each
 // node its kind, metadata.name and the nvidia.com/ labels. The rest (status,
 // images, annotations: most of a real node's bytes) is checked, not built.
+// `path` is [items, MEMBER...] in a List, [MEMBER...] in a lone Node.
 bool KeepKubectlMember(std::span<const std::string_view> path) {
-  if (!path.empty() && path[0] == "items") path = path.subspan(1);
-  else if (path.size() == 1 && path[0] == "kind") return true;
-  if (path.empty()) return true;
-  if (path.size() == 1) return path[0] == "metadata" || path[0] == "kind";
-  if (path[0] != "metadata") return false;
-  if (path.size() == 2) return path[1] == "name" || path[1] == "labels";
-  return path[1] == "labels" && path.size() == 3 && IsLabelRead(path[2]);
+  if (Same(path[0], "items")) {
+    path = path.subspan(1);
+    if (path.empty()) return true;
+  }
+  switch (path.size()) {
+    case 1: return Same(path[0], "metadata") || Same(path[0], "kind");
+    case 2: return Same(path[0], "metadata") && (Same(path[1], "name") || Same(path[1], "labels"));
+    case 3: return Same(path[1], "labels") && Same(path[0], "metadata") && IsLabelRead(path[2]);
+    default: return false;
+  }
 }
 
 }  // namespace
 
 Expected<Inventory> ReadKubectlNodes(std::string_view text, const std::string& file) {
-  auto parsed = ParseJson(text, KeepKubectlMember);
+  Inventory inventory;
+  inventory.file = file;
+  CatalogMatches catalog;
+  const std::string no_labels = "no NVIDIA GPU Feature Discovery labels (" + std::string(kLabelProduct) + ", " +
+                                std::string(kLabelComputeMajor) + ")";
+  const auto add = [&](const JsonValue& item, std::optional<size_t> index) -> Status {
+    auto stated = ReadKubectlNode(item, index, file);
+    if (!stated.ok()) return Fail(stated.error());
+    AddResolved(inventory, std::move(stated).value(), no_labels, catalog);
+    return {};
+  };
+  // A List's nodes are read as the parser reaches them, each freed before
+  // the next: the tree of 100,000 nodes is never built. (Reading them on a
+  // second thread was tried: on a 2-core machine shared with other work it
+  // cost more CPU, freeing across threads, than it saved in wall time.)
+  bool a_node_failed = false;
+  const JsonArrayStream items{{"items"}, [&](size_t i, JsonValue&& item) {
+                                Status added = add(item, i);
+                                a_node_failed = !added.ok();
+                                return added;
+                              }};
+  auto parsed = ParseJson(text, KeepKubectlMember, &items);
+  if (!parsed.ok() && a_node_failed) return Fail(std::move(parsed).error());  // a bad node, as it is
   if (!parsed.ok()) {
     const Error& e = parsed.error();
     const size_t offset = e.place.offset >= 0 ? static_cast<size_t>(e.place.offset) : 0;
@@ -496,27 +555,16 @@ Expected<Inventory> ReadKubectlNodes(std::string_view text, const std::string& f
   };
   if (root.kind != JsonValue::kObject) return bad("not `kubectl get nodes -o json` output: the top level is not an object");
   const JsonValue* kind = root.Find("kind");
-  Inventory inventory;
-  inventory.file = file;
-  const auto add = [&](const JsonValue& item, const std::string& path) -> Status {
-    auto stated = ReadKubectlNode(item, path, file);
-    if (!stated.ok()) return Fail(stated.error());
-    AddResolved(inventory, std::move(stated).value(), "no NVIDIA GPU Feature Discovery labels (" +
-                                                          std::string(kLabelProduct) + ", " +
-                                                          std::string(kLabelComputeMajor) + ")");
-    return {};
-  };
   if (kind && kind->kind == JsonValue::kString && kind->text == "Node") {
-    KPOLICY_TRY(add(root, ""));
+    // One Node: itself, whatever an "items" member of it held.
+    inventory.nodes.clear();
+    inventory.skipped.clear();
+    KPOLICY_TRY(add(root, std::nullopt));
     return inventory;
   }
-  const JsonValue* items = root.Find("items");
-  if (!items || items->kind != JsonValue::kArray) {
+  const JsonValue* items_member = root.Find("items");
+  if (!items_member || items_member->kind != JsonValue::kArray) {
     return bad(".items: missing or not a list (expected `kubectl get nodes -o json` output, kind List)");
-  }
-  inventory.nodes.reserve(items->items.size());
-  for (size_t i = 0; i < items->items.size(); ++i) {
-    KPOLICY_TRY(add(items->items[i], ".items[" + std::to_string(i) + "]"));
   }
   return inventory;
 }
@@ -537,11 +585,12 @@ Expected<Inventory> ReadPlainInventory(std::string_view text, const std::string&
 }
 
 Expected<Inventory> LoadInventoryFile(const std::string& path) {
-  auto text = ReadTextFile(path, kMaxKubectlBytes);
-  if (!text.ok()) return Fail(ErrorCode::kUnreadable, SourceLocation{path}, text.error().message);
-  const size_t first = text->find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && (*text)[first] == '{') return ReadKubectlNodes(*text, path);
-  return ReadPlainInventory(*text, path);
+  auto file = MappedFile::Open(path, kMaxKubectlBytes);
+  if (!file.ok()) return Fail(ErrorCode::kUnreadable, SourceLocation{path}, file.error().message);
+  const std::string_view text = file->text();
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && text[first] == '{') return ReadKubectlNodes(text, path);
+  return ReadPlainInventory(text, path);
 }
 
 }  // namespace kpolicy

@@ -2,8 +2,13 @@
 
 #include "kpolicy/value.h"
 
+#include <bit>
+
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <optional>
 
 namespace kpolicy {
 
@@ -115,6 +120,22 @@ JsonValue::JsonValue(JsonValue&&) noexcept = default;
 JsonValue& JsonValue::operator=(const JsonValue&) = default;
 JsonValue& JsonValue::operator=(JsonValue&&) noexcept = default;
 
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  BeforeValue();
+  while (!json.empty() && json.back() == '\n') json.remove_suffix(1);
+  if (indent_ == 0) {
+    out_ += json;
+    return *this;
+  }
+  // A rendered value's newlines are all layout: JsonQuote escapes the ones
+  // inside strings.
+  for (char c : json) {
+    out_ += c;
+    if (c == '\n') out_.append(counts_.size() * indent_, ' ');
+  }
+  return *this;
+}
+
 const JsonValue* JsonValue::Find(std::string_view key) const {
   for (const auto& [k, v] : members) {
     if (k == key) return &v;
@@ -126,13 +147,46 @@ namespace {
 
 constexpr int kMaxJsonDepth = 32;
 
+// The end of the run of plain string characters from `i`: the first byte
+// that is not printable ASCII ('"', '\\', a control character < 0x20, or a
+// byte >= 0x80, which String takes one at a time), or the end of `s`. Most
+// bytes of a large document are ASCII inside strings, so eight are tested
+// at a time with the word tests of Bit Twiddling Hacks ("haszero",
+// "hasless" for n <= 128): the lowest flagged byte of a word is its first
+// match (a borrow can flag bytes above a match, never below one).
+size_t PlainRunEnd(std::string_view s, size_t i) {
+  // Byte k of the text is byte k of the word from the least significant up.
+  static_assert(std::endian::native == std::endian::little);
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  const auto zero_bytes = [](uint64_t x) { return (x - kOnes) & ~x & kHighBits; };
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighBits;
+    const uint64_t flags =
+        zero_bytes(word ^ (kOnes * '"')) | zero_bytes(word ^ (kOnes * '\\')) | below_space | (word & kHighBits);
+    if (flags) return i + static_cast<size_t>(std::countr_zero(flags)) / 8;
+  }
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+    ++i;
+  }
+  return i;
+}
+
 class JsonParser {
  public:
-  JsonParser(std::string_view s, JsonKeep keep) : s_(s), keep_(keep) {}
+  JsonParser(std::string_view s, JsonKeep keep, const JsonArrayStream* stream)
+      : s_(s), keep_(keep), stream_(stream) {}
 
   Expected<JsonValue> Document() {
     JsonValue v;
-    if (!Parse(v, 0)) return Fail(ErrorAt(error_));
+    if (!Parse(v, 0)) {
+      if (stream_error_) return Fail(std::move(*stream_error_));
+      return Fail(ErrorAt(error_));
+    }
     SkipSpace();
     if (i_ != s_.size()) return Fail(ErrorAt(At("unexpected text after the JSON value")));
     return v;
@@ -182,6 +236,11 @@ class JsonParser {
     ++i_;
     SkipSpace();
     if (i_ < s_.size() && s_[i_] == '}') { ++i_; return true; }
+    // Members gather in this depth's buffer (an object nested in this one
+    // is deeper) and move into v at the end, in one allocation of the right
+    // size rather than a vector grown a member at a time.
+    auto& members = member_buffers_[depth];
+    members.clear();
     while (true) {
       SkipSpace();
       if (i_ >= s_.size() || s_[i_] != '"') return Error("expected a string key");
@@ -196,20 +255,27 @@ class JsonParser {
       // A member the filter leaves out is still parsed (and checked), but
       // nothing of it is built.
       const bool building = build_;
-      if (building && keep_) {
+      const bool on_path = building && (keep_ || stream_);
+      if (on_path) {
         path_.push_back(key);
-        build_ = keep_(path_);
+        if (keep_) build_ = keep_(path_);
       }
       JsonValue member;
-      const bool parsed = Parse(member, depth + 1);
-      if (building && keep_) path_.pop_back();
+      const bool streamed = build_ && stream_ && path_ == stream_->path;
+      const bool parsed = streamed ? StreamedArray(member, depth + 1) : Parse(member, depth + 1);
+      if (on_path) path_.pop_back();
       const bool kept = build_;
       build_ = building;
       if (!parsed) return false;
-      if (kept) v.members.emplace_back(key, std::move(member));
+      if (kept) members.emplace_back(key, std::move(member));
       SkipSpace();
       if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
-      if (i_ < s_.size() && s_[i_] == '}') { ++i_; return true; }
+      if (i_ < s_.size() && s_[i_] == '}') {
+        ++i_;
+        v.members.assign(std::make_move_iterator(members.begin()), std::make_move_iterator(members.end()));
+        members.clear();
+        return true;
+      }
       return Error("expected ',' or '}'");
     }
   }
@@ -223,6 +289,28 @@ class JsonParser {
       JsonValue item;
       if (!Parse(item, depth + 1)) return false;
       if (build_) v.items.push_back(std::move(item));
+      SkipSpace();
+      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ']') { ++i_; return true; }
+      return Error("expected ',' or ']'");
+    }
+  }
+
+  // The array stream_ names: each element to stream_->take, none kept.
+  bool StreamedArray(JsonValue& v, int depth) {
+    SkipSpace();
+    if (i_ >= s_.size() || s_[i_] != '[') return Parse(v, depth);  // not an array: the caller says so
+    v.kind = JsonValue::kArray;
+    ++i_;
+    SkipSpace();
+    if (i_ < s_.size() && s_[i_] == ']') { ++i_; return true; }
+    for (size_t index = 0;; ++index) {
+      JsonValue item;
+      if (!Parse(item, depth + 1)) return false;
+      if (Status taken = stream_->take(index, std::move(item)); !taken.ok()) {
+        stream_error_ = std::move(taken).error();
+        return false;
+      }
       SkipSpace();
       if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
       if (i_ < s_.size() && s_[i_] == ']') { ++i_; return true; }
@@ -267,17 +355,17 @@ class JsonParser {
     while (i_ < s_.size()) {
       // Plain characters up to the next quote, escape or control character
       // in one append: most strings have no escapes.
-      size_t end = i_;
-      while (end < s_.size() && s_[end] != '"' && s_[end] != '\\' && static_cast<unsigned char>(s_[end]) >= 0x20) {
-        ++end;
-      }
+      const size_t end = PlainRunEnd(s_, i_);
       if (build_) out.append(s_.data() + i_, end - i_);
       i_ = end;
       if (i_ >= s_.size()) break;
       const char c = s_[i_++];
       if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return Error("control character in a string");
-      if (c != '\\') {
+      if (static_cast<unsigned char>(c) < 0x20) {
+        --i_;  // the column is the character's own
+        return Error("control character in a string");
+      }
+      if (c != '\\') {  // a byte >= 0x80: UTF-8, kept as it is
         if (build_) out += c;
         continue;
       }
@@ -335,15 +423,18 @@ class JsonParser {
   size_t i_ = 0;
   std::string error_;
   JsonKeep keep_ = nullptr;
-  std::vector<std::string_view> path_;  // keys from the root while keep_ is asked
+  const JsonArrayStream* stream_ = nullptr;
+  std::optional<kpolicy::Error> stream_error_;  // what stream_->take refused with
+  std::vector<std::string_view> path_;  // keys from the root while keep_ or stream_ needs them
   bool build_ = true;                   // false inside a member keep_ left out
   std::string key_buffers_[kMaxJsonDepth + 2];
+  std::vector<std::pair<std::string, JsonValue>> member_buffers_[kMaxJsonDepth + 2];
 };
 
 }  // namespace
 
-Expected<JsonValue> ParseJson(std::string_view text, JsonKeep keep) {
-  return JsonParser(text, keep).Document();
+Expected<JsonValue> ParseJson(std::string_view text, JsonKeep keep, const JsonArrayStream* stream) {
+  return JsonParser(text, keep, stream).Document();
 }
 
 }  // namespace kpolicy

@@ -14,17 +14,19 @@ constexpr MeasuredOperation kOperations[] = {
     {"fp8_decode_gemm", "fp8_decode"},         // FP8 cuBLASLt at decode batch sizes
     {"hgemm_decode_gemm", "hgemm_decode"},     // FP16 cuBLAS at decode batch sizes
     {"w4a16_decode_gemm", "w4a16_interleaved"},
+    {"prefill", "prefill_path"},               // batched or serial prefill (FALSIFY-CPU-GPU-009)
 };
 
 constexpr std::string_view kWorkloads[] = {
-    "plain", "massive", "fp16-overflow-sum", "deep-ffn", "model-parity-gate",
+    "plain", "massive", "fp16-overflow-sum", "deep-ffn", "model-parity-gate", "prefill-then-decode",
 };
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // cosine is a cosine; the errors are norms and absolute values; agreement a
 // fraction of rows; the counts are counts; first_divergence a position or
-// -1 for none (model-level rows).
+// -1 for none (model-level rows); corrupted an outcome reported without a
+// figure, 1 (the output was corrupted) or 0 (intact).
 constexpr RecordedMetric kMetrics[] = {
     {"cosine", -1, 1, false, true, false},
     {"relative_l2_error", 0, kInf, false, true, true},
@@ -33,6 +35,7 @@ constexpr RecordedMetric kMetrics[] = {
     {"nan_count", 0, 9007199254740992.0, true, false, false},  // 2^53: every count a double holds exactly
     {"inf_count", 0, 9007199254740992.0, true, false, false},
     {"first_divergence", -1, 9007199254740992.0, true, false, false},
+    {"corrupted", 0, 1, true, false, false},
 };
 
 }  // namespace

@@ -572,12 +572,14 @@ class Linter {
     const Knob& k = p_.knobs[ki];
     std::vector<const Contract*> contracts;
     for (const Contract& c : *o_.contracts) {
-      if (c.knob == k.name) contracts.push_back(&c);
+      if (c.Constrains(k.name)) contracts.push_back(&c);
     }
     if (contracts.empty()) return;
     auto applies = [&](const std::string& value) {
       return std::any_of(contracts.begin(), contracts.end(), [&](const Contract* c) {
-        return c->variants.empty() || std::find(c->variants.begin(), c->variants.end(), value) != c->variants.end();
+        const std::string variant = c->VariantOf(k.name, value);
+        return !variant.empty() && (c->variants.empty() || std::find(c->variants.begin(), c->variants.end(),
+                                                                     variant) != c->variants.end());
       });
     };
     Reads reads(p_);

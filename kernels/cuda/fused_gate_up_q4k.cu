@@ -3,6 +3,8 @@
 // reading the gate and the up matrix at the same positions, so each thread
 // loads its Q8_1 activations once for both, and the epilogue writes
 // silu(gate . x) * (up . x) without either N-vector reaching memory.
+// Issue 12: on sm_90 at M <= 4 the ring (gemv_ring.cuh) with two matrices instead.
+#include "gemv_ring.cuh"
 #include "q4k_slices.cuh"
 
 namespace kpolicy::kernels::gpu {
@@ -19,6 +21,10 @@ Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args) {
   KPOLICY_TRY(detail::MakeGemvParams(gemv, GemvOp::kQ4K, true, &p));
   KPOLICY_CHECK_ARG(args.up != nullptr && reinterpret_cast<uintptr_t>(args.up) % 16 == 0);
   p.w1 = static_cast<const uint8_t*>(args.up);
+  bool launched = false;
+  KPOLICY_TRY((detail::TryLaunchRing<detail::Q4kRingDp4aOp, 2>(p, args.m, detail::ToStream(args.stream), false,
+                                                               &launched)));
+  if (launched) return {};
   // HwDp4a's split (q4k_hw_dp4a.cu): several half-warps per row. Two matrices'
   // fragments per super-block, so two super-blocks in flight per thread
   // rather than four (the same bytes in flight, half the register cost).

@@ -108,11 +108,18 @@ __device__ __forceinline__ float Q8SumOfDsWord(uint32_t ds_word) {
   return __uint_as_float(ds_word & 0xFFFF0000u);
 }
 
-// An unsigned byte value 0..255 of `v` (byte `index`, a compile-time
-// constant after unrolling) as an exact float: the byte placed in the
-// mantissa of 2^23, minus 2^23. One PRMT and one FADD instead of an I2F.
+// Byte `index` (0..3, a compile-time constant after unrolling) of `v` as
+// the float 2^23 + byte: the byte placed in the mantissa of 2^23, one PRMT.
+// A kernel that multiplies it by a scale c can subtract c * 2^23 in the
+// same FFMA (exact while c * byte fits 24 bits).
+__device__ __forceinline__ float ByteMagic(uint32_t v, int index) {
+  return __uint_as_float(__byte_perm(v, 0x4B000000u, 0x7540u + index));
+}
+
+// An unsigned byte value 0..255 of `v` as an exact float: ByteMagic minus
+// 2^23. One PRMT and one FADD instead of an I2F.
 __device__ __forceinline__ float ByteToFloat(uint32_t v, int index) {
-  return __uint_as_float(__byte_perm(v, 0x4B000000u, 0x7540u + index)) - 8388608.0f;
+  return ByteMagic(v, index) - 8388608.0f;
 }
 
 // ---- The kernel ---------------------------------------------------------------

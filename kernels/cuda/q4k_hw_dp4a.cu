@@ -12,6 +12,7 @@
 //
 // v3 tried StreamGemvKernel (gemv_common.cuh) for this Op and measured it slower (55% vs 64% of
 // the streaming read at both goal shapes: PERF_NOTES.md, v3), so this launch is v2's.
+#include "gemv_ring.cuh"
 #include "q4k_slices.cuh"
 #include "variants.h"
 
@@ -21,11 +22,9 @@ namespace {
 constexpr int kInFlight = 4;
 // Super-blocks per half-warp per trip: 16 lanes / 8 slices, times kInFlight.
 constexpr int kSbPerGroup = 2 * kInFlight;
-}  // namespace
 
-Status LaunchQ4kHwDp4a(const GemvArgs& args) {
-  GemvParams p;
-  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
+// v2's split launch.
+Status LaunchSplit(const GemvArgs& args, GemvParams& p) {
   int sms = 1;
   KPOLICY_TRY(CurrentSmCount(&sms));
   using Q4kHwDp4aOp = Q4kSlice8Op</*kDp4a=*/true, /*kLanes=*/16, 1, 256, kInFlight>;
@@ -36,4 +35,26 @@ Status LaunchQ4kHwDp4a(const GemvArgs& args) {
   return LaunchGemvKernel<Q4kHwDp4aOp>(p, args.m, ToStream(args.stream));
 }
 
+}  // namespace
+
+Status LaunchQ4kHwDp4a(const GemvArgs& args) {
+  GemvParams p;
+  KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, true, &p));
+  // v3: the ring (gemv_ring.cuh) on sm_90 at M <= 4; v2's split launch elsewhere.
+  bool launched = false;
+  KPOLICY_TRY(TryLaunchRing<Q4kRingDp4aOp>(p, args.m, ToStream(args.stream), args.programmatic, &launched));
+  if (launched) return {};
+  return LaunchSplit(args, p);
+}
+
 }  // namespace kpolicy::kernels::gpu::detail
+
+namespace kpolicy::kernels::gpu {
+
+Status LaunchQ4kHwDp4aV2(const GemvArgs& args) {
+  detail::GemvParams p;
+  KPOLICY_TRY(detail::MakeGemvParams(args, GemvOp::kQ4K, true, &p));
+  return detail::LaunchSplit(args, p);
+}
+
+}  // namespace kpolicy::kernels::gpu

@@ -68,11 +68,6 @@ struct RowFrag {
   uint4 qs;    // this lane's 16 qs bytes
 };
 
-// The byte `index` (0..3, a compile-time constant after unrolling) of v as the float 2^23 + byte.
-__device__ __forceinline__ float ByteMagic(uint32_t v, int index) {
-  return __uint_as_float(__byte_perm(v, 0x4B000000u, 0x7540u + index));
-}
-
 __device__ __forceinline__ float Silu(float g) { return g / (1.0f + expf(-g)); }
 
 template <int M, int kMatrices>
@@ -377,7 +372,9 @@ Status Launch(const GemvParams& gp, const uint8_t* w1, const float* x, int m, cu
 Status LaunchQ4kMwv(const GemvArgs& args) {
   GemvParams gp;
   KPOLICY_TRY(MakeGemvParams(args, GemvOp::kQ4K, false, &gp));
-  // The policy's knob keeps its range; v3 chooses its own shape.
+  // The policy's knob keeps its range; v3 chooses its own shape. The ring (gemv_ring.cuh) with
+  // this arithmetic measured slower than v3 at M = 1 on the H100 (39-42% against 47-50% of the
+  // streaming read at the Llama-3-8B FFN shapes, PERF_NOTES.md "Ring"), so v3 stays the launch.
   KPOLICY_CHECK_ARG(args.mwv_warps >= 1 && args.mwv_warps <= kMaxMwvWarps);
   return Launch<1>(gp, nullptr, args.x, args.m, ToStream(args.stream));
 }

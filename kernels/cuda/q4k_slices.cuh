@@ -293,6 +293,74 @@ struct Q4kSlice32Op {
   __device__ __forceinline__ static float Finish(const float (&v)[1]) { return v[0]; }
 };
 
+// ---- Ring lanes: 4 lanes per super-block, activations in registers (gemv_ring.cuh) ----------
+//
+// Lane `part` (g = part) owns qs bytes [32g, 32g+32) of its super-block (all 64 weights of
+// sub-blocks 2g and 2g+1) in every row; its 64 Q8_1 codes and the two blocks' ds words stay in
+// registers for the whole kernel. (A float-activation op of the same shape measured slower than
+// q4k Mwv's v3 kernel and was dropped: kernels/cuda/PERF_NOTES.md, "Ring".)
+template <int M>
+struct Q4kRingDp4aAct {
+  int lo[M][8], hi[M][8];  // Q8_1 codes of weights 64g + 0..31 and 64g + 32..63
+  uint32_t ds0[M], ds1[M]; // the two blocks' d | s words
+};
+
+// Q4_K HwDp4a on the ring: L = 4, the lane's sub-blocks 2g and 2g+1 whole: the same integer sums
+// and float expression as Q4kSlice8Op's DP4A path (both sub-blocks' min terms read the Q8_1
+// block sums s: Q4KMinTerm::kQ8Sum), evaluated once per row and lane: kRowRoundings = 4.
+struct Q4kRingDp4aOp {
+  static constexpr int kBlockBytes = kQ4KBlockBytes;
+  static constexpr int kMaxM = 4;
+  template <int M>
+  static constexpr int kLanesPerBlock = 4;
+  template <int M>
+  using Act = Q4kRingDp4aAct<M>;
+
+  template <int M>
+  __device__ __forceinline__ static void LoadAct(Act<M>& a, const Activations& act, int sb, int part) {
+    const int64_t k0 = static_cast<int64_t>(sb) * 256 + 64 * part;
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const int4* q = reinterpret_cast<const int4*>(act.q8 + m * act.k + k0);
+#pragma unroll
+      for (int v = 0; v < 2; ++v) {
+        const int4 lo = __ldg(q + v), hi = __ldg(q + 2 + v);
+        a.lo[m][4 * v] = lo.x, a.lo[m][4 * v + 1] = lo.y, a.lo[m][4 * v + 2] = lo.z, a.lo[m][4 * v + 3] = lo.w;
+        a.hi[m][4 * v] = hi.x, a.hi[m][4 * v + 1] = hi.y, a.hi[m][4 * v + 2] = hi.z, a.hi[m][4 * v + 3] = hi.w;
+      }
+      const uint2 ds = __ldg(reinterpret_cast<const uint2*>(act.ds + m * (act.k / 32) + sb * 8 + 2 * part));
+      a.ds0[m] = ds.x;
+      a.ds1[m] = ds.y;
+    }
+  }
+
+  template <int M>
+  __device__ __forceinline__ static void Row(const uint8_t* block, const Act<M>& a, int part, float (&acc)[M]) {
+    const uint4 h = *reinterpret_cast<const uint4*>(block);
+    const uint4 q0 = *reinterpret_cast<const uint4*>(block + 16 + 32 * part);
+    const uint4 q1 = *reinterpret_cast<const uint4*>(block + 32 + 32 * part);
+    const uint32_t q[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
+    const Q4kScalesPair s = DecodeQ4kScales(Q4kHeader{h.x, h.y, h.z, h.w}, part);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      int i0a = 0, i0b = 0, i1a = 0, i1b = 0;  // four independent chains (exact integer sums)
+#pragma unroll
+      for (int j = 0; j < 8; j += 2) {
+        i0a = Dp4a(q[j] & 0x0F0F0F0Fu, a.lo[m][j], i0a);
+        i0b = Dp4a(q[j + 1] & 0x0F0F0F0Fu, a.lo[m][j + 1], i0b);
+        i1a = Dp4a((q[j] >> 4) & 0x0F0F0F0Fu, a.hi[m][j], i1a);
+        i1b = Dp4a((q[j + 1] >> 4) & 0x0F0F0F0Fu, a.hi[m][j + 1], i1b);
+      }
+      const int i0 = i0a + i0b, i1 = i1a + i1b;
+      const float sum_d = HalfBitsToFloat(a.ds0[m]) * static_cast<float>(i0 * s.sc0) +
+                          HalfBitsToFloat(a.ds1[m]) * static_cast<float>(i1 * s.sc1);
+      const float sum_m = Q8SumOfDsWord(a.ds0[m]) * static_cast<float>(s.m0) +
+                          Q8SumOfDsWord(a.ds1[m]) * static_cast<float>(s.m1);
+      acc[m] += s.d * sum_d - s.dmin * sum_m;
+    }
+  }
+};
+
 }  // namespace kpolicy::kernels::gpu::detail
 
 #endif  // KPOLICY_KERNELS_CUDA_Q4K_SLICES_CUH_

@@ -14,6 +14,10 @@
 // with 16-byte aligned weights on sm_80+, StreamGemvKernel instead (gemv_common.cuh): a
 // persistent grid streaming tiles of 1-16 rows through a 4-stage cp.async ring; v2's staged
 // launch stays for the other shapes and alignments.
+//
+// v4 (issue 12): before either, the ring (gemv_ring.cuh, Q6kRingDp4aOp) on sm_90 at M <= 4 under
+// the same alignment conditions; StreamGemvKernel is what sm_80/sm_89 get.
+#include "gemv_ring.cuh"
 #include "q6k_slices.cuh"
 #include "variants.h"
 
@@ -30,6 +34,9 @@ Status LaunchQ6kHwDp4a(const GemvArgs& args) {
   KPOLICY_TRY(CurrentSmCount(&sms));
   KPOLICY_TRY(CurrentComputeCapability(&cc));
   using Q6kHwDp4aOp = Q6kSlice16Op</*kDp4a=*/true, /*kLanes=*/16, 256>;
+  bool launched = false;
+  KPOLICY_TRY(TryLaunchRing<Q6kRingDp4aOp>(p, args.m, ToStream(args.stream), args.programmatic, &launched));
+  if (launched) return {};
   // v3: the streaming kernel where rows are whole 16-byte vectors (K a multiple of 2048), the
   // weights 16-byte aligned and a row fits a stage (K <= 14336) on sm_80+.
   const StreamTile tile = ChooseStreamTile(p, cc);

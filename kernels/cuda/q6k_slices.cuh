@@ -245,6 +245,167 @@ struct Q6kSlice32Op {
   __device__ __forceinline__ static float Finish(const float (&v)[1]) { return v[0]; }
 };
 
+// ---- Ring lanes: 8 lanes per super-block, activations in registers (gemv_ring.cuh) ----------
+//
+// Lane `part` (0..7): h = part/4, c = part%4, l = 8c..8c+7 of all four quarters of half h
+// (32 weights, 8 per quarter, each quarter's 8 in one 16-weight sub-block: scale
+// scales[8h + 2q + c/2]): the 8 ql bytes at 64h + 8c and at 64h + 32 + 8c, the 8 qh bytes at
+// 128 + 32h + 8c, the scales' 8 bytes at 192 + 8h and d. A block sits in the ring at a 2-byte
+// aligned address (210-byte blocks), so each 8-byte field is read as three aligned words and
+// two PRMTs (SharedU64Align2).
+
+// Eight bytes at a 2-byte-aligned shared-memory address, little-endian. May read up to 3 bytes
+// past the field (inside the ring's allocation; never used).
+__device__ __forceinline__ uint2 SharedU64Align2(const uint8_t* p) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const uint32_t* w = reinterpret_cast<const uint32_t*>(a & ~uintptr_t{3});
+  const uint32_t select = (a & 2) ? 0x5432u : 0x3210u;
+  const uint32_t w0 = w[0], w1 = w[1], w2 = w[2];
+  return {__byte_perm(w0, w1, select), __byte_perm(w1, w2, select)};
+}
+
+struct Q6kRingFields {
+  uint2 ql_a, ql_b, qh;  // 8 bytes each
+  uint32_t scales;       // byte q: scales[8h + 2q + c/2]
+  float d;
+};
+
+__device__ __forceinline__ Q6kRingFields LoadQ6kRingFields(const uint8_t* block, int part) {
+  const int h = part >> 2, c = part & 3;
+  Q6kRingFields f;
+  f.ql_a = SharedU64Align2(block + 64 * h + 8 * c);
+  f.ql_b = SharedU64Align2(block + 64 * h + 32 + 8 * c);
+  f.qh = SharedU64Align2(block + 128 + 32 * h + 8 * c);
+  const uint2 sc = SharedU64Align2(block + 192 + 8 * h);
+  f.scales = __byte_perm(sc.x, sc.y, (c >> 1) ? 0x7531u : 0x6420u);
+  f.d = HalfBitsToFloat(*reinterpret_cast<const uint16_t*>(block + 208));
+  return f;
+}
+
+template <int M>
+struct Q6kRingFloatAct {
+  float4 x[M][4][2];  // quarter q, weights 128h + 32q + 8c + 0..7
+};
+
+// Q6_K Mwv on the ring: per weight q - 32 exactly (PRMT into 2^23 + q, one FADD of 2^23 + 32),
+// one FFMA per activation row into the quarter's sum, which is then scaled by d*sc (exact, as
+// ggml's d*sc) and added: kRowRoundings = 8 + 1 + 4 (8 terms of a quarter, its scaling, <= 4
+// quarters' additions).
+struct Q6kRingFloatOp {
+  static constexpr int kBlockBytes = kQ6KBlockBytes;
+  static constexpr int kMaxM = 2;
+  template <int M>
+  static constexpr int kLanesPerBlock = 8;
+  template <int M>
+  using Act = Q6kRingFloatAct<M>;
+
+  template <int M>
+  __device__ __forceinline__ static void LoadAct(Act<M>& a, const Activations& act, int sb, int part) {
+    const int64_t k0 = static_cast<int64_t>(sb) * 256 + 128 * (part >> 2) + 8 * (part & 3);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float4* x = reinterpret_cast<const float4*>(act.x + m * act.k + k0 + 32 * q);
+        a.x[m][q][0] = __ldg(x);
+        a.x[m][q][1] = __ldg(x + 1);
+      }
+    }
+  }
+
+  template <int M>
+  __device__ __forceinline__ static void Row(const uint8_t* block, const Act<M>& a, int part, float (&acc)[M]) {
+    const Q6kRingFields f = LoadQ6kRingFields(block, part);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const float dsc = f.d * static_cast<float>(SignedByte(f.scales, q));
+      const uint2 ql = q & 1 ? f.ql_b : f.ql_a;
+      float inner[M];
+#pragma unroll
+      for (int m = 0; m < M; ++m) inner[m] = 0.0f;
+#pragma unroll
+      for (int t = 0; t < 2; ++t) {
+        const uint32_t quants = Q6kQuants4(t ? ql.y : ql.x, t ? f.qh.y : f.qh.x, q);
+        float w[4];
+#pragma unroll
+        for (int b = 0; b < 4; ++b) w[b] = ByteMagic(quants, b) - 8388640.0f;  // q - 32, exact
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+          const float4 x = a.x[m][q][t];
+          float v = inner[m];
+          v = fmaf(w[0], x.x, v);
+          v = fmaf(w[1], x.y, v);
+          v = fmaf(w[2], x.z, v);
+          v = fmaf(w[3], x.w, v);
+          inner[m] = v;
+        }
+      }
+#pragma unroll
+      for (int m = 0; m < M; ++m) acc[m] = fmaf(dsc, inner[m], acc[m]);
+    }
+  }
+};
+
+template <int M>
+struct Q6kRingDp4aAct {
+  int codes[M][4][2];  // quarter q: Q8_1 codes of weights 128h + 32q + 8c + 0..7
+  uint32_t ds[M][4];   // the d | s word of Q8_1 block 4h + q
+};
+
+// Q6_K HwDp4a on the ring: Q6kSlice16Op's DP4A arithmetic (signed q - 32 bytes, per quarter
+// d8 * (isum * sc), then d times the lane's sum) over the lane's 8 weights per quarter:
+// kRowRoundings = 4 + 1 + 1.
+struct Q6kRingDp4aOp {
+  static constexpr int kBlockBytes = kQ6KBlockBytes;
+  static constexpr int kMaxM = 4;
+  template <int M>
+  static constexpr int kLanesPerBlock = 8;
+  template <int M>
+  using Act = Q6kRingDp4aAct<M>;
+
+  template <int M>
+  __device__ __forceinline__ static void LoadAct(Act<M>& a, const Activations& act, int sb, int part) {
+    const int h = part >> 2;
+    const int64_t k0 = static_cast<int64_t>(sb) * 256 + 128 * h + 8 * (part & 3);
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int2 v = __ldg(reinterpret_cast<const int2*>(act.q8 + m * act.k + k0 + 32 * q));
+        a.codes[m][q][0] = v.x;
+        a.codes[m][q][1] = v.y;
+      }
+      const uint4 ds = __ldg(reinterpret_cast<const uint4*>(act.ds + m * (act.k / 32) + static_cast<int64_t>(sb) * 8 + 4 * h));
+      a.ds[m][0] = ds.x, a.ds[m][1] = ds.y, a.ds[m][2] = ds.z, a.ds[m][3] = ds.w;
+    }
+  }
+
+  template <int M>
+  __device__ __forceinline__ static void Row(const uint8_t* block, const Act<M>& a, int part, float (&acc)[M]) {
+    const Q6kRingFields f = LoadQ6kRingFields(block, part);
+    int v[4][2];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const uint2 ql = q & 1 ? f.ql_b : f.ql_a;
+#pragma unroll
+      for (int t = 0; t < 2; ++t) {
+        const uint32_t quants = Q6kQuants4(t ? ql.y : ql.x, t ? f.qh.y : f.qh.x, q);
+        v[q][t] = static_cast<int>(((quants | 0x80808080u) - 0x20202020u) ^ 0x80808080u);  // q - 32
+      }
+    }
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int isum = __dp4a(v[q][1], a.codes[m][q][1], __dp4a(v[q][0], a.codes[m][q][0], 0));
+        sum += HalfBitsToFloat(a.ds[m][q]) * static_cast<float>(isum * SignedByte(f.scales, q));
+      }
+      acc[m] += f.d * sum;
+    }
+  }
+};
+
 }  // namespace kpolicy::kernels::gpu::detail
 
 #endif  // KPOLICY_KERNELS_CUDA_Q6K_SLICES_CUH_

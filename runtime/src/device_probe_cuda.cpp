@@ -94,4 +94,29 @@ Expected<DeviceFacts> ProbeLocalDevice(int ordinal) {
   return d;
 }
 
+Expected<std::vector<DeviceFacts>> ProbeLocalDevices() {
+  int count = 0;
+  if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
+    return Fail(ErrorCode::kDevice, "no usable GPU: " + std::string(cudaGetErrorString(e)));
+  }
+  if (count == 0) return Fail(ErrorCode::kDevice, "no usable GPU: the CUDA runtime lists none");
+  std::vector<DeviceFacts> devices;
+  for (int ordinal = 0; ordinal < count; ++ordinal) {
+    auto d = ProbeLocalDevice(ordinal);
+    if (!d.ok()) return Fail(std::move(d).error());
+    devices.push_back(std::move(d).value());
+  }
+  // ProbeLocalDevice made the last device current (reading free memory);
+  // GPU 0 is what a process starts on, so it is left current.
+  SelectLocalDevice(0);
+  return devices;
+}
+
+Status SelectLocalDevice(int ordinal) {
+  if (cudaError_t e = cudaSetDevice(ordinal); e != cudaSuccess) {
+    return Fail(ErrorCode::kDevice, "cannot use GPU " + std::to_string(ordinal) + ": " + cudaGetErrorString(e));
+  }
+  return {};
+}
+
 }  // namespace kpolicy::runtime

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kpolicy/contract_check.h"
 #include "kpolicy/evaluator.h"
 #include "kpolicy/json.h"
 #include "kpolicy/runtime/device_probe.h"
@@ -9,7 +10,7 @@
 namespace kpolicy::runtime {
 namespace {
 
-// The device to decide for: the probe's, or the seed's fallback facts when
+// A GPU to decide for: the probe's, or the seed's fallback facts when
 // there is no GPU at all (then nothing runs on a GPU).
 struct FoundDevice {
   DeviceFacts facts;
@@ -17,14 +18,18 @@ struct FoundDevice {
   std::string why_not;  // when there is no GPU: the probe's error
 };
 
-FoundDevice FindDevice(const StartOptions& options) {
-  if (options.device) return {*options.device, options.device_is_real, ""};
-  auto probed = ProbeLocalDevice();
-  if (probed.ok()) return {*probed, true, ""};
+std::vector<FoundDevice> FindDevices(const StartOptions& options) {
+  if (options.device) return {{*options.device, options.device_is_real, ""}};
+  auto probed = options.probe.list ? options.probe.list() : ProbeLocalDevices();
+  if (probed.ok()) {
+    std::vector<FoundDevice> found;
+    for (DeviceFacts& facts : *probed) found.push_back({std::move(facts), options.probe.devices_are_real, ""});
+    return found;
+  }
   DeviceFacts d = DeviceFromComputeCapability(kFallbackCcMajor, kFallbackCcMinor, kFallbackNumSms, "no GPU");
   d.name = "no GPU";
   d.fallbacks.insert(d.fallbacks.begin(), "compute capability unreadable: assumed 7.0");
-  return {d, false, probed.error().message};
+  return {{d, false, probed.error().message}};
 }
 
 std::string SourceOf(const Knob& k, const KnobTrace& t, const Decision& d) {
@@ -67,13 +72,13 @@ struct GateFailure {
   std::string knob, value, detail, what;
 };
 
-std::vector<GateFailure> Failures(const Runtime& rt, bool fatal) {
+std::vector<GateFailure> Failures(const DeviceRuntime& gpu, bool fatal) {
   std::vector<GateFailure> out;
-  for (const GateResult& g : rt.gate_results()) {
+  for (const GateResult& g : gpu.gate) {
     if (!g.passed) out.push_back({g.knob, g.value, g.detail, g.ToString()});
   }
-  if (!rt.model_gate()) return out;
-  for (const ModelGateResult& r : rt.model_gate()->results) {
+  if (!gpu.model_gate) return out;
+  for (const ModelGateResult& r : gpu.model_gate->results) {
     const bool failed =
         r.status == ModelGateResult::kFailed || (fatal && r.status == ModelGateResult::kBudgetExceeded);
     if (failed) out.push_back({r.knob, r.value, std::string("model gate ") + r.StatusName(), r.ToString()});
@@ -99,6 +104,43 @@ void WriteDevice(JsonWriter& w, const DeviceFacts& device) {
   w.EndArray().EndObject();
 }
 
+// Where the records came from, and which: "evidence": {"source", "records"}.
+void WriteEvidenceSource(JsonWriter& w, const Runtime& rt) {
+  w.Key("evidence").BeginObject().Key("source").String(rt.evidence_source().Describe());
+  w.Key("contracts").Int(rt.evidence() ? static_cast<int64_t>(rt.evidence()->contracts.size()) : 0);
+  w.Key("records").BeginArray();
+  if (rt.evidence()) {
+    for (const ParityRecord& r : rt.evidence()->records) w.String(RecordScope(r));
+  }
+  w.EndArray().EndObject();
+}
+
+// The decision's warnings: a constraint's "refused: ...", an override ignored.
+void WriteWarnings(JsonWriter& w, const Decision& d) {
+  w.Key("warnings").BeginArray();
+  for (const std::string& warning : d.warnings) w.String(warning);
+  w.EndArray();
+}
+
+void WriteModel(JsonWriter& w, const ModelFacts& m) {
+  if (m.empty()) return;
+  w.Key("model").BeginObject().Key("architecture").String(m.architecture).Key("name").String(m.name);
+  w.Key("quantisation").String(m.quantisation).Key("size").String(m.size).EndObject();
+}
+
+// Per rule asking for evidence whose condition held: what the records said
+// (the record that proved it, or why it did not fire), as explain shows it.
+void WriteKnobEvidence(JsonWriter& w, const Knob& k, const KnobTrace& t) {
+  bool any = false;
+  for (size_t i = 0; i < t.evidence.size(); ++i) {
+    if (t.evidence[i].empty()) continue;
+    if (!any) w.Key("evidence").BeginArray();
+    any = true;
+    w.BeginObject().Key("rule").String(k.rules[i].id).Key("records").String(t.evidence[i]).EndObject();
+  }
+  if (any) w.EndArray();
+}
+
 void WriteBound(JsonWriter& w, const GateBound& b) {
   w.Key("bound").BeginObject().Key("min_cosine").Double(b.min_cosine);
   w.Key("max_relative_l2").Double(b.max_relative_l2).Key("derivation").String(b.derivation).EndObject();
@@ -121,9 +163,9 @@ void WriteModelGate(JsonWriter& w, const ModelGateReport& m) {
   w.EndArray().EndObject();
 }
 
-void WriteGateAndFallbacks(JsonWriter& w, const Runtime& rt) {
+void WriteGateAndFallbacks(JsonWriter& w, const DeviceRuntime& gpu) {
   w.Key("gate").BeginArray();
-  for (const GateResult& g : rt.gate_results()) {
+  for (const GateResult& g : gpu.gate) {
     w.BeginObject().Key("knob").String(g.knob).Key("value").String(g.value).Key("path").String(g.path);
     w.Key("passed").Bool(g.passed).Key("cosine").Double(g.cosine).Key("relative_l2").Double(g.relative_l2);
     w.Key("nonfinite").Int(g.nonfinite);
@@ -132,9 +174,9 @@ void WriteGateAndFallbacks(JsonWriter& w, const Runtime& rt) {
     w.EndObject();
   }
   w.EndArray();
-  if (rt.model_gate()) WriteModelGate(w, *rt.model_gate());
+  if (gpu.model_gate) WriteModelGate(w, *gpu.model_gate);
   w.Key("fallbacks").BeginArray();
-  for (const std::string& f : rt.fallbacks()) w.String(f);
+  for (const std::string& f : gpu.fallbacks) w.String(f);
   w.EndArray();
 }
 
@@ -144,49 +186,89 @@ void WriteHostKnobs(JsonWriter& w, const DispatchTable& t) {
   w.EndObject();
 }
 
-std::string LogLine(const Runtime& rt) {
-  const Decision& d = rt.decision();
+std::string LogLine(const Runtime& rt, const DeviceRuntime& gpu) {
+  const Decision& d = gpu.decision;
   JsonWriter w;
   w.BeginObject().Key("event").String("kpolicy.startup");
+  w.Key("ordinal").Int(gpu.ordinal).Key("devices").Int(static_cast<int64_t>(rt.devices().size()));
   WritePolicy(w, rt);
   WriteDevice(w, d.device);
-  w.Key("kernels").String(rt.dispatch().gpu ? "gpu" : "cpu: " + rt.cpu_only_reason());
+  WriteModel(w, d.model);
+  WriteEvidenceSource(w, rt);
+  w.Key("kernels").String(gpu.dispatch.gpu ? "gpu" : "cpu: " + gpu.cpu_only_reason);
   w.Key("knobs").BeginObject();
   for (size_t i = 0; i < d.policy->knobs.size(); ++i) {
     const Knob& k = d.policy->knobs[i];
     w.Key(k.name).BeginObject().Key("value").String(d.ValueText(k));
-    w.Key("source").String(SourceOf(k, d.knobs[i], d)).EndObject();
+    w.Key("source").String(SourceOf(k, d.knobs[i], d));
+    WriteKnobEvidence(w, k, d.knobs[i]);
+    w.EndObject();
   }
   w.EndObject();
-  WriteHostKnobs(w, rt.dispatch());
-  WriteGateAndFallbacks(w, rt);
+  WriteWarnings(w, d);
+  WriteHostKnobs(w, gpu.dispatch);
+  WriteGateAndFallbacks(w, gpu);
   w.EndObject();
   return w.text();
 }
 
-}  // namespace
+// The effective configuration of one GPU: an element of EffectiveConfigJson's "devices".
+void WriteEffectiveDevice(JsonWriter& w, const DeviceRuntime& gpu) {
+  const Decision& d = gpu.decision;
+  w.BeginObject().Key("ordinal").Int(gpu.ordinal);
+  WriteDevice(w, d.device);
+  w.Key("kernels").BeginObject().Key("gpu").Bool(gpu.dispatch.gpu);
+  if (!gpu.dispatch.gpu) w.Key("cpu_only_reason").String(gpu.cpu_only_reason);
+  w.EndObject();
+  w.Key("knobs").BeginArray();
+  for (size_t i = 0; i < d.policy->knobs.size(); ++i) {
+    const Knob& k = d.policy->knobs[i];
+    const KnobTrace& t = d.knobs[i];
+    w.BeginObject().Key("name").String(k.name).Key("type").String(k.type.ToString());
+    w.Key("value").String(d.ValueText(k)).Key("source").String(SourceOf(k, t, d));
+    if (t.decided_by == KnobTrace::kRule) w.Key("rule").String(k.rules[t.index].id);
+    w.Key("reason").String(ReasonOf(k, t));
+    WriteKnobEvidence(w, k, t);
+    if (const RuntimeKnob* rk = FindRuntimeKnob(k.name)) {
+      w.Key("acted_on_by").String("runtime").Key("switches").String(rk->switches);
+    } else {
+      w.Key("acted_on_by").String("host");
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  WriteWarnings(w, d);
+  WriteHostKnobs(w, gpu.dispatch);
+  WriteGateAndFallbacks(w, gpu);
+  w.EndObject();
+}
 
-Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
-  std::unique_ptr<Runtime> rt(new Runtime());
-  const Environment env = options.environment ? *options.environment : Environment::FromProcess();
+// What one GPU's start needs besides its device: the same for every GPU.
+struct HostStart {
+  const Policy& policy;
+  const Environment& env;
+  const ModelFacts& model;
+  const RecordEvidence* oracle;  // the records rules asking for evidence read; may be null
+  const GateRunner& gate;
+  bool injected_gate;  // a test's gate runs even where no GPU kernels do
+  const ModelGateOptions& model_gate;
+};
 
-  auto resolved = ResolvePolicy({options.policy_path, options.system_policy_path}, env);
-  if (!resolved.ok()) return Fail(std::move(resolved).error());
-  rt->resolved_ = std::move(resolved).value();
-  const Policy& policy = *rt->resolved_.policy;
-
-  const FoundDevice found = FindDevice(options);
+// Decides for one GPU, binds the decision, gates it and falls back (at most
+// two rounds); the error says what stopped this GPU.
+Expected<DeviceRuntime> StartDevice(const HostStart& host, const FoundDevice& found, int ordinal) {
+  const Policy& policy = host.policy;
   const DeviceFacts& device = found.facts;
   const Capabilities caps = CapabilitiesFor(device, found.real);
-  rt->cpu_only_reason_ = caps.gpu_kernels ? "" : found.why_not.empty() ? caps.why_no_gpu : found.why_not;
-
-  auto model_options = ModelGateOptionsFor(options.gate_model_path, options.gate_model_budget_ms, env);
-  if (!model_options.ok()) return Fail(std::move(model_options).error());
-  const GateRunner& gate = options.gate ? options.gate : GateRunner(RunParityGate);
+  DeviceRuntime gpu;
+  gpu.ordinal = ordinal;
+  gpu.cpu_only_reason = caps.gpu_kernels ? "" : found.why_not.empty() ? caps.why_no_gpu : found.why_not;
+  // The gate's launches and the model gate's uploads go to this GPU.
+  if (caps.gpu_kernels) KPOLICY_TRY(SelectLocalDevice(ordinal));
   // Nothing to gate on the CPU path (it is the reference) unless a test
   // injects a gate; the model gate runs wherever it is asked for.
-  const bool kernel_gate = caps.gpu_kernels || static_cast<bool>(options.gate);
-  const double model_budget_ms = static_cast<double>(model_options->budget_ms);
+  const bool kernel_gate = caps.gpu_kernels || host.injected_gate;
+  const double model_budget_ms = static_cast<double>(host.model_gate.budget_ms);
   double model_spent_ms = 0;
 
   std::vector<Pin> pins;
@@ -196,32 +278,32 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
   // failures stop startup (issue 15 #12: never report "fell back" to a
   // decision that failed too).
   for (int round = 0; round < 2; ++round) {
-    auto decision = Evaluate(policy, device, env, pins);
+    auto decision = Evaluate(policy, device, host.model, host.env, pins, host.oracle);
     if (!decision.ok()) {
       return Fail(ErrorCode::kInvalidInput, "policy " + policy.name + ": " +
                                                 decision.error().ToString());
     }
-    rt->decision_ = std::move(decision).value();
-    auto table = BuildDispatch(rt->decision_, caps);
+    gpu.decision = std::move(decision).value();
+    auto table = BuildDispatch(gpu.decision, caps);
     if (!table.ok()) {
       Error e = std::move(table).error();
       e.message = "policy " + policy.name + " " + policy.version + " on " + device.name + ": " + e.message +
                   (round ? " (after the gate's fallbacks: " + Join(first_round) + ")" : "");
       return Fail(std::move(e));
     }
-    rt->dispatch_ = std::move(table).value();
+    gpu.dispatch = std::move(table).value();
 
-    rt->gate_ = kernel_gate ? gate(rt->dispatch_) : std::vector<GateResult>{};
-    rt->model_gate_.reset();
-    if (!model_options->path.empty()) {
-      ModelGateOptions o = *model_options;
+    gpu.gate = kernel_gate ? host.gate(gpu.dispatch) : std::vector<GateResult>{};
+    gpu.model_gate.reset();
+    if (!host.model_gate.path.empty()) {
+      ModelGateOptions o = host.model_gate;
       o.budget_ms = std::max<int64_t>(1, static_cast<int64_t>(model_budget_ms - model_spent_ms));
-      auto report = RunModelGate(o, rt->dispatch_, caps.gpu_kernels);
+      auto report = RunModelGate(o, gpu.dispatch, caps.gpu_kernels);
       if (!report.ok()) return Fail(std::move(report).error());
       model_spent_ms += report->elapsed_ms;
-      rt->model_gate_ = std::move(report).value();
+      gpu.model_gate = std::move(report).value();
     }
-    const std::vector<GateFailure> failed = Failures(*rt, policy.gate_failure_is_fatal);
+    const std::vector<GateFailure> failed = Failures(gpu, policy.gate_failure_is_fatal);
     if (failed.empty()) break;
     if (round == 1) {
       std::vector<std::string> now;
@@ -243,40 +325,61 @@ Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
       const std::string reason = "parity gate: " + f.knob + " = " + f.value + " failed (" + f.detail + "); fell back to " +
                                  FormatValue(knob->type, *knob->fallback);
       pins.push_back({f.knob, *knob->fallback, reason});
-      rt->fallbacks_.push_back(f.knob + ": " + reason);
+      gpu.fallbacks.push_back(f.knob + ": " + reason);
       first_round.push_back(f.what);
     }
   }
-  rt->log_line_ = LogLine(*rt);
+  return gpu;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Runtime>> Runtime::Start(const StartOptions& options) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  const Environment env = options.environment ? *options.environment : Environment::FromProcess();
+
+  auto resolved = ResolvePolicy({options.policy_path, options.system_policy_path}, env);
+  if (!resolved.ok()) return Fail(std::move(resolved).error());
+  rt->resolved_ = std::move(resolved).value();
+  const Policy& policy = *rt->resolved_.policy;
+  auto evidence = ResolveEvidence({options.contracts_path, options.system_contracts_path}, env, policy);
+  if (!evidence.ok()) return Fail(std::move(evidence).error());
+  rt->evidence_ = std::move(evidence).value();
+
+  auto model_options = ModelGateOptionsFor(options.gate_model_path, options.gate_model_budget_ms, env);
+  if (!model_options.ok()) return Fail(std::move(model_options).error());
+  const GateRunner& gate = options.gate ? options.gate : GateRunner(RunParityGate);
+  const HostStart host{policy,        env, options.model, rt->evidence_.oracle.get(), gate, static_cast<bool>(options.gate),
+                       *model_options};
+
+  const std::vector<FoundDevice> found = FindDevices(options);
+  bool selected_a_gpu = false;
+  for (size_t i = 0; i < found.size(); ++i) {
+    auto gpu = StartDevice(host, found[i], static_cast<int>(i));
+    if (!gpu.ok()) {
+      Error e = std::move(gpu).error();
+      // One GPU: the message as it always was; several: which one failed.
+      if (found.size() > 1) e.message = "GPU " + std::to_string(i) + " (" + found[i].facts.name + "): " + e.message;
+      if (selected_a_gpu || found[i].real) (void)SelectLocalDevice(0);
+      return Fail(std::move(e));
+    }
+    selected_a_gpu |= gpu->dispatch.gpu;
+    rt->devices_.push_back(std::move(gpu).value());
+  }
+  if (selected_a_gpu) KPOLICY_TRY(SelectLocalDevice(0));  // a process starts on GPU 0; leave it so
+  for (DeviceRuntime& gpu : rt->devices_) gpu.log_line = LogLine(*rt, gpu);
   return rt;
 }
 
 std::string Runtime::EffectiveConfigJson(int indent) const {
-  const Decision& d = decision_;
   JsonWriter w(indent);
   w.BeginObject();
   WritePolicy(w, *this);
-  WriteDevice(w, d.device);
-  w.Key("kernels").BeginObject().Key("gpu").Bool(dispatch_.gpu);
-  if (!dispatch_.gpu) w.Key("cpu_only_reason").String(cpu_only_reason_);
-  w.EndObject();
-  w.Key("knobs").BeginArray();
-  for (size_t i = 0; i < d.policy->knobs.size(); ++i) {
-    const Knob& k = d.policy->knobs[i];
-    const KnobTrace& t = d.knobs[i];
-    w.BeginObject().Key("name").String(k.name).Key("type").String(k.type.ToString());
-    w.Key("value").String(d.ValueText(k)).Key("source").String(SourceOf(k, t, d));
-    if (t.decided_by == KnobTrace::kRule) w.Key("rule").String(k.rules[t.index].id);
-    w.Key("reason").String(ReasonOf(k, t));
-    if (const RuntimeKnob* rk = FindRuntimeKnob(k.name)) {
-      w.Key("acted_on_by").String("runtime").Key("switches").String(rk->switches);
-    } else {
-      w.Key("acted_on_by").String("host");
-    }
-    w.EndObject();
-  }
+  WriteModel(w, devices_.front().decision.model);
+  WriteEvidenceSource(w, *this);
+  w.Key("devices").BeginArray();
+  for (const DeviceRuntime& gpu : devices_) WriteEffectiveDevice(w, gpu);
   w.EndArray();
-  WriteGateAndFallbacks(w, *this);
   w.EndObject();
   return w.text();
 }

@@ -271,26 +271,24 @@ BOOST_AUTO_TEST_CASE(story2_hwdp4a_only_where_a_record_proves_it) {
   BOOST_TEST(ValueOf(l4, "q4k") == "Mwv");
   BOOST_TEST(TraceOf(l4, "q4k").evidence[0].find("rtx4090.yaml") != std::string::npos);
   BOOST_TEST(TraceOf(l4, "q4k").evidence[0].find("breaking FALSIFY-CPU-GPU-008") != std::string::npos);
-  // A record proving model-level parity for HwDp4a makes the rule fire, cited.
+  // A record proving model-level parity for HwDp4a makes the rule fire, cited
+  // (test data: tests/data/issue13/, YAML as operators write records).
   Evidence proving = e;
-  ParityRecord a100;
-  a100.file = "a100.yaml";
-  a100.device = Catalog("a100");
-  a100.model = Qwen();
-  a100.provenance = {"reported", "2026-12-02", "test", "", "", "", "", ""};
-  Measurement m;
-  m.operation = "q4k_gemv";
-  m.variant = "HwDp4a";
-  m.workload = "model-parity-gate";
-  m.metrics = {{"cosine", 0.9991}, {"argmax_agreement", 1}, {"nan_count", 0}};
-  a100.results.push_back(m);
-  proving.records.push_back(a100);
+  auto a100 = LoadParityRecord(SourcePath("tests/data/issue13/a100-proves-hwdp4a.yaml"));
+  BOOST_REQUIRE(a100.ok());
+  proving.records.push_back(*a100);
   const RecordEvidence with_a100(proving.contracts, proving.records);
   const Decision fired = MustEvaluate(p, Catalog("a100"), {}, Qwen(), &with_a100);
   BOOST_TEST(ValueOf(fired, "q4k") == "HwDp4a");
-  BOOST_TEST(TraceOf(fired, "q4k").evidence[0].find("proven by a100.yaml") != std::string::npos);
-  // ... for that model only: another model on the same GPU stays on Mwv.
-  const Decision other = MustEvaluate(p, Catalog("a100"), {}, {"llama", "other", "Q4_K_M", "8B"}, &with_a100);
+  BOOST_TEST(TraceOf(fired, "q4k").evidence[0].find("proven by " + a100->file) != std::string::npos);
+  // A record of one model speaks for that model only: another model on the
+  // same GPU stays on Mwv.
+  auto a10 = LoadParityRecord(SourcePath("tests/data/issue13/a10-qwen-proves-hwdp4a.yaml"));
+  BOOST_REQUIRE(a10.ok());
+  proving.records.push_back(*a10);
+  const RecordEvidence with_a10(proving.contracts, proving.records);
+  BOOST_TEST(ValueOf(MustEvaluate(p, Catalog("a10"), {}, Qwen(), &with_a10), "q4k") == "HwDp4a");
+  const Decision other = MustEvaluate(p, Catalog("a10"), {}, {"llama", "other", "Q4_K_M", "8B"}, &with_a10);
   BOOST_TEST(ValueOf(other, "q4k") == "Mwv");
 }
 

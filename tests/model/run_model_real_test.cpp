@@ -18,7 +18,7 @@ namespace {
 
 JsonValue RunJson(const std::string& model, const std::string& prompt_tokens, int tokens) {
   std::ostringstream out, err;
-  Io io{out, err, false, Environment{}};
+  Io io{out, err, false, Environment{}, runtime::DeviceProbe{}};
   const int status = RunPolicyctl({"run", "--model", model::ModelPath(model), "--prompt-tokens", prompt_tokens,
                                    "--tokens", std::to_string(tokens), "--cpu", "--format", "json"},
                                   io);

@@ -23,7 +23,7 @@ struct Result {
 
 Result Policyctl(std::vector<std::string> args) {
   std::ostringstream out, err;
-  Io io{out, err, false, Environment{}};
+  Io io{out, err, false, Environment{}, runtime::DeviceProbe{}};
   Result r;
   r.status = RunPolicyctl(args, io);
   r.out = out.str();

@@ -53,6 +53,7 @@ StartOptions OnH100(const TempDir& dir) {
   o.environment = Environment();
   o.device = FindCatalogDevice("h100")->ToFacts();
   o.system_policy_path = (dir.path / "etc-policy.yaml").string();  // absent unless written
+  o.system_contracts_path = (dir.path / "etc-contracts").string();  // absent: no records
   return o;
 }
 
@@ -550,7 +551,11 @@ BOOST_AUTO_TEST_CASE(names_the_policy_file_and_its_digest_and_every_knobs_reason
   BOOST_TEST(policy->Find("name")->text == "digest");
   BOOST_TEST(policy->Find("file")->text == o.policy_path);
   BOOST_TEST(policy->Find("sha256")->text == Sha256Hex(text));
-  const JsonValue* knobs = json->Find("knobs");
+  const JsonValue* devices = json->Find("devices");
+  BOOST_REQUIRE(devices->items.size() == 1u);  // the one device StartOptions gave
+  const JsonValue& gpu = devices->items[0];
+  BOOST_TEST(gpu.Find("ordinal")->text == "0");
+  const JsonValue* knobs = gpu.Find("knobs");
   BOOST_TEST(knobs->items.size() == rt->policy().knobs.size());
   int saw = 0;
   for (const JsonValue& k : knobs->items) {
@@ -580,8 +585,9 @@ BOOST_AUTO_TEST_CASE(names_the_policy_file_and_its_digest_and_every_knobs_reason
     }
   }
   BOOST_TEST(saw == 4);
-  BOOST_TEST(json->Find("kernels")->Find("gpu")->boolean == false);
-  BOOST_TEST(json->Find("gate")->items.empty());  // no GPU: nothing gated
+  BOOST_TEST(gpu.Find("kernels")->Find("gpu")->boolean == false);
+  BOOST_TEST(!gpu.Find("kernels")->Find("cpu_only_reason")->text.empty());
+  BOOST_TEST(gpu.Find("gate")->items.empty());  // no GPU: nothing gated
 }
 
 BOOST_AUTO_TEST_CASE(the_builtin_policy_digest_is_of_its_compiled_in_text) {
@@ -591,6 +597,133 @@ BOOST_AUTO_TEST_CASE(the_builtin_policy_digest_is_of_its_compiled_in_text) {
   std::ifstream in(std::string(KPOLICY_SOURCE_DIR) + "/policies/default.yaml", std::ios::binary);
   const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   BOOST_TEST(rt->policy_sha256() == Sha256Hex(file));  // the build embeds the file as it is
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(every_gpu_of_a_host)
+
+DeviceFacts Catalog(const char* key) { return FindCatalogDevice(key)->ToFacts(); }
+
+// A host the test machine does not have: GPU 0 an H100, GPU 1 an L4.
+StartOptions OnHost(const TempDir& dir, std::vector<DeviceFacts> gpus) {
+  StartOptions o = OnH100(dir);
+  o.device.reset();
+  o.probe = DeviceProbe::Fixed(std::move(gpus));
+  return o;
+}
+
+BOOST_AUTO_TEST_CASE(each_gpu_is_decided_for_its_own_facts) {
+  TempDir dir;
+  auto rt = MustStart(OnHost(dir, {Catalog("h100"), Catalog("l4")}));
+  BOOST_REQUIRE(rt->devices().size() == 2u);
+  const DeviceRuntime& h100 = rt->device(0);
+  const DeviceRuntime& l4 = rt->device(1);
+  BOOST_TEST(h100.ordinal == 0);
+  BOOST_TEST(l4.ordinal == 1);
+  BOOST_TEST(h100.decision.device.name == Catalog("h100").name);
+  BOOST_TEST(l4.decision.device.name == Catalog("l4").name);
+  // default.yaml's sm_target: sm_90 is the cap (rule ptx8-max-sm90 fires
+  // above 90, not at it); the L4 (cc 8.9) takes its own.
+  BOOST_TEST(h100.dispatch.sm_target == "sm_90");
+  BOOST_TEST(l4.dispatch.sm_target == "sm_89");
+  // Each GPU's decision is what the engine decides for that GPU alone.
+  for (const DeviceRuntime& gpu : rt->devices()) {
+    auto alone = Evaluate(rt->policy(), gpu.decision.device, Environment());
+    BOOST_REQUIRE(alone.ok());
+    for (const Knob& k : rt->policy().knobs) BOOST_TEST(gpu.decision.ValueText(k) == alone->ValueText(k), k.name);
+    BOOST_TEST(!gpu.dispatch.gpu);  // a fixed list's devices run the CPU path
+  }
+  // GPU 0's shortcuts are GPU 0's.
+  BOOST_TEST(&rt->dispatch() == &h100.dispatch);
+  BOOST_TEST(&rt->log_line() == &h100.log_line);
+}
+
+BOOST_AUTO_TEST_CASE(a_runtime_knob_may_differ_between_gpus) {
+  TempDir dir;
+  // fp8_prefill needs cc >= 89 (rule fp8-tensor-cores): on for the H100, off for the A100.
+  auto rt = MustStart(OnHost(dir, {Catalog("a100"), Catalog("h100")}));
+  BOOST_TEST(!rt->device(0).dispatch.fp8_prefill);
+  BOOST_TEST(rt->device(1).dispatch.fp8_prefill);
+}
+
+BOOST_AUTO_TEST_CASE(one_log_line_per_gpu) {
+  TempDir dir;
+  auto rt = MustStart(OnHost(dir, {Catalog("h100"), Catalog("l4")}));
+  for (int i = 0; i < 2; ++i) {
+    const std::string& line = rt->device(i).log_line;
+    BOOST_TEST(line.find('\n') == std::string::npos);
+    auto json = ParseJson(line);
+    BOOST_REQUIRE(json.ok());
+    BOOST_TEST(json->Find("event")->text == "kpolicy.startup");
+    BOOST_TEST(json->Find("ordinal")->text == std::to_string(i));
+    BOOST_TEST(json->Find("devices")->text == "2");
+    BOOST_TEST(json->Find("device")->Find("name")->text == rt->device(i).decision.device.name);
+    BOOST_TEST(json->Find("knobs")->Find("sm_target")->Find("value")->text == (i == 0 ? "sm_90" : "sm_89"));
+    BOOST_TEST(json->Find("policy")->Find("sha256")->text == rt->policy_sha256());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_effective_configuration_has_every_gpu) {
+  TempDir dir;
+  auto rt = MustStart(OnHost(dir, {Catalog("h100"), Catalog("l4")}));
+  auto json = ParseJson(rt->EffectiveConfigJson());
+  BOOST_REQUIRE(json.ok());
+  BOOST_TEST(json->Find("policy")->Find("sha256")->text == rt->policy_sha256());
+  const JsonValue* devices = json->Find("devices");
+  BOOST_REQUIRE(devices->items.size() == 2u);
+  for (int i = 0; i < 2; ++i) {
+    const JsonValue& gpu = devices->items[i];
+    BOOST_TEST(gpu.Find("ordinal")->text == std::to_string(i));
+    BOOST_TEST(gpu.Find("device")->Find("cc")->text == (i == 0 ? "9.0" : "8.9"));
+    std::string sm_target;
+    for (const JsonValue& k : gpu.Find("knobs")->items) {
+      if (k.Find("name")->text == "sm_target") sm_target = k.Find("value")->text;
+    }
+    BOOST_TEST(sm_target == (i == 0 ? "sm_90" : "sm_89"));
+    BOOST_TEST(gpu.Find("kernels")->Find("cpu_only_reason")->text == rt->device(i).cpu_only_reason);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(each_gpu_is_gated_and_falls_back_on_its_own) {
+  TempDir dir;
+  StartOptions o = OnHost(dir, {Catalog("h100"), Catalog("h100")});
+  o.environment->Set("HW_DP4A_Q4K", "1");
+  // Call 0 gates GPU 0; call 1 GPU 1, whose HwDp4a fails; call 2 its fallback.
+  o.gate = FailingGateOn({{"q4k", "HwDp4a", 1}});
+  auto rt = MustStart(o);
+  BOOST_TEST(rt->device(0).dispatch.q4k == "HwDp4a");
+  BOOST_TEST(rt->device(0).fallbacks.empty());
+  BOOST_TEST(rt->device(1).dispatch.q4k == "Mwv");
+  BOOST_REQUIRE(rt->device(1).fallbacks.size() == 1u);
+  BOOST_TEST(rt->device(1).fallbacks[0].find("q4k: parity gate: q4k = HwDp4a failed") == 0u, rt->device(1).fallbacks[0]);
+  BOOST_TEST(rt->device(1).log_line.find("fell back to Mwv") != std::string::npos);
+  BOOST_TEST(rt->device(0).log_line.find("fell back") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_gpu_that_cannot_start_stops_the_host_and_is_named) {
+  TempDir dir;
+  StartOptions o = OnHost(dir, {Catalog("h100"), Catalog("l4")});
+  o.gate = FailingGateOn({{"fp8_prefill", "true", 1}});  // the L4's; fp8_prefill declares no fallback
+  auto rt = Runtime::Start(o);
+  BOOST_REQUIRE(!rt.ok());
+  BOOST_TEST((rt.error().code == ErrorCode::kCheckFailed));
+  BOOST_TEST(rt.error().message.find("GPU 1 (" + Catalog("l4").name + "): parity gate: fp8_prefill = true") == 0u,
+             rt.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(a_host_without_a_gpu_is_decided_for_the_fallback_device_on_the_cpu) {
+  TempDir dir;
+  auto rt = MustStart(OnHost(dir, {}));
+  BOOST_REQUIRE(rt->devices().size() == 1u);
+  BOOST_TEST(rt->decision().device.name == "no GPU");
+  BOOST_TEST(rt->decision().device.cc() == kFallbackCcMajor * 10 + kFallbackCcMinor);
+  BOOST_TEST(rt->cpu_only_reason().find("the host's device list is empty") != std::string::npos, rt->cpu_only_reason());
+  auto json = ParseJson(rt->EffectiveConfigJson());
+  BOOST_REQUIRE(json.ok());
+  const JsonValue& gpu = json->Find("devices")->items.at(0);
+  BOOST_TEST(gpu.Find("kernels")->Find("gpu")->boolean == false);
+  BOOST_TEST(gpu.Find("device")->Find("fallbacks")->items.size() >= 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

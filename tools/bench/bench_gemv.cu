@@ -87,6 +87,7 @@ struct Result {
   int64_t n, k;
   int m;
   double us, gbps, ratio;
+  bool table_row = true;  // false: a baseline kernel or a launch mode, never "fastest"
 };
 
 using kpolicy::bench::DeviceMemory;
@@ -239,22 +240,36 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
       const std::vector<uint8_t> host = kpolicy::bench::RandomWeightBytes(format, s.n, s.k, s.n * 31 + s.k);
       const WeightCopies w = MakeCopies(host, l2);
       const int launches = gpu::GraphLaunchesFor(w.copies);
-      // The table's rows, plus (q4k) the pre-issue-12 Mwv kernel as a named baseline row
-      // "Mwv (v1)" outside the table, so each run shows the old and new Mwv side by side.
-      std::vector<kernels::GemvVariant> rows;
-      for (const kernels::GemvVariant* row : kernels::GemvVariantsOf(op, table)) rows.push_back(*row);
-      if (op == kernels::GemvOp::kQ4K) {
-        if (const kernels::GemvVariant* mwv = kernels::FindGemvVariant(op, "Mwv", table)) {
-          kernels::GemvVariant v1 = *mwv;
-          v1.name = "Mwv (v1)";
-          v1.launch = &gpu::LaunchQ4kMwvV1;
-          rows.push_back(v1);
+      // The table's rows, plus (q4k) earlier kernels as named baseline rows outside the table
+      // ("Mwv (v1)", "HwDp4a (v2)"), so each run shows old and new side by side, and the ring
+      // variant launched as a programmatic dependent ("HwDp4a +pdl": GemvArgs::programmatic,
+      // each launch's weight stream overlapping the previous launch's tail, as in a decode
+      // step's chain of GEMVs).
+      struct Row {
+        kernels::GemvVariant variant;
+        bool table_row = true;
+        bool programmatic = false;
+      };
+      std::vector<Row> rows;
+      for (const kernels::GemvVariant* row : kernels::GemvVariantsOf(op, table)) rows.push_back({*row});
+      auto add_row = [&](const char* base, const char* name, kernels::GemvLaunchFn launch, bool pdl) {
+        if (const kernels::GemvVariant* v = kernels::FindGemvVariant(op, base, table)) {
+          Row r{*v, false, pdl};
+          r.variant.name = name;
+          if (launch != nullptr) r.variant.launch = launch;
+          rows.push_back(r);
         }
+      };
+      if (op == kernels::GemvOp::kQ4K) {
+        add_row("Mwv", "Mwv (v1)", &gpu::LaunchQ4kMwvV1, false);
+        add_row("HwDp4a", "HwDp4a (v2)", &gpu::LaunchQ4kHwDp4aV2, false);
+        add_row("HwDp4a", "HwDp4a +pdl", nullptr, true);
       }
       for (int m : ms) {
         OrExit(gpu::LaunchQuantizeQ8_1(x_for(s.k), m, s.k, q8.ptr, nullptr));
         OrExit(KPOLICY_CUDA_STATUS(cudaDeviceSynchronize()));
-        for (const kernels::GemvVariant& v : rows) {
+        for (const Row& row : rows) {
+          const kernels::GemvVariant& v = row.variant;
           if (!selected(v)) continue;
           kernels::GemvArgs args;
           args.n = s.n;
@@ -262,6 +277,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
           args.m = m;
           args.y = static_cast<float*>(y.ptr);
           args.mwv_warps = opt.mwv_warps;
+          args.programmatic = row.programmatic;
           if (v.quantizes_activations()) {
             args.x_q8 = q8.ptr;
           } else {
@@ -277,7 +293,7 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
               launches, replays);
           const double gbps = host.size() / (us * 1e3);
           Result r{std::string(kernels::GemvOpName(op)), std::string(v.name), ShapeName(s), s.n, s.k,
-                   m, us, gbps, gbps / ceil.stream_gbps};
+                   m, us, gbps, gbps / ceil.stream_gbps, row.table_row};
           std::printf("%-4s %-32s %2d %-11s %9.2f %9.0f %7.1f%%\n", r.op.c_str(), r.shape.c_str(),
                       m, r.variant.c_str(), us, gbps, 100 * r.ratio);
           results.push_back(r);
@@ -394,10 +410,10 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
     std::printf("  %-32s M=%d %-11s %8.2f us %8.0f GB/s %6.1f%%\n", r.shape.c_str(), r.m,
                 r.variant.c_str(), r.us, r.gbps, 100 * r.ratio);
   }
-  // Fastest per (op, shape, M), among the table's rows (the v1 baseline row is not a variant).
+  // Fastest per (op, shape, M), among the table's rows launched plainly.
   std::map<std::tuple<std::string, std::string, int>, const Result*> best;
   for (const Result& r : results) {
-    if (r.variant == "Mwv (v1)") continue;
+    if (!r.table_row) continue;
     auto key = std::make_tuple(r.op, r.shape, r.m);
     if (!best[key] || r.us < best[key]->us) best[key] = &r;
   }
@@ -421,8 +437,8 @@ void Run(const Options& opt, kernels::GemvVariantTable table = kernels::BuiltinG
                 variant, shape, m, r->us, 100 * r->ratio, 100 * goal,
                 r->ratio >= goal ? "MET" : "MISSED");
   };
-  std::printf("\nIssue 12 targets:\n");
-  for (const char* variant : {"HwDp4a", "Mwv"}) {
+  std::printf("\nIssue 12 targets (plain launches, then the same with +pdl):\n");
+  for (const char* variant : {"HwDp4a", "Mwv", "HwDp4a +pdl"}) {
     target("q4k", variant, "4096x14336", 1, 0.90);
     target("q4k", variant, "14336x4096", 1, 0.90);
     target("q4k", variant, " 4096x4096", 1, 0.80);

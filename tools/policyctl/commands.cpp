@@ -2,6 +2,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <chrono>
+#include <memory>
 #include <sstream>
 
 #include <filesystem>
@@ -11,9 +13,11 @@
 #include <optional>
 
 #include "batch.h"
+#include "config_server.h"
 #include "device_selection.h"
 #include "fleet_commands.h"
 #include "lint_command.h"
+#include "local_gpus.h"
 #include "test_command.h"
 #include "model_facts.h"
 #include "record.h"
@@ -49,9 +53,10 @@ Expected<po::variables_map> ParseCommandLine(const std::vector<std::string>& arg
   return vm;
 }
 
-CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environment process_env) {
+CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environment process_env,
+                                 runtime::DeviceProbe local_devices) {
   std::ostringstream out, err;
-  Io io{out, err, false, std::move(process_env)};
+  Io io{out, err, false, std::move(process_env), std::move(local_devices)};
   CapturedRun run;
   run.status = RunPolicyctl(args, io);
   run.out = out.str();
@@ -66,26 +71,12 @@ Expected<Policy> LoadNamedPolicy(const std::string& name) {
 
 Expected<ContractSet, int> LoadContractSet(const std::string& directory, const std::string& records_directory,
                                            Io& io) {
+  auto set = LoadEvidenceSet(directory, records_directory);
+  if (set.ok()) return std::move(set).value();
+  io.err << set.error().ToString() << "\n";
   // Both folders are input: a missing one is unreadable input (exit 2),
-  // whichever it is.
-  std::error_code ec;
-  if (!std::filesystem::is_directory(directory, ec)) {
-    io.err << directory << ": error: no such contracts folder\n";
-    return Fail(kExitUsage);
-  }
-  if (!std::filesystem::is_directory(records_directory, ec)) {
-    io.err << records_directory << ": error: no such records folder\n";
-    return Fail(kExitUsage);
-  }
-  ContractSet set;
-  auto contracts = LoadContractDirectory(directory);
-  auto records = LoadParityRecordDirectory(records_directory);
-  if (!contracts.ok()) io.err << contracts.error().ToString();
-  if (!records.ok()) io.err << records.error().ToString();
-  if (!contracts.ok() || !records.ok()) return Fail(kExitNo);
-  set.contracts = std::move(contracts).value();
-  set.records = std::move(records).value();
-  return set;
+  // whichever it is; a file that does not load is a "no" (exit 1).
+  return Fail(set.error().code == ErrorCode::kUnreadable ? kExitUsage : kExitNo);
 }
 
 namespace {
@@ -299,9 +290,12 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   if (vm->count("cc")) request.compute_capability = (*vm)["cc"].as<std::string>();
   if (vm->count("sms")) request.sms = (*vm)["sms"].as<int>();
   if (vm->count("fallback-device")) request.fallback_key = (*vm)["fallback-device"].as<std::string>();
-  auto device = SelectDevice(request);
-  if (!device.ok()) return Usage(io, command, device.error().message);
-  if (auto applied = ApplyDeviceOverrides(*vm, *device); !applied.ok()) return Usage(io, command, applied.error().message);
+  // Without --device or --cc: every local GPU, each decided on its own.
+  auto devices = SelectDevices(request, io.local_devices);
+  if (!devices.ok()) return Usage(io, command, devices.error().message);
+  for (DeviceFacts& device : *devices) {
+    if (auto applied = ApplyDeviceOverrides(*vm, device); !applied.ok()) return Usage(io, command, applied.error().message);
+  }
   auto env = BuildEnvironment(*vm, io);
   if (!env.ok()) return Usage(io, command, env.error());
 
@@ -321,32 +315,36 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
   if (!evidence.ok()) return evidence.error();
   std::optional<RecordEvidence> oracle;
   if (evidence->has_value()) oracle.emplace((*evidence)->contracts, (*evidence)->records);
-  auto decision = Evaluate(loaded->policy, *device, model, *env, {}, oracle ? &*oracle : nullptr);
-  if (!decision.ok()) {
-    io.err << decision.error().ToString() << "\n";
-    return kExitNo;
-  }
-  ExplainOptions render;
-  render.color = UseColor(*vm, io);
-  render.extra_warnings = FindMisspeltVariables(loaded->policy, *env);
-  render.policy_origin = loaded->origin;
-  if (explain && evidence->has_value()) {
-    render.evidence = FindEvidence(*decision, (*evidence)->contracts, (*evidence)->records);
-  }
+  std::vector<GpuAnswer> answers;
   int breaks = 0;
-  for (const auto& [knob, items] : render.evidence) {
-    for (const Evidence& e : items) {
-      if (e.status != Evidence::kBreaks) continue;
-      ++breaks;
-      render.extra_warnings.push_back("evidence: " + knob + " = " + decision->ValueText(*loaded->policy.FindKnob(knob)) +
-                                      " breaks " + e.contract + ": " + e.claim + " [" + e.source + "]");
+  for (size_t i = 0; i < devices->size(); ++i) {
+    auto decision = Evaluate(loaded->policy, (*devices)[i], model, *env, {}, oracle ? &*oracle : nullptr);
+    if (!decision.ok()) {
+      // Nothing is printed for the other GPUs: a host's answer is whole or absent.
+      if (devices->size() > 1) io.err << "GPU " << i << " (" << (*devices)[i].name << "): ";
+      io.err << decision.error().ToString() << "\n";
+      status = kExitNo;
+      continue;
     }
+    ExplainOptions render;
+    render.color = UseColor(*vm, io);
+    render.extra_warnings = FindMisspeltVariables(loaded->policy, *env);
+    render.policy_origin = loaded->origin;
+    if (explain && evidence->has_value()) {
+      render.evidence = FindEvidence(*decision, (*evidence)->contracts, (*evidence)->records);
+    }
+    for (const auto& [knob, items] : render.evidence) {
+      for (const Evidence& e : items) {
+        if (e.status != Evidence::kBreaks) continue;
+        ++breaks;
+        render.extra_warnings.push_back("evidence: " + knob + " = " + decision->ValueText(*loaded->policy.FindKnob(knob)) +
+                                        " breaks " + e.contract + ": " + e.claim + " [" + e.source + "]");
+      }
+    }
+    answers.push_back({std::move(decision).value(), std::move(render)});
   }
-  if (format == "json") {
-    io.out << (explain ? RenderExplainJson(*decision, render) : RenderEvalJson(*decision, render) + "\n");
-  } else {
-    io.out << (explain ? RenderExplainText(*decision, render) : RenderEvalText(*decision, render));
-  }
+  if (status != kExitOk) return status;
+  io.out << (format == "json" ? RenderGpuAnswersJson(answers, explain) : RenderGpuAnswersText(answers, explain));
   if (explain && breaks > 0 && vm->count("strict")) {
     io.err << "policyctl explain: --strict: " << breaks << " recorded figure" << (breaks == 1 ? "" : "s")
            << " break a contract for the chosen values\n";
@@ -453,6 +451,40 @@ int Check(const std::vector<std::string>& args, Io& io) {
 
 // ---- run ----------------------------------------------------------------------
 
+// run --serve PORT [--serve-for SECONDS].
+struct ServeOptions {
+  std::optional<int> port;  // none: not serving
+  std::optional<std::chrono::milliseconds> after_run;  // none: until a signal
+};
+
+Expected<ServeOptions> ServeRequest(const po::variables_map& vm) {
+  ServeOptions o;
+  if (vm.count("serve-for") && !vm.count("serve")) return Fail(ErrorCode::kInvalidArgument, "--serve-for goes with --serve");
+  if (!vm.count("serve")) return o;
+  o.port = vm["serve"].as<int>();
+  if (*o.port < 0 || *o.port > 65535) {
+    return Fail(ErrorCode::kInvalidArgument, "--serve takes a TCP port, 0-65535 (0: any free one), not " + std::to_string(*o.port));
+  }
+  if (vm.count("serve-for")) {
+    const double seconds = vm["serve-for"].as<double>();
+    // A day at most: a test's bound, not a way to run forever (no flag is).
+    if (!(seconds >= 0 && seconds <= 86400)) return Fail(ErrorCode::kInvalidArgument, "--serve-for is 0-86400 seconds");
+    o.after_run = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  }
+  return o;
+}
+
+// After the run: go on serving until SIGINT or SIGTERM, or for --serve-for.
+void ServeUntilStopped(EffectiveConfigServer& server, const ServeOptions& o, Io& io) {
+  StopSignals signals;  // caught from here on: a signal during the run still ended it as usual
+  io.out << "serving  " << server.url() << " until "
+         << (o.after_run ? std::to_string(o.after_run->count()) + " ms have passed or " : "") << "SIGINT or SIGTERM\n"
+         << std::flush;
+  const StopReason why = signals.Wait(o.after_run);
+  server.Stop();
+  io.out << "serving  stopped (" << (why == StopReason::kSignal ? "signal" : "--serve-for elapsed") << ")\n";
+}
+
 int Run(const std::vector<std::string>& args, Io& io) {
   // A --model naming a .gguf file runs that model; a catalog name runs the
   // decoder-layer demo below.
@@ -461,6 +493,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   options.add_options()
       ("help,h", "show this help")
       ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
+      ("contracts", po::value<std::string>(), kRunContractsHelp)
       ("model", po::value<std::string>()->default_value("qwen2.5-1.5b"), "qwen2.5-1.5b or llama-3-8b (the demo), or FILE.gguf: a real model (policyctl run --model FILE --help)")
       ("layers", po::value<int>(), "decoder layers in the stack (default: 8 on a GPU, 1 on the CPU)")
       ("tokens", po::value<int>(), "tokens to run, M = 1 each (default: 64 on a GPU, 2 on the CPU)")
@@ -468,23 +501,32 @@ int Run(const std::vector<std::string>& args, Io& io) {
       ("device", po::value<std::string>(), "decide for a catalog GPU instead of probing (runs on the CPU)")
       ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
       ("clean-env", "start from an empty environment: only --env variables are set")
-      ("log", "print the runtime's JSON startup line too");
+      ("log", "print the runtime's JSON startup line too (one per GPU)")
+      ("serve", po::value<int>(), "PORT: serve the effective configuration at http://127.0.0.1:PORT/v1/effective-config "
+                                  "while the run goes on and after it, until SIGINT or SIGTERM (0: a free port, printed)")
+      ("serve-for", po::value<double>(), "SECONDS: with --serve, stop serving this long after the run instead");
   auto vm = ParseCommandLine(args, options, nullptr);
   if (!vm.ok()) return Usage(io, "run", vm.error().message);
   if (vm->count("help")) {
-    io.out << options << "Starts the runtime as a server would (policy resolution, probe, dispatch, parity\n"
-                         "gate) and runs a stack of decoder layers' GEMVs with the dispatched kernels.\n";
+    io.out << options << "Starts the runtime as a server would (policy resolution, probe of every GPU,\n"
+                         "dispatch, parity gate per GPU) and runs a stack of decoder layers' GEMVs with\n"
+                         "GPU 0's dispatched kernels.\n";
     return kExitOk;
   }
+  auto serving = ServeRequest(*vm);
+  if (!serving.ok()) return Usage(io, "run", serving.error().message);
   auto env = BuildEnvironment(*vm, io);
   if (!env.ok()) return Usage(io, "run", env.error());
   runtime::StartOptions start;
   if (vm->count("policy")) start.policy_path = (*vm)["policy"].as<std::string>();
+  if (vm->count("contracts")) start.contracts_path = (*vm)["contracts"].as<std::string>();
   start.environment = *env;
+  start.probe = io.local_devices;
   if (vm->count("device")) {
-    auto device = SelectDevice({(*vm)["device"].as<std::string>(), std::nullopt, std::nullopt, std::nullopt});
+    auto device = SelectDevices({(*vm)["device"].as<std::string>(), std::nullopt, std::nullopt, std::nullopt},
+                                io.local_devices);
     if (!device.ok()) return Usage(io, "run", device.error().message);
-    start.device = *device;
+    start.device = device->front();
   }
   auto rt = runtime::Runtime::Start(start);
   if (!rt.ok()) {
@@ -492,17 +534,33 @@ int Run(const std::vector<std::string>& args, Io& io) {
     return kExitNo;
   }
   const runtime::Runtime& r = **rt;
-  const runtime::DispatchTable& t = r.dispatch();
-  const DeviceFacts& device = r.decision().device;
+  const runtime::DispatchTable& t = r.dispatch();  // the demo runs on GPU 0
   io.out << "policy   " << r.policy().name << " " << r.policy().version << "  (" << r.source().Describe() << ")\n";
-  io.out << "device   " << device.name << ": cc " << device.cc_major << "." << device.cc_minor << ", "
-         << device.num_sms << " SMs  (" << device.source << ")\n";
-  for (const std::string& f : device.fallbacks) io.out << "         ! " << f << "\n";
-  io.out << "kernels  " << (t.gpu ? "GPU" : "CPU (" + r.cpu_only_reason() + "): each variant's arithmetic on the CPU")
-         << "\n         q4k " << t.q4k << ", q6k " << t.q6k << ", mwv_warps " << t.mwv_warps << ", fused_gate_up "
-         << (t.fused_gate_up ? "on" : "off") << "\n";
-  for (const runtime::GateResult& g : r.gate_results()) io.out << "gate     " << g.ToString() << "\n";
-  if (vm->count("log")) io.out << "log      " << r.log_line() << "\n";
+  io.out << "records  " << r.evidence_source().Describe() << "\n";
+  for (const runtime::DeviceRuntime& gpu : r.devices()) {
+    const DeviceFacts& device = gpu.decision.device;
+    const runtime::DispatchTable& d = gpu.dispatch;
+    const std::string ordinal = r.devices().size() > 1 ? "GPU " + std::to_string(gpu.ordinal) + ": " : "";
+    io.out << "device   " << ordinal << device.name << ": cc " << device.cc_major << "." << device.cc_minor << ", "
+           << device.num_sms << " SMs  (" << device.source << ")\n";
+    for (const std::string& f : device.fallbacks) io.out << "         ! " << f << "\n";
+    io.out << "kernels  " << (d.gpu ? "GPU" : "CPU (" + gpu.cpu_only_reason + "): each variant's arithmetic on the CPU")
+           << "\n         q4k " << d.q4k << ", q6k " << d.q6k << ", mwv_warps " << d.mwv_warps << ", fused_gate_up "
+           << (d.fused_gate_up ? "on" : "off") << "\n";
+    for (const std::string& w : gpu.decision.warnings) io.out << "warning  " << w << "\n";
+    for (const runtime::GateResult& g : gpu.gate) io.out << "gate     " << g.ToString() << "\n";
+    if (vm->count("log")) io.out << "log      " << gpu.log_line << "\n";
+  }
+  std::unique_ptr<EffectiveConfigServer> server;
+  if (serving->port) {
+    auto started = EffectiveConfigServer::Start(static_cast<uint16_t>(*serving->port), r.EffectiveConfigJson(2));
+    if (!started.ok()) {
+      io.err << "policyctl run: --serve: " << started.error().ToString() << "\n";
+      return kExitNo;
+    }
+    server = std::move(started).value();
+    io.out << "serving  " << server->url() << "\n" << std::flush;
+  }
 
   const int layers = vm->count("layers") ? (*vm)["layers"].as<int>() : (t.gpu ? 8 : 1);
   const int tokens = vm->count("tokens") ? (*vm)["tokens"].as<int>() : (t.gpu ? 64 : 2);
@@ -539,7 +597,9 @@ int Run(const std::vector<std::string>& args, Io& io) {
                   p.name.c_str(), p.path.c_str(), p.cosine_vs_reference, error, ok ? "ok" : "FAILED");
     io.out << line;
   }
-  return parity_ok ? kExitOk : kExitNo;
+  const int status = parity_ok ? kExitOk : kExitNo;
+  if (server) ServeUntilStopped(*server, *serving, io);
+  return status;
 }
 
 // ---- devices ----------------------------------------------------------------

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "kpolicy/contract.h"
+#include "kpolicy/contract_check.h"
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
 #include "kpolicy/parity_record.h"
 #include "kpolicy/policy.h"
+#include "kpolicy/runtime/device_probe.h"
 
 namespace boost::program_options {
 class variables_map;
@@ -26,18 +28,23 @@ struct Io {
   std::ostream& err;
   bool out_is_terminal = false;  // colours in text output, unless NO_COLOR
   Environment process_env;       // what eval/explain see without --clean-env
+  // The local GPUs that eval and explain (without a device) and run decide
+  // for; tests stand a mixed host in with DeviceProbe::Fixed.
+  runtime::DeviceProbe local_devices;
 };
 
 // `args` excludes the program name: {"explain", "--device", "h100"}.
 int RunPolicyctl(const std::vector<std::string>& args, Io& io);
 
 // RunPolicyctl with its output captured: for tests and for hosts that embed
-// policyctl. `process_env` is what eval/explain see without --clean-env.
+// policyctl. `process_env` is what eval/explain see without --clean-env,
+// `local_devices` the host's GPUs.
 struct CapturedRun {
   int status = -1;
   std::string out, err;
 };
-CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environment process_env = {});
+CapturedRun RunPolicyctlCaptured(const std::vector<std::string>& args, Environment process_env = {},
+                                 runtime::DeviceProbe local_devices = {});
 
 // The environment of --clean-env / --env NAME=VALUE (repeatable) over the
 // process's; the error is the message for a malformed --env.
@@ -54,10 +61,7 @@ Expected<boost::program_options::variables_map> ParseCommandLine(
 Expected<Policy> LoadNamedPolicy(const std::string& name);
 
 // Contracts and the parity records beside them (check, explain, lint, test).
-struct ContractSet {
-  std::vector<Contract> contracts;
-  std::vector<ParityRecord> records;
-};
+using ContractSet = EvidenceSet;
 
 // Loads DIR's contracts and RECORDS's parity records; on failure prints the
 // diagnostics and returns the exit status (2 a missing folder, 1 a bad file).

@@ -102,9 +102,12 @@ std::string DecisionObjectJson(const Decision& d) {
   return w.text();
 }
 
-std::string NameList(const std::vector<std::string>& names) {
+std::string NameList(const std::vector<std::string_view>& names) {
   std::string out;
-  for (size_t i = 0; i < names.size() && i < kNamesShown; ++i) out += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < names.size() && i < kNamesShown; ++i) {
+    out += i ? ", " : "";
+    out += names[i];
+  }
   if (names.size() > kNamesShown) out += ", ... (" + std::to_string(names.size() - kNamesShown) + " more)";
   return out;
 }
@@ -121,7 +124,7 @@ constexpr const char* kFleetHelp =
 
 struct FleetGroup {
   int decision = -1;  // index into the distinct evaluations
-  std::vector<std::string> nodes;
+  std::vector<std::string_view> nodes;  // names owned by the inventory
 };
 
 int RunFleetCommand(const std::vector<std::string>& args, Io& io) {
@@ -160,7 +163,7 @@ int RunFleetCommand(const std::vector<std::string>& args, Io& io) {
   for (size_t n = 0; n < nodes.nodes.size(); ++n) {
     const int d = distinct.of_node[n];
     if (group_of[d] < 0) {
-      skipped.push_back({nodes.nodes[n].name, "the policy cannot be decided: " + decisions[d].error().ToString()});
+      skipped.push_back({std::string(nodes.nodes[n].name), "the policy cannot be decided: " + decisions[d].error().ToString()});
       status = kExitNo;
       continue;
     }
@@ -179,7 +182,10 @@ int RunFleetCommand(const std::vector<std::string>& args, Io& io) {
       if (group_of[d] < 0) continue;
       out += first ? "" : ",";
       first = false;
-      out += "{\"name\":" + JsonQuote(nodes.nodes[n].name) + ",\"decision\":" + decision_json[d];
+      out += "{\"name\":";
+      out += JsonQuote(nodes.nodes[n].name);
+      out += ",\"decision\":";
+      out += decision_json[d];
       if (const auto* flags = nodes.nodes[n].flags; flags && !flags->empty()) {
         out += ",\"flags\":[";
         for (size_t f = 0; f < flags->size(); ++f) out += (f ? "," : "") + JsonQuote((*flags)[f]);
@@ -282,7 +288,8 @@ void WriteSide(std::string& out, const Decision& d, const std::string& knob) {
     case TypeKind::kBool: out += d.value(*k).number ? "true" : "false"; break;
     case TypeKind::kInt: out += std::to_string(d.value(*k).number); break;
     case TypeKind::kString:
-    case TypeKind::kEnum: out += JsonQuote(d.ValueText(*k)); break;
+    case TypeKind::kEnum:
+    case TypeKind::kVersion: out += JsonQuote(d.ValueText(*k)); break;
   }
 }
 
@@ -364,7 +371,7 @@ int RunDiffCommand(const std::vector<std::string>& args, Io& io) {
 
   // Text: identical changes (knob, values, deciders) grouped with their nodes.
   using ChangeKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-  std::map<ChangeKey, std::vector<std::string>> grouped;
+  std::map<ChangeKey, std::vector<std::string_view>> grouped;
   std::vector<ChangeKey> order;
   for (size_t n = 0; n < nodes.nodes.size(); ++n) {
     for (const Change& c : changes[distinct.of_node[n]]) {

@@ -35,7 +35,7 @@ FleetNodes NodesOfCatalog() {
   for (const CatalogEntry& e : DeviceCatalog()) out.catalog_facts.push_back(e.ToFacts());
   const auto catalog = DeviceCatalog();
   for (size_t i = 0; i < catalog.size(); ++i) {
-    out.nodes.push_back({std::string(catalog[i].key), &out.catalog_facts[i], nullptr});
+    out.nodes.push_back({catalog[i].key, &out.catalog_facts[i], nullptr});
   }
   return out;
 }

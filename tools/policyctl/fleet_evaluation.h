@@ -9,6 +9,7 @@
 #define KPOLICY_TOOLS_FLEET_EVALUATION_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kpolicy/decision.h"
@@ -21,7 +22,7 @@ namespace kpolicy::tools {
 
 // A node named for output with the facts it is evaluated against.
 struct FleetNode {
-  std::string name;
+  std::string_view name;               // the inventory's (or the catalog's key)
   const DeviceFacts* facts = nullptr;  // owned by the inventory (or the catalog list)
   const std::vector<std::string>* flags = nullptr;  // may be null
 };

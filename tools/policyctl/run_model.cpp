@@ -17,6 +17,7 @@
 #include "kpolicy/model/variant_matvec.h"
 #include "kpolicy/runtime/model_matvec.h"
 #include "kpolicy/runtime/runtime.h"
+#include "model_facts.h"
 #include "model_record.h"
 
 namespace kpolicy::tools {
@@ -125,6 +126,7 @@ Expected<RunModelOptions, int> ParseRunModel(const std::vector<std::string>& arg
       ("format", po::value<std::string>()->default_value("text"), "text or json")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all cores)")
       ("policy", po::value<std::string>(), "policy file (default: KPOLICY_FILE, /etc/kpolicy/policy.yaml, built-in)")
+      ("contracts", po::value<std::string>(), kRunContractsHelp)
       ("env", po::value<std::vector<std::string>>(), "NAME=VALUE added to the environment (repeatable)")
       ("clean-env", "start from an empty environment: only --env variables are set");
   auto parsed = ParseCommandLine(args, options);
@@ -168,6 +170,7 @@ Expected<RunModelOptions, int> ParseRunModel(const std::vector<std::string>& arg
   auto env = BuildEnvironment(vm, io);
   if (!env.ok()) return usage(env.error());
   if (vm.count("policy")) start.policy_path = vm["policy"].as<std::string>();
+  if (vm.count("contracts")) start.contracts_path = vm["contracts"].as<std::string>();
   start.environment = *env;
   return o;
 }
@@ -204,6 +207,9 @@ int RunModel(const std::vector<std::string>& args, Io& io) {
   auto parsed = ParseRunModel(args, io, start);
   if (!parsed.ok()) return parsed.error();
   const RunModelOptions& o = *parsed;
+  // The model served is a fact rules and records are keyed by; a file that
+  // does not read fails below with its own error.
+  if (auto facts = ReadGgufModelFacts(o.path); facts.ok()) start.model = *facts;
 
   auto rt = runtime::Runtime::Start(start);
   if (!rt.ok()) {
@@ -355,6 +361,7 @@ int RunModel(const std::vector<std::string>& args, Io& io) {
   }
 
   io.out << "policy   " << r.policy().name << " " << r.policy().version << "  (" << r.source().Describe() << ")\n";
+  io.out << "records  " << r.evidence_source().Describe() << "\n";
   io.out << "device   " << r.decision().device.name << "; q4k " << dispatch.q4k << ", q6k " << dispatch.q6k
          << ", mwv_warps " << dispatch.mwv_warps << "\n";
   io.out << "model    " << std::filesystem::path(o.path).filename().string() << ": " << model_name << ", "

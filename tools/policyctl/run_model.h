@@ -20,6 +20,11 @@ namespace kpolicy::tools {
 // else nullopt (a catalog name of the decoder-layer demo).
 std::optional<std::string> ModelFileArgument(const std::vector<std::string>& args);
 
+// --contracts of both forms of `policyctl run` (StartOptions::contracts_path).
+inline constexpr const char* kRunContractsHelp =
+    "contracts folder whose parity records (DIR/parity) rules asking for evidence read "
+    "(default: KPOLICY_CONTRACTS, else /etc/kpolicy/contracts if present, else none)";
+
 // Exit status: 0 decoded, 1 startup failed or the model's architecture is
 // unsupported, 2 usage, or the model file missing, truncated or corrupt.
 int RunModel(const std::vector<std::string>& args, Io& io);

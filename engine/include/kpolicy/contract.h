@@ -8,6 +8,7 @@
 #ifndef KPOLICY_CONTRACT_H_
 #define KPOLICY_CONTRACT_H_
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,9 @@ namespace kpolicy {
 // The metrics records carry and contracts may bound, with their direction.
 // cosine, argmax_agreement: higher is better (bounded with `min`);
 // relative_l2_error, max_abs_error, nan_count, inf_count: lower is better
-// (bounded with `max`).
+// (bounded with `max`). `corrupted` is an observed outcome that came with no
+// figure (FALSIFY-CPU-GPU-009: "batched prefill corrupted the KV cache"):
+// 1 the output was corrupted, 0 it was intact; a record holds nothing else.
 const std::vector<std::string>& KnownParityMetrics();
 
 struct Threshold {
@@ -36,6 +39,15 @@ struct Contract {
   std::string id;         // FALSIFY-CPU-GPU-008
   std::string title;
   std::string knob;       // the knob whose value names the variant: q4k
+  // Other spellings of the same switch (the seed's batched_prefill for
+  // prefill_path): a policy has one of them, and each value of the alias
+  // names a record variant (`values: {"true": batched, "false": serial}`).
+  struct Alias {
+    std::string knob;
+    std::map<std::string, std::string> variant_of;  // knob value -> record variant
+    SourceLocation location;
+  };
+  std::vector<Alias> aliases;
   std::string operation;  // the operation records name: q4k_gemv
   std::vector<std::string> workloads;  // records of these workloads count
   // The knob values the contract applies to (empty: every value), e.g.
@@ -45,6 +57,13 @@ struct Contract {
   std::vector<Threshold> thresholds;
   std::vector<std::string> refs;
   SourceLocation location;
+
+  // Whether the contract constrains knob `name`: its `knob` or an alias.
+  bool Constrains(const std::string& name) const;
+  // The record variant that `value` of knob `name` selects: the value itself
+  // for `knob`, the alias's mapping for an alias ("" for a value it does not
+  // map, which no record names).
+  std::string VariantOf(const std::string& name, const std::string& value) const;
 };
 
 // Every contract in one file. Operations and workloads must be ones records

@@ -28,6 +28,7 @@ struct CheckFinding {
   std::string device;       // "GB10 (contracts/parity/gb10.yaml)"
   std::string environment;  // "" for the clean environment, else "HW_DP4A_Q4K=1"
   std::string knob, variant, contract;
+  std::string value;        // the knob's value where it differs from the variant it names (an alias)
   std::string metric, workload, threshold, provenance;
   double measured = 0;
   std::string shape;        // the measurement's shape, e.g. the model a model-parity-gate row ran
@@ -59,6 +60,26 @@ struct CheckReport {
   bool passed() const { return errors.empty() && Count(CheckFinding::kViolation, true) == 0; }
 };
 
+// Contracts and the parity records that evidence them, as check, explain,
+// lint, test and the runtime read them.
+struct EvidenceSet {
+  std::vector<Contract> contracts;
+  std::vector<ParityRecord> records;
+};
+
+// The contracts in `contracts_directory` and the records in
+// `records_directory` (a contracts folder's records are in its parity/).
+// kUnreadable when either folder is missing ("DIR: error: no such records
+// folder"); kInvalidInput when a file does not load, with every diagnostic
+// of both folders (FILE:LINE:COL: error: ...). Nothing is half-loaded.
+Expected<EvidenceSet> LoadEvidenceSet(const std::string& contracts_directory, const std::string& records_directory);
+
+// One error per rule of `policy` that asks for evidence under a contract
+// `contracts` does not define or that constrains another knob, at the rule:
+// with such a rule the records could never prove anything, and a typo
+// would pass for "not proven".
+Diagnostics CheckEvidenceRules(const Policy& policy, const std::vector<Contract>& contracts);
+
 // Evidence from parity records: a contract is proven for a value on a
 // device and model when a record that speaks for both (ParityRecord::Matches,
 // MatchesModel) meets every threshold and no such record breaks one.
@@ -78,6 +99,10 @@ class RecordEvidence : public EvidenceOracle {
 // Rules asking for evidence are evaluated against `records` as well.
 CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& contracts,
                            const std::vector<ParityRecord>& records);
+
+// The knob of `policy` that `contract` constrains: its `knob`, else the
+// first of its aliases the policy has; null when the policy has none.
+const Knob* ConstrainedKnob(const Contract& contract, const Policy& policy);
 
 // "contracts/parity/rtx4090.yaml (covers Ada (cc 8.9..8.9)) [model ...]":
 // the record's file with the devices and model it speaks for.

@@ -33,6 +33,9 @@ struct ExplainOptions {
   // Per knob, recorded evidence for the chosen value (contract_check.h's
   // FindEvidence).
   std::map<std::string, std::vector<Evidence>> evidence;
+  // >= 0: the decision is for GPU `ordinal` of a host with several, and
+  // the JSON renderers lead their object with "ordinal".
+  int ordinal = -1;
 };
 
 // {"decision":{"q4k":"HwDp4a",...}} on one line: the fixed eval/batch shape.

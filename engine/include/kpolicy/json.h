@@ -7,6 +7,7 @@
 #define KPOLICY_JSON_H_
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,12 @@ class JsonWriter {
   JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
+  // Writes `json`, one complete value another writer rendered (an eval or
+  // explain object, a decision), as the next value. With indent > 0 its
+  // lines after the first are indented by the current depth, so a
+  // pretty-printed value nests as if written here; trailing newlines are
+  // dropped. `json` is trusted to be valid: it is not parsed.
+  JsonWriter& Raw(std::string_view json);
 
   const std::string& text() const { return out_; }
 
@@ -80,8 +87,20 @@ struct JsonValue {
 // that is only checked and dropped, with everything under it. A large
 // document of which little is read (`kubectl get nodes -o json`) then costs
 // a scan, not a tree.
+//
+// `stream`, when given, takes the elements of one array as they are parsed,
+// instead of the tree keeping them: the array named by `path` (the member
+// keys from the root, {"items"}) appears in the result empty, and each of
+// its elements goes to `take` with its index, then is freed. A 100,000-node
+// inventory is then read one node at a time. An error `take` returns stops
+// the parse and is returned as it is.
 using JsonKeep = bool (*)(std::span<const std::string_view> path);
-Expected<JsonValue> ParseJson(std::string_view text, JsonKeep keep = nullptr);
+struct JsonArrayStream {
+  std::vector<std::string_view> path;
+  std::function<Status(size_t index, JsonValue&& element)> take;
+};
+Expected<JsonValue> ParseJson(std::string_view text, JsonKeep keep = nullptr,
+                              const JsonArrayStream* stream = nullptr);
 
 }  // namespace kpolicy
 

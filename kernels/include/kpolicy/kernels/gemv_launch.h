@@ -61,6 +61,8 @@ struct FusedGateUpArgs {
 // activations are loaded once for both and the two N-vectors never reach
 // memory: cost = 2 * N * K * 4.5/8 bytes read, M * N floats written. Each
 // product has HwDp4a's numerics; silu(g) = g / (1 + expf(-g)) in fp32.
+// On sm_90 at M <= 4 the ring (kernels/cuda/gemv_ring.cuh) reads both matrices' rows into
+// one stage instead, with the same numerics per product.
 Status LaunchFusedGateUpQ4kHwDp4a(const FusedGateUpArgs& args);
 
 // The same product with the q4k Mwv row's arithmetic and mapping (float activations read from
@@ -76,6 +78,11 @@ Status LaunchFusedGateUpQ4kMwv(const FusedGateUpArgs& args);
 // M * K/32 sub-block sums exceed its shared memory. Same contract and numerics class as the
 // table's q4k Mwv row (gemv_variants.h, float activations).
 Status LaunchQ4kMwvV1(const GemvArgs& args);
+
+// q4k HwDp4a before the ring (v2's half-warp split launch, q4k_hw_dp4a.cu), which the row still
+// launches where the ring does not apply (below sm_90, M >= 5, long rows). For bench_gemv's
+// baseline row; same contract and numerics as the row.
+Status LaunchQ4kHwDp4aV2(const GemvArgs& args);
 
 }  // namespace kpolicy::kernels::gpu
 

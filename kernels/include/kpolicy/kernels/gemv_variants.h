@@ -88,6 +88,11 @@ struct GemvArgs {
   int m = 1;                      // M, 1..kMaxGemvRows
   int mwv_warps = 3;              // warps per output row, 1..32; read only where uses_mwv_warps
   StreamHandle stream = nullptr;
+  // true: on sm_90, launch as a programmatic dependent of the kernel before it on the stream, so
+  // the GEMV streams its weights while that kernel finishes (it still waits for it before reading
+  // x or writing y). Set it only where that kernel does not write the weights. Kernels without
+  // this launch (every variant below sm_90, the fallbacks) ignore it.
+  bool programmatic = false;
 };
 
 // Enqueues the GEMV on args.stream.

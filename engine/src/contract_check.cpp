@@ -160,11 +160,11 @@ void CheckVariantNames(const Policy& policy, const std::string& policy_name, con
       const Knob* target = policy.FindKnob(c.knob);
       for (const auto& [value, variant] : a.variant_of) {
         if (alias && !CanonicalValueText(alias->type, value)) {
-          errors.push_back(a.location.ToString() + ": contract " + c.id + " maps value " + not_a_value(*alias, value));
+          errors.push_back(a.location.ToString() + ": contract " + c.id + ": alias value " + not_a_value(*alias, value));
         }
         if (target && !CanonicalValueText(target->type, variant)) {
-          errors.push_back(a.location.ToString() + ": contract " + c.id + " maps " + a.knob + " = " + value + " to " +
-                           not_a_value(*target, variant));
+          errors.push_back(a.location.ToString() + ": contract " + c.id + ": the variant " + a.knob + " = " + value +
+                           " maps to, " + not_a_value(*target, variant));
         }
       }
     }

@@ -230,6 +230,28 @@ BOOST_AUTO_TEST_CASE(a_contract_variant_the_knob_cannot_take_is_an_error_in_chec
              report.errors[0]);
 }
 
+// An alias (a knob whose values map onto the contract knob's, as the seed's
+// batched_prefill onto prefill_path) is held to both knobs' values.
+BOOST_AUTO_TEST_CASE(an_alias_mapping_values_no_knob_has_is_an_error_in_check) {
+  const std::string text =
+      ContractFile("prefill_path", "prefill", "[prefill-then-decode]", "{corrupted: {max: 0}}",
+                   "    aliases:\n      - {knob: batched_prefill, values: {\"yes\": batched, \"false\": seriall}}\n");
+  auto contracts = ParseContracts(text, "c.yaml");
+  BOOST_REQUIRE_MESSAGE(contracts.ok(), (contracts.ok() ? std::string() : contracts.error().ToString()));
+  auto seed = LoadPolicyText(BuiltinSeedPolicyText(), std::string(kBuiltinSeedPolicyName));
+  BOOST_REQUIRE(seed.ok());
+  const CheckReport with_alias = CheckContracts(*seed, *contracts, {});
+  BOOST_REQUIRE_EQUAL(with_alias.errors.size(), 1u);
+  BOOST_TEST(with_alias.errors[0].find("c.yaml:9:9: contract C-1: alias value 'yes' is not a value of knob "
+                                       "'batched_prefill' (bool)") == 0,
+             with_alias.errors[0]);
+  const CheckReport with_target = CheckContracts(DefaultPolicy(), *contracts, {});
+  BOOST_REQUIRE_EQUAL(with_target.errors.size(), 1u);
+  BOOST_TEST(with_target.errors[0].find("c.yaml:9:9: contract C-1: the variant batched_prefill = false maps to, "
+                                        "'seriall' is not a value of knob 'prefill_path'") == 0,
+             with_target.errors[0]);
+}
+
 // Finding 9: an override that no value makes decide on a recorded GPU was
 // skipped without a word; now it is listed, with the values tried.
 BOOST_AUTO_TEST_CASE(an_override_that_never_decides_on_a_recorded_gpu_is_reported) {

@@ -40,7 +40,10 @@ std::string Evaluated(const std::vector<std::string>& args, const std::string& k
   all.insert(all.end(), args.begin(), args.end());
   const CapturedRun r = Policyctl(all);
   if (r.status != 0) BOOST_FAIL("eval failed: " + r.err);
-  const JsonValue* v = MustParse(r.out).Find("decision")->Find(knob);
+  // Kept: Find points into the parsed document (a temporary here was freed
+  // before v was read: ASan in the hardening build).
+  const JsonValue document = MustParse(r.out);
+  const JsonValue* v = document.Find("decision")->Find(knob);
   if (!v) BOOST_FAIL("no knob " + knob + " in " + r.out);
   return v->kind == JsonValue::kBool ? (v->boolean ? "true" : "false") : v->text;
 }

@@ -194,8 +194,10 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
   for (const Contract& c : contracts) {
     const Knob* knob = policy.FindKnob(c.knob);
     if (!knob) {
-      report.errors.push_back(c.location.ToString() + ": contract " + c.id + " constrains knob '" + c.knob +
-                              "', which policy " + policy_name + " does not have");
+      report.errors.push_back(Diagnostic{Severity::kError, c.location,
+                                         "contract " + c.id + " constrains knob '" + c.knob + "', which policy " +
+                                             policy_name + " does not have"}
+                                  .ToString());
     }
   }
   if (!report.errors.empty()) return report;
@@ -207,7 +209,10 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
     base.device = record.device.name + " (" + RecordScope(record) + ")";
     auto clean = Evaluate(policy, record.device, record.model, Environment(), {}, &evidence);
     if (!clean.ok()) {
-      report.errors.push_back(base.device + ": " + clean.error().ToString());
+      const Error& e = clean.error();
+      report.errors.push_back(
+          Diagnostic{Severity::kError, e.place, "on " + base.device + ", the policy cannot be evaluated: " + e.message}
+              .ToString());
       continue;
     }
     CollectRefusals(*clean, base.device + ": ", report.refusals);

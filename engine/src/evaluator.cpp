@@ -1,6 +1,9 @@
 #include "kpolicy/evaluator.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <string_view>
 
 #include "kpolicy/spelling.h"
 
@@ -54,7 +57,10 @@ bool LooksLikeOff(const std::string& v) {
 
 class KnobEvaluator {
  public:
-  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence) : p_(p), d_(d), evidence_(evidence) {}
+  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence)
+      : p_(p), d_(d), evidence_(evidence), set_(p.slots.size(), false) {
+    for (size_t i = 0; i < p.env_slots.size(); ++i) set_[p.env_slots[i]] = d.env_set[i];
+  }
 
   // Decides `knob` into its slot, recording the trace, then holds the value
   // to the knob's constraints.
@@ -172,34 +178,39 @@ class KnobEvaluator {
   }
 
   // A set variable that decided nothing: shadowed by an earlier one, or
-  // matching none of its conditions (FP8_PREFILL=yes).
+  // matching none of its conditions (FP8_PREFILL=yes). One warning per
+  // variable, in the order the knob first reads them; a map by variable
+  // keeps it n log n in the overrides.
   void WarnAboutUnusedSettings(const Knob& knob, const KnobTrace& trace, int applied) {
-    for (size_t i = 0; i < knob.env.size(); ++i) {
-      const std::string& var = knob.env[i].var;
-      bool first_of_var = true, any_effect = false, shadowed = false;
-      for (size_t j = 0; j < knob.env.size(); ++j) {
-        if (knob.env[j].var != var) continue;
-        if (j < i) first_of_var = false;
-        const auto outcome = trace.env[j].outcome;
-        any_effect |= outcome == EnvCheck::kApplied || outcome == EnvCheck::kIgnored;
-        shadowed |= outcome == EnvCheck::kShadowed;
-      }
-      if (!first_of_var || !IsSet(knob.env[i].var_slot) || any_effect) continue;
-      if (shadowed && applied >= 0) {
-        d_.warnings.push_back(var + " is set but has no effect on " + knob.name + ": " +
+    struct Use {
+      size_t first = 0;
+      bool any_effect = false, shadowed = false;
+    };
+    std::map<std::string_view, Use> uses;
+    std::vector<std::string_view> order;
+    for (size_t j = 0; j < knob.env.size(); ++j) {
+      const EnvOverride& e = knob.env[j];
+      if (!IsSet(e.var_slot)) continue;
+      auto [it, fresh] = uses.emplace(e.var, Use{j});
+      if (fresh) order.push_back(e.var);
+      const auto outcome = trace.env[j].outcome;
+      it->second.any_effect |= outcome == EnvCheck::kApplied || outcome == EnvCheck::kIgnored;
+      it->second.shadowed |= outcome == EnvCheck::kShadowed;
+    }
+    for (std::string_view var : order) {
+      const Use& use = uses[var];
+      if (use.any_effect) continue;
+      if (use.shadowed && applied >= 0) {
+        d_.warnings.push_back(std::string(var) + " is set but has no effect on " + knob.name + ": " +
                               knob.env[applied].var + ", checked first, decided it");
-      } else if (!shadowed) {
-        d_.warnings.push_back(var + "=\"" + Text(knob.env[i].var_slot) +
-                              "\" matches none of the values " + knob.name +
-                              " reads it for, so it has no effect");
+      } else if (!use.shadowed) {
+        d_.warnings.push_back(std::string(var) + "=\"" + Text(knob.env[use.first].var_slot) +
+                              "\" matches none of the values " + knob.name + " reads it for, so it has no effect");
       }
     }
   }
 
-  bool IsSet(int slot) const {
-    auto it = std::find(p_.env_slots.begin(), p_.env_slots.end(), slot);
-    return it != p_.env_slots.end() && d_.env_set[it - p_.env_slots.begin()];
-  }
+  bool IsSet(int slot) const { return slot >= 0 && set_[slot]; }
   const std::string& Text(int slot) const { return d_.slots[slot].text; }
 
   // Whether the records prove every contract `rule` asks for; the trace
@@ -227,6 +238,7 @@ class KnobEvaluator {
   const Policy& p_;
   Decision& d_;
   const EvidenceOracle* evidence_;
+  std::vector<bool> set_;  // by slot: a declared variable that is set
 };
 
 }  // namespace
@@ -279,11 +291,23 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
 }
 
 std::vector<std::string> FindMisspeltVariables(const Policy& policy, const Environment& env) {
-  const std::vector<std::string> declared = policy.EnvironmentVariables();
+  // The declared names by length: a misspelling is within 2 edits, so only
+  // names of a length within 2 of a variable's can match it.
+  std::set<std::string> declared;
+  std::map<size_t, std::vector<std::string>> by_length;
+  for (const std::string& name : policy.EnvironmentVariables()) {
+    if (declared.insert(name).second) by_length[name.size()].push_back(name);
+  }
   std::vector<std::string> warnings;
   for (const auto& [name, value] : env.variables()) {
-    if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
-    if (auto match = ClosestMatch(name, declared)) {
+    if (declared.count(name)) continue;
+    std::vector<std::string> candidates;
+    for (auto it = by_length.lower_bound(name.size() < 2 ? 0 : name.size() - 2);
+         it != by_length.end() && it->first <= name.size() + 2; ++it) {
+      candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+    }
+    if (candidates.empty()) continue;
+    if (auto match = ClosestMatch(name, candidates)) {
       warnings.push_back(name + " is set but the policy does not read it; did you mean " + *match + "?");
     }
   }

@@ -306,6 +306,7 @@ SourceLocation PlaceOfOffset(std::string_view text, size_t offset, const std::st
 LoadLimits InventoryLimits() {
   LoadLimits limits;
   limits.max_file_bytes = size_t{1} << 30;
+  limits.max_line_bytes = limits.max_file_bytes;  // a flow-style list of nodes is one line
   limits.max_nodes = 50'000'000;
   limits.max_depth = 8;
   return limits;
@@ -537,7 +538,7 @@ Expected<Inventory> ReadPlainInventory(std::string_view text, const std::string&
 }
 
 Expected<Inventory> LoadInventoryFile(const std::string& path) {
-  auto text = ReadTextFile(path, kMaxKubectlBytes);
+  auto text = ReadInputFile(path, kMaxKubectlBytes);
   if (!text.ok()) return Fail(ErrorCode::kUnreadable, SourceLocation{path}, text.error().message);
   const size_t first = text->find_first_not_of(" \t\r\n");
   if (first != std::string::npos && (*text)[first] == '{') return ReadKubectlNodes(*text, path);

@@ -156,9 +156,10 @@ knobs:
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.error().message.find("rule 'ratio'") != std::string::npos);
   BOOST_TEST(bad.error().message.find("division by zero") != std::string::npos);
-  // The error stands where the failing expression does: the `when` of line 8.
+  // The error stands where the failing operator does: the '/' of the
+  // `when` of line 8 (which starts at column 27).
   BOOST_TEST(bad.error().place.line == 8);
-  BOOST_TEST(bad.error().place.column == 27);
+  BOOST_TEST(bad.error().place.column == 31);
   BOOST_TEST((bad.error().code == ErrorCode::kInvalidInput));
 }
 

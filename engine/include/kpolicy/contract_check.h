@@ -43,7 +43,9 @@ struct CheckFinding {
 
 struct CheckReport {
   std::vector<CheckFinding> findings;
-  std::vector<std::string> errors;  // a policy that cannot be evaluated, a knob it lacks
+  // A policy that cannot be evaluated, a knob it lacks: each a whole
+  // diagnostic line, `FILE:LINE:COL: error: MESSAGE`.
+  std::vector<std::string> errors;
   // Constraints (requires:) that refused a value, clean or under an
   // override: "GB10 (...): with FUSED_GATE_UP=1, refused: fused_gate_up = true: ...".
   std::vector<std::string> refusals;

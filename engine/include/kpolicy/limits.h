@@ -29,8 +29,9 @@ inline constexpr size_t kYamlLineBytes = 8 << 10;
 // per level, so flow nesting ([[[...) is refused before it parses.
 inline constexpr int kYamlDepth = 16;
 // Nodes in a document, aliases expanded (an anchor used ten times, nine
-// levels deep, is a billion); default.yaml has about 450.
-inline constexpr size_t kYamlNodes = 100000;
+// levels deep, is a billion). yaml-cpp spends about 500 bytes a node, so
+// the tree of a file at the limit stays far under 256 MiB.
+inline constexpr size_t kYamlNodes = 50000;
 // Files in an `extends:` chain, the policy itself included.
 inline constexpr int kExtendsChain = 8;
 // Diagnostics reported per load: after 50 a person fixes and reruns.
@@ -44,6 +45,9 @@ inline constexpr size_t kFacts = 1000;
 inline constexpr size_t kKnobs = 1000;
 inline constexpr size_t kRules = 4000;      // all knobs together
 inline constexpr size_t kOverrides = 4000;  // env overrides, all knobs together
+// Members of one enum type: default.yaml's largest has 6. Member lookups
+// are linear in it.
+inline constexpr size_t kEnumMembers = 256;
 // The longest chain of facts and knobs each reading the next: default.yaml's
 // is 3 (fused_gate_up -> q4k -> has_dp4a). Tools that follow a chain
 // (lint's read closure) recurse along it, so it is bounded well below any

@@ -257,11 +257,19 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
   d.slots.resize(policy.slots.size());
   FillFactSlots(device, model, d.slots);
   d.env_set.resize(policy.env_slots.size());
-  for (size_t i = 0; i < policy.env_slots.size(); ++i) {
-    const int slot = policy.env_slots[i];
-    if (const std::string* v = env.Find(policy.slots[slot].name)) {
-      d.env_set[i] = true;
-      d.slots[slot] = Value::String(*v);
+  auto set = [&](size_t i, const std::string& value) {
+    d.env_set[i] = true;
+    d.slots[policy.env_slots[i]] = Value::String(value);
+  };
+  // Whichever list is shorter is walked: an environment of one variable
+  // (check, lint) costs one lookup, however many the policy declares.
+  if (env.size() < policy.env_slots.size()) {
+    for (const auto& [name, value] : env.variables()) {
+      if (auto it = policy.env_index.find(name); it != policy.env_index.end()) set(it->second, value);
+    }
+  } else {
+    for (size_t i = 0; i < policy.env_slots.size(); ++i) {
+      if (const std::string* v = env.Find(policy.slots[policy.env_slots[i]].name)) set(i, *v);
     }
   }
   d.knobs.resize(policy.knobs.size());

@@ -115,6 +115,7 @@ class PolicyCompiler {
         if (e.var.empty() || env_by_name_.count(e.var)) continue;
         const int slot = AddSlot(e.var, Type::String());
         env_by_name_[e.var] = slot;
+        p_.env_index.emplace(e.var, static_cast<int>(p_.env_slots.size()));
         p_.env_slots.push_back(slot);
       }
     }

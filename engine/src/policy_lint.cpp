@@ -219,12 +219,28 @@ void SetDeviceSlot(int slot, const Value& v, DeviceFacts& d, ModelFacts& m) {
   }
 }
 
-// The points of one analysis: devices x environments.
+// The points of one analysis: devices x environments. A space larger than
+// the analysis limit is counted, not built: its lists stay incomplete (a
+// policy reading 900 variables has 2^900 environments).
 struct Space {
   std::vector<DevicePoint> devices;
   std::vector<Environment> environments;
   std::string description;  // for messages
-  size_t size() const { return devices.size() * environments.size(); }
+  size_t points = 1;        // devices x environments, saturating past the limit
+  bool built = true;        // false: over the limit, the lists are incomplete
+  size_t size() const { return points; }
+
+  // Counts `factor` times as many points; false (and no longer built) once
+  // that is past `max_points`.
+  bool Grow(size_t factor, size_t max_points) {
+    if (factor != 0 && points > max_points / factor) {
+      points = max_points + 1;
+      built = false;
+    } else {
+      points *= factor;
+    }
+    return built;
+  }
 };
 
 // Multiplies `points` by each value of `slot`.
@@ -248,8 +264,9 @@ struct SpaceRequest {
 };
 
 Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& reads, const SpaceRequest& want,
-                 const std::vector<ParityRecord>* records) {
+                 const std::vector<ParityRecord>* records, size_t max_points) {
   Space s;
+  s.points = 0;
   std::vector<std::string> parts;
   // Facts the catalog does not give vary on every kind of point.
   std::vector<int> free_slots, grid_slots;
@@ -272,11 +289,15 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       }
     }
     parts.push_back(cc ? "cc 1.0-15.9" : "cc 7.0 (nothing reads it)");
+    Space grid_space;
+    grid_space.points = grid.size();
     for (int slot : grid_slots) {
       const auto values = candidates.DeviceValues(slot);
-      Multiply(grid, slot, values);
+      if (grid_space.Grow(values.size(), max_points)) Multiply(grid, slot, values);
       parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " values)");
     }
+    s.points = grid_space.points;
+    s.built = grid_space.built;
     s.devices = std::move(grid);
   }
   if (want.catalog || reads.any_catalog()) {
@@ -286,6 +307,7 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       point.from_catalog = true;
       point.label = "catalog " + std::string(e.key);
       s.devices.push_back(std::move(point));
+      if (s.built) ++s.points;
     }
     parts.push_back(std::to_string(DeviceCatalog().size()) + " catalog devices");
   }
@@ -296,19 +318,22 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       point.model = r.model;
       point.label = "the device of " + r.file;
       s.devices.push_back(std::move(point));
+      if (s.built) ++s.points;
     }
     parts.push_back(std::to_string(records->size()) + " recorded device" + (records->size() == 1 ? "" : "s"));
   }
   // The facts no catalog or record gives vary everywhere.
   for (int slot : free_slots) {
     const auto values = candidates.DeviceValues(slot);
-    Multiply(s.devices, slot, values);
+    if (s.Grow(values.size(), max_points)) Multiply(s.devices, slot, values);
     parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " values)");
   }
   s.environments = {Environment()};
   for (int slot : p.env_slots) {
     if (!reads[slot]) continue;
     const auto values = candidates.EnvValues(slot);
+    parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " states)");
+    if (!s.Grow(values.size(), max_points)) continue;
     std::vector<Environment> out;
     for (const Environment& env : s.environments) {
       for (const auto& v : values) {
@@ -318,7 +343,6 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       }
     }
     s.environments = std::move(out);
-    parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " states)");
   }
   for (const std::string& part : parts) s.description += (s.description.empty() ? "" : ", ") + part;
   return s;
@@ -343,6 +367,8 @@ class Linter {
   Linter(const Policy& p, const LintOptions& o)
       : p_(p), o_(o), candidates_(p), with_records_(o.contracts && o.records) {
     if (with_records_) oracle_.emplace(*o.contracts, *o.records);
+    expressions_ = p.facts.size();
+    for (const Knob& k : p.knobs) expressions_ += 2 * k.env.size() + 2 * k.rules.size() + 1 + k.constraints.size();
   }
 
   LintReport Run() {
@@ -368,14 +394,24 @@ class Linter {
     report_.findings.push_back({kind, std::move(where), std::move(message)});
   }
 
-  // Evaluates every point of `s`, unless there are too many (then reports
-  // it at `knob` and returns false). `visit` sees each decision.
-  bool Enumerate(const Space& s, const Knob& knob, const std::string& what,
+  // Evaluates every point of `s`, unless there are too many or they cost
+  // too much (a policy evaluation and `per_point` more expressions each):
+  // then reports it at `knob` and returns false. `visit` sees each decision.
+  bool Enumerate(const Space& s, const Knob& knob, const std::string& what, size_t per_point,
                  const std::function<void(const DevicePoint&, const Environment&, const Decision&)>& visit) {
-    if (s.size() > o_.max_points) {
+    const size_t cost = expressions_ + per_point;
+    if (s.built && s.size() <= o_.max_points && s.size() > o_.max_expression_evaluations / cost) {
       Report(LintFinding::kNotEnumerated, knob.location,
-             what + " of knob '" + knob.name + "' not analysed: " + std::to_string(s.size()) +
-                 " points (" + s.description + ") exceed the limit of " + std::to_string(o_.max_points));
+             what + " of knob '" + knob.name + "' not analysed: " + std::to_string(s.size()) + " points (" +
+                 s.description + ") of " + std::to_string(cost) + " expressions each exceed the limit of " +
+                 std::to_string(o_.max_expression_evaluations) + " expression evaluations");
+      return false;
+    }
+    if (!s.built || s.size() > o_.max_points) {
+      Report(LintFinding::kNotEnumerated, knob.location,
+             what + " of knob '" + knob.name + "' not analysed: " + (s.built ? "" : "more than ") +
+                 std::to_string(s.built ? s.size() : o_.max_points) + " points (" + s.description +
+                 ") exceed the limit of " + std::to_string(o_.max_points));
       return false;
     }
     failures_ = 0;
@@ -414,12 +450,12 @@ class Linter {
       reads.Add(r.when);
       evidence |= !r.evidence.empty();
     }
-    const Space s = BuildSpace(p_, candidates_, reads, {evidence, true, evidence}, o_.records);
+    const Space s = BuildSpace(p_, candidates_, reads, {evidence, true, evidence}, o_.records, o_.max_points);
     const size_t n = k.rules.size();
     std::vector<bool> fired(n), held(n);
     std::vector<std::string> unproven(n);  // where it held, was reached, and no record proved it
     std::vector<std::set<std::string>> shadowers(n);
-    const bool ok = Enumerate(s, k, "rules", [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
+    const bool ok = Enumerate(s, k, "rules", n, [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       if (t.decided_by == KnobTrace::kRule) fired[t.index] = true;
       for (size_t j = 0; j < n; ++j) {
@@ -469,12 +505,12 @@ class Linter {
     if (k.env.empty()) return;
     Reads reads(p_);
     reads.AddOverrides(k);
-    const Space s = BuildSpace(p_, candidates_, reads, {false, true, false}, o_.records);
+    const Space s = BuildSpace(p_, candidates_, reads, {false, true, false}, o_.records, o_.max_points);
     const size_t n = k.env.size();
     std::vector<bool> taken(n), ignored(n);
     std::vector<std::string> ignored_why(n);
     std::vector<std::set<int>> shadowed_by(n);
-    const bool ok = Enumerate(s, k, "overrides", [&](const DevicePoint&, const Environment& env, const Decision& dec) {
+    const bool ok = Enumerate(s, k, "overrides", n, [&](const DevicePoint&, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       for (size_t i = 0; i < n; ++i) {
         switch (t.env[i].outcome) {
@@ -582,7 +618,7 @@ class Linter {
     };
     Reads reads(p_);
     reads.AddWholeKnob(k);
-    const Space s = BuildSpace(p_, candidates_, reads, {true, false, true}, o_.records);
+    const Space s = BuildSpace(p_, candidates_, reads, {true, false, true}, o_.records, o_.max_points);
     struct Seen {
       SourceLocation where;
       std::string source;
@@ -593,7 +629,7 @@ class Linter {
     std::vector<std::string> order;
     std::set<std::string> fallback_reported;
     const std::string fallback = k.fallback ? FormatValue(k.type, *k.fallback) : "";
-    Enumerate(s, k, "values", [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
+    Enumerate(s, k, "values", 0, [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       const std::string value = dec.ValueText(k);
       if (d.from_catalog && applies(value)) {
@@ -672,6 +708,7 @@ class Linter {
   Candidates candidates_;
   bool with_records_;
   std::optional<RecordEvidence> oracle_;
+  size_t expressions_ = 0;  // in the policy: the cost of one evaluation
   std::map<std::string, Said> said_;
   LintReport report_;
   size_t failures_ = 0;

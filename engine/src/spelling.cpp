@@ -1,13 +1,13 @@
 #include "kpolicy/spelling.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <vector>
 
 namespace kpolicy {
 
-static char Fold(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+// ASCII lower case (names are ASCII; other bytes compare as they are).
+static char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 int EditDistance(std::string_view a, std::string_view b, int limit) {
   const size_t n = a.size(), m = b.size();

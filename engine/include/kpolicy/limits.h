@@ -39,12 +39,14 @@ inline constexpr int kReportedErrors = 50;
 
 // ---- Policy contents, after overlays are merged ---------------------------
 
-// Each is 50-200x what default.yaml has. They bound the work of the checks
-// that compare elements with each other, and lint's enumeration.
+// Each is 50-200x what default.yaml has. They bound the work of whatever
+// handles one element per evaluation: `check` and lint evaluate the whole
+// policy once per override (and value tried), so their cost grows with
+// overrides times the policy's size.
 inline constexpr size_t kFacts = 1000;
 inline constexpr size_t kKnobs = 1000;
 inline constexpr size_t kRules = 4000;      // all knobs together
-inline constexpr size_t kOverrides = 4000;  // env overrides, all knobs together
+inline constexpr size_t kOverrides = 1000;  // env overrides, all knobs together
 // Members of one enum type: default.yaml's largest has 6. Member lookups
 // are linear in it.
 inline constexpr size_t kEnumMembers = 256;
@@ -67,6 +69,16 @@ inline constexpr int kExpressionHeight = 256;
 // versions are tens of bytes. Without it, 40 facts each doubling the last
 // (`s + s`) ask for 2^40 bytes.
 inline constexpr size_t kStringBytes = 4 << 10;
+
+// ---- Lint's enumeration (policy_lint.h) ---------------------------------------
+
+// Points (device x environment) of one analysis: 65x default.yaml's largest
+// (1,536), about a second of evaluations of default.yaml.
+inline constexpr size_t kLintPoints = 100000;
+// Expression evaluations of one analysis, points times expressions per
+// point: default.yaml's largest analysis makes about 100,000 (1,536 points,
+// about 65 expressions); ten million is about a second at 100 ns each.
+inline constexpr size_t kLintExpressionEvaluations = 10000000;
 
 // ---- Evaluation inputs ---------------------------------------------------------
 

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "kpolicy/contract.h"
+#include "kpolicy/limits.h"
 #include "kpolicy/error.h"
 #include "kpolicy/parity_record.h"
 #include "kpolicy/policy.h"
@@ -71,7 +72,11 @@ struct LintOptions {
   // --stats: 3,745 in 24-38 ms; several times that on a loaded machine), so
   // 100,000 bounds one analysis to about a second; default.yaml's largest
   // analysis has 1,536 points (--stats says).
-  size_t max_points = 100000;
+  size_t max_points = limits::kLintPoints;
+  // Expressions one analysis may evaluate: its points times the policy's
+  // expressions (and the rules or overrides it checks at each point). The
+  // point limit alone lets a policy of 4,000 rules cost minutes.
+  size_t max_expression_evaluations = limits::kLintExpressionEvaluations;
 };
 
 struct LintReport {

@@ -146,7 +146,7 @@ class PolicyCompiler {
   std::optional<Expression> CompileExpr(const RawExpr& e, int env_slot, const Type* expected) {
     // Past the reported-error limit nothing more is shown, so nothing more
     // is compiled (each unknown name costs a "did you mean" search).
-    if (!e.present || diagnostics_.error_count() >= limits::kReportedErrors) return std::nullopt;
+    if (!e.present || e.refused || diagnostics_.error_count() >= limits::kReportedErrors) return std::nullopt;
     Scope scope(*this, env_slot);
     auto compiled = Expression::Compile(e.text, TextLocations(e.where, e.positions), scope, expected);
     if (!compiled.ok()) {

@@ -221,10 +221,14 @@ void SetDeviceSlot(int slot, const Value& v, DeviceFacts& d, ModelFacts& m) {
 
 // The points of one analysis: devices x environments. A space larger than
 // the analysis limit is counted, not built: its lists stay incomplete (a
-// policy reading 900 variables has 2^900 environments).
+// policy reading 900 variables has 2^900 environments). The environments
+// are never held together: each is made from the variables' states when
+// it is visited (ForEachEnvironment), so an analysis at the limit holds
+// its devices and one environment, not 100,000 environments.
 struct Space {
+  using States = std::vector<std::optional<std::string>>;  // nullopt: unset
   std::vector<DevicePoint> devices;
-  std::vector<Environment> environments;
+  std::vector<std::pair<std::string, States>> variables;  // each read, with its states
   std::string description;  // for messages
   size_t points = 1;        // devices x environments, saturating past the limit
   bool built = true;        // false: over the limit, the lists are incomplete
@@ -328,24 +332,34 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
     if (s.Grow(values.size(), max_points)) Multiply(s.devices, slot, values);
     parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " values)");
   }
-  s.environments = {Environment()};
   for (int slot : p.env_slots) {
     if (!reads[slot]) continue;
-    const auto values = candidates.EnvValues(slot);
-    parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " states)");
-    if (!s.Grow(values.size(), max_points)) continue;
-    std::vector<Environment> out;
-    for (const Environment& env : s.environments) {
-      for (const auto& v : values) {
-        Environment e = env;
-        if (v) e.Set(p.slots[slot].name, *v);
-        out.push_back(std::move(e));
-      }
-    }
-    s.environments = std::move(out);
+    Space::States states = candidates.EnvValues(slot);
+    parts.push_back(p.slots[slot].name + " (" + std::to_string(states.size()) + " states)");
+    if (s.Grow(states.size(), max_points)) s.variables.emplace_back(p.slots[slot].name, std::move(states));
   }
   for (const std::string& part : parts) s.description += (s.description.empty() ? "" : ", ") + part;
   return s;
+}
+
+// Calls `visit` with every combination of the variables' states, the last
+// variable varying fastest.
+void ForEachEnvironment(const std::vector<std::pair<std::string, Space::States>>& variables,
+                        const std::function<void(const Environment&)>& visit) {
+  std::vector<size_t> state(variables.size(), 0);
+  while (true) {
+    Environment env;
+    for (size_t i = 0; i < variables.size(); ++i) {
+      if (const auto& value = variables[i].second[state[i]]) env.Set(variables[i].first, *value);
+    }
+    visit(env);
+    size_t i = variables.size();
+    for (; i > 0; --i) {  // the next combination, as an odometer turns
+      if (++state[i - 1] < variables[i - 1].second.size()) break;
+      state[i - 1] = 0;
+    }
+    if (i == 0) return;
+  }
 }
 
 std::string Describe(const Environment& env) {
@@ -418,15 +432,15 @@ class Linter {
     first_failure_.clear();
     report_.largest_analysis = std::max(report_.largest_analysis, s.size());
     for (const DevicePoint& d : s.devices) {
-      for (const Environment& env : s.environments) {
+      ForEachEnvironment(s.variables, [&](const Environment& env) {
         ++report_.evaluations;
         auto decision = Evaluate(p_, d.device, d.model, env, {}, oracle_ ? &*oracle_ : nullptr);
         if (!decision.ok()) {
           if (failures_++ == 0) first_failure_ = d.label + ", " + Describe(env) + ": " + decision.error().ToString();
-          continue;
+          return;
         }
         visit(d, env, *decision);
-      }
+      });
     }
     return true;
   }

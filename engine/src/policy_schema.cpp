@@ -98,6 +98,7 @@ RawExpr PolicySchemaReader::Expr(const YAML::Node& node, const std::string& what
   if (node.Scalar().size() > limits::kExpressionBytes) {
     Error(e.where, "'" + what + "' is " + std::to_string(node.Scalar().size()) +
                        " characters long; the limit for an expression is " + std::to_string(limits::kExpressionBytes));
+    e.present = e.refused = true;
     return e;
   }
   e.text = node.Scalar();

@@ -68,7 +68,7 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
 // Where the second document starts: its content, or for an empty one the
 // last document marker ('---' or '...') at the start of a line.
 SourceLocation YamlDocument::SecondDocumentPlace(const YAML::Node& second) const {
-  if (!second.Mark().is_null() && second.Mark().pos > 0) return Loc(second);
+  if (!second.IsNull() && !second.Mark().is_null()) return Loc(second);
   int line = 1, marker_line = 1;
   for (size_t i = 0; i < source_.size(); ++i) {
     if (i == 0 || source_[i - 1] == '\n') {
@@ -140,7 +140,10 @@ bool YamlDocument::CheckScalarValue(const YAML::Node& node) {
 std::string YamlDocument::CodePointName(uint32_t cp) {
   char name[16];
   std::snprintf(name, sizeof name, "U+%04X", static_cast<unsigned>(cp));
-  return cp == 0 ? std::string(name) + " (NUL)" : name;
+  if (cp == 0) return std::string(name) + " (NUL)";
+  if (cp >= 0x80 && cp <= 0x9F) return std::string(name) + " (a C1 control)";
+  if (cp > 0x9F) return std::string(name) + " (a bidirectional text control)";
+  return name;
 }
 
 SourceLocation YamlDocument::Loc(const YAML::Node& node) const {

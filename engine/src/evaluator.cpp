@@ -57,8 +57,8 @@ bool LooksLikeOff(const std::string& v) {
 
 class KnobEvaluator {
  public:
-  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence)
-      : p_(p), d_(d), evidence_(evidence), set_(p.slots.size(), false) {
+  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence, EvaluationBudget* budget)
+      : p_(p), d_(d), evidence_(evidence), budget_(budget), set_(p.slots.size(), false) {
     for (size_t i = 0; i < p.env_slots.size(); ++i) set_[p.env_slots[i]] = d.env_set[i];
   }
 
@@ -73,10 +73,11 @@ class KnobEvaluator {
   std::optional<Error> Choose(const Knob& knob, KnobTrace& trace) {
     trace.knob = &knob;
     trace.env.assign(knob.env.size(), EnvCheck{});
+    if (budget_) budget_->Spend(1 + knob.env.size());  // the trace of every override
     if (TryOverrides(knob, trace)) return std::nullopt;
     for (size_t i = 0; i < knob.rules.size(); ++i) {
       const Rule& rule = knob.rules[i];
-      auto fires = rule.when.Evaluate(d_.slots);
+      auto fires = rule.when.Evaluate(d_.slots, budget_);
       if (!fires.ok()) {
         return InContext(std::move(fires).error(), rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "'");
       }
@@ -95,7 +96,7 @@ class KnobEvaluator {
   std::optional<Error> ApplyConstraints(const Knob& knob, KnobTrace& trace) {
     for (size_t i = 0; i < knob.constraints.size(); ++i) {
       const Constraint& c = knob.constraints[i];
-      auto holds = c.condition.Evaluate(d_.slots);
+      auto holds = c.condition.Evaluate(d_.slots, budget_);
       if (!holds.ok()) return InContext(std::move(holds).error(), c.location, "constraint of knob '" + knob.name + "'");
       if (holds->number) continue;
       const std::string refusal = "refused: " + knob.name + " = " + d_.ValueText(knob) + ": " + c.message;
@@ -114,7 +115,7 @@ class KnobEvaluator {
 
   std::optional<Error> Store(const Knob& knob, const Expression& e, const SourceLocation& where,
                              const std::string& what) {
-    auto v = e.Evaluate(d_.slots);
+    auto v = e.Evaluate(d_.slots, budget_);
     if (!v.ok()) return InContext(std::move(v).error(), where, "knob '" + knob.name + "', " + what);
     if (!InRange(knob.type, *v)) {
       return Error(ErrorCode::kInvalidInput, where,
@@ -136,7 +137,7 @@ class KnobEvaluator {
         continue;
       }
       if (e.has_condition) {
-        auto holds = e.when.Evaluate(d_.slots);
+        auto holds = e.when.Evaluate(d_.slots, budget_);
         if (!holds.ok()) {
           Ignore(knob, e, check, holds.error().message);
           continue;
@@ -146,7 +147,7 @@ class KnobEvaluator {
           continue;
         }
       }
-      auto v = e.value.Evaluate(d_.slots);
+      auto v = e.value.Evaluate(d_.slots, budget_);
       if (!v.ok()) {
         Ignore(knob, e, check, v.error().message);
         continue;
@@ -224,6 +225,7 @@ class KnobEvaluator {
     }
     std::string said;
     for (const std::string& contract : rule.evidence) {
+      if (budget_) budget_->Spend(evidence_->ProveUnits());
       const EvidenceOracle::Answer a = evidence_->Prove(contract, knob.name, value, d_.device, d_.model);
       said += (said.empty() ? "" : "; ") + a.citation;
       if (!a.proven) {
@@ -238,6 +240,7 @@ class KnobEvaluator {
   const Policy& p_;
   Decision& d_;
   const EvidenceOracle* evidence_;
+  EvaluationBudget* budget_;
   std::vector<bool> set_;  // by slot: a declared variable that is set
 };
 
@@ -249,7 +252,8 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
 }
 
 Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const ModelFacts& model,
-                            const Environment& env, std::span<const Pin> pins, const EvidenceOracle* evidence) {
+                            const Environment& env, std::span<const Pin> pins, const EvidenceOracle* evidence,
+                            EvaluationBudget* budget) {
   Decision d;
   d.policy = &policy;
   d.device = device;
@@ -273,11 +277,11 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
     }
   }
   d.knobs.resize(policy.knobs.size());
-  KnobEvaluator knobs(policy, d, evidence);
+  KnobEvaluator knobs(policy, d, evidence, budget);
   for (const EvaluationStep& step : policy.order) {
     if (step.kind == EvaluationStep::kFact) {
       const DerivedFact& f = policy.facts[step.index];
-      auto v = f.expr.Evaluate(d.slots);
+      auto v = f.expr.Evaluate(d.slots, budget);
       if (!v.ok()) return Fail(InContext(std::move(v).error(), f.location, "fact '" + f.name + "'"));
       d.slots[f.slot] = std::move(v).value();
       continue;
@@ -294,6 +298,11 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
       continue;
     }
     if (auto error = knobs.Decide(knob, d.knobs[step.index])) return Fail(std::move(*error));
+    // An override that failed is ignored with a warning; one that failed
+    // because the budget is spent stops the evaluation here.
+    if (budget && budget->spent()) {
+      return Fail(ErrorCode::kInvalidInput, knob.location, "knob '" + knob.name + "': stopped: " + budget->Message());
+    }
   }
   return d;
 }

@@ -653,7 +653,7 @@ std::optional<Error> Expression::FailingConstantPart() const {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const bool largest = parent[i] < 0 ? static_cast<int>(i) == root_ : reads_slot[parent[i]];
     if (reads_slot[i] || !largest) continue;
-    auto value = EvaluateNode(static_cast<int>(i), {});
+    auto value = EvaluateNode(static_cast<int>(i), {}, nullptr);
     if (!value.ok()) return std::move(value).error();
   }
   return std::nullopt;
@@ -736,27 +736,35 @@ Unexpected<Error> Expression::Failure(const Node& n, std::string message) const 
   return Fail(ErrorCode::kInvalidInput, n.column >= 0 ? where_.At(n.column) : place_, std::move(message));
 }
 
-Expected<Value> Expression::Evaluate(const std::vector<Value>& slots) const {
+Expected<Value> Expression::Evaluate(const std::vector<Value>& slots, EvaluationBudget* budget) const {
   if (root_ < 0) return Fail(ErrorCode::kInternal, "evaluating an expression that was never compiled");
-  return EvaluateNode(root_, slots);
+  return EvaluateNode(root_, slots, budget);
 }
 
-Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& slots) const {
+Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& slots, EvaluationBudget* budget) const {
   const Node& n = nodes_[index];
+  if (budget) {
+    // A node's own work, and the string it copies: a slot or literal is
+    // copied whole, '+' and str() build one of at most the operands' size.
+    size_t bytes = 0;
+    if (n.op == Op::kLiteral) bytes = n.literal.text.size();
+    if (n.op == Op::kSlot) bytes = slots[n.slot].text.size();
+    if (!budget->Spend(1 + EvaluationBudget::ForBytes(bytes))) return Failure(n, "stopped: " + budget->Message());
+  }
   switch (n.op) {
     case Op::kLiteral: return n.literal;
     case Op::kSlot: return slots[n.slot];
     case Op::kAnd:
     case Op::kOr: {
-      auto l = EvaluateNode(n.left, slots);
+      auto l = EvaluateNode(n.left, slots, budget);
       if (!l.ok()) return l;
       // Short-circuit, so `x != 0 && 100 / x > 3` is safe.
       if ((n.op == Op::kAnd) != (l->number != 0)) return l;
-      return EvaluateNode(n.right, slots);
+      return EvaluateNode(n.right, slots, budget);
     }
     default: break;
   }
-  auto l = EvaluateNode(n.left, slots);
+  auto l = EvaluateNode(n.left, slots, budget);
   if (!l.ok()) return l;
   const int64_t a = l->number;
   switch (n.op) {
@@ -778,7 +786,7 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
       return l;
     default: break;
   }
-  auto r = EvaluateNode(n.right, slots);
+  auto r = EvaluateNode(n.right, slots, budget);
   if (!r.ok()) return r;
   const int64_t b = r->number;
   int64_t result = 0;
@@ -786,7 +794,7 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
     case Op::kMin: return Value::Int(std::min(a, b));
     case Op::kMax: return Value::Int(std::max(a, b));
     case Op::kClamp: {
-      auto hi = EvaluateNode(n.third, slots);
+      auto hi = EvaluateNode(n.third, slots, budget);
       if (!hi.ok()) return hi;
       if (b > hi->number) {
         return Failure(n, "clamp(): lower bound " + std::to_string(b) + " is above upper bound " +
@@ -823,6 +831,9 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
       if (l->text.size() + r->text.size() > limits::kStringBytes) {
         return Failure(n, "'+' would build a string of " + std::to_string(l->text.size() + r->text.size()) +
                               " bytes; the limit is " + std::to_string(limits::kStringBytes));
+      }
+      if (budget && !budget->Spend(EvaluationBudget::ForBytes(l->text.size() + r->text.size()))) {
+        return Failure(n, "stopped: " + budget->Message());
       }
       return Value::String(l->text + r->text);
     case Op::kAdd:

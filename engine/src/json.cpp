@@ -168,11 +168,15 @@ class JsonParser {
     return true;
   }
 
+  // `depth` containers enclose the value: one more than the limit is
+  // refused at its bracket.
   bool Parse(JsonValue& v, int depth) {
-    if (depth > kMaxJsonDepth) return Error("nesting deeper than " + std::to_string(kMaxJsonDepth));
     SkipSpace();
     if (i_ >= s_.size()) return Error("unexpected end of input");
     const char c = s_[i_];
+    if ((c == '{' || c == '[') && depth >= kMaxJsonDepth) {
+      return Error("nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
     if (c == '{') return Object(v, depth);
     if (c == '[') return Array(v, depth);
     if (c == '"') { v.kind = JsonValue::kString; return String(v.text); }

@@ -343,22 +343,22 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
 }
 
 // Calls `visit` with every combination of the variables' states, the last
-// variable varying fastest.
-void ForEachEnvironment(const std::vector<std::pair<std::string, Space::States>>& variables,
-                        const std::function<void(const Environment&)>& visit) {
+// variable varying fastest, until it returns false; false if it did.
+bool ForEachEnvironment(const std::vector<std::pair<std::string, Space::States>>& variables,
+                        const std::function<bool(const Environment&)>& visit) {
   std::vector<size_t> state(variables.size(), 0);
   while (true) {
     Environment env;
     for (size_t i = 0; i < variables.size(); ++i) {
       if (const auto& value = variables[i].second[state[i]]) env.Set(variables[i].first, *value);
     }
-    visit(env);
+    if (!visit(env)) return false;
     size_t i = variables.size();
     for (; i > 0; --i) {  // the next combination, as an odometer turns
       if (++state[i - 1] < variables[i - 1].second.size()) break;
       state[i - 1] = 0;
     }
-    if (i == 0) return;
+    if (i == 0) return true;
   }
 }
 
@@ -379,7 +379,7 @@ std::string Quoted(const std::vector<std::string>& names) {
 class Linter {
  public:
   Linter(const Policy& p, const LintOptions& o)
-      : p_(p), o_(o), candidates_(p), with_records_(o.contracts && o.records) {
+      : p_(p), o_(o), candidates_(p), with_records_(o.contracts && o.records), budget_(o.max_evaluation_units) {
     if (with_records_) oracle_.emplace(*o.contracts, *o.records);
     expressions_ = p.facts.size();
     for (const Knob& k : p.knobs) expressions_ += 2 * k.env.size() + 2 * k.rules.size() + 1 + k.constraints.size();
@@ -411,8 +411,12 @@ class Linter {
   // Evaluates every point of `s`, unless there are too many or they cost
   // too much (a policy evaluation and `per_point` more expressions each):
   // then reports it at `knob` and returns false. `visit` sees each decision.
+  // Once the policy's evaluation budget is spent, this analysis and every
+  // later one stop (one finding says so) and return false: a finding of an
+  // analysis cut short could claim "never" of a point not visited.
   bool Enumerate(const Space& s, const Knob& knob, const std::string& what, size_t per_point,
                  const std::function<void(const DevicePoint&, const Environment&, const Decision&)>& visit) {
+    if (budget_.spent()) return false;
     const size_t cost = expressions_ + per_point;
     if (s.built && s.size() <= o_.max_points && s.size() > o_.max_expression_evaluations / cost) {
       Report(LintFinding::kNotEnumerated, knob.location,
@@ -432,15 +436,22 @@ class Linter {
     first_failure_.clear();
     report_.largest_analysis = std::max(report_.largest_analysis, s.size());
     for (const DevicePoint& d : s.devices) {
-      ForEachEnvironment(s.variables, [&](const Environment& env) {
+      const bool whole = ForEachEnvironment(s.variables, [&](const Environment& env) {
         ++report_.evaluations;
-        auto decision = Evaluate(p_, d.device, d.model, env, {}, oracle_ ? &*oracle_ : nullptr);
-        if (!decision.ok()) {
-          if (failures_++ == 0) first_failure_ = d.label + ", " + Describe(env) + ": " + decision.error().ToString();
-          return;
+        auto decision = Evaluate(p_, d.device, d.model, env, {}, oracle_ ? &*oracle_ : nullptr, &budget_);
+        if (decision.ok()) visit(d, env, *decision);
+        if (budget_.spent()) return false;
+        if (!decision.ok() && failures_++ == 0) {
+          first_failure_ = d.label + ", " + Describe(env) + ": " + decision.error().ToString();
         }
-        visit(d, env, *decision);
+        return true;
       });
+      if (!whole) {
+        Report(LintFinding::kNotEnumerated, knob.location,
+               what + " of knob '" + knob.name + "' and the analyses after it not finished: " + budget_.Message() +
+                   " for this policy");
+        return false;
+      }
     }
     return true;
   }
@@ -473,7 +484,7 @@ class Linter {
       const KnobTrace& t = dec.knobs[ki];
       if (t.decided_by == KnobTrace::kRule) fired[t.index] = true;
       for (size_t j = 0; j < n; ++j) {
-        auto holds = k.rules[j].when.Evaluate(dec.slots);
+        auto holds = k.rules[j].when.Evaluate(dec.slots, &budget_);
         if (!holds.ok() || !holds->number) continue;
         held[j] = true;
         if (t.decided_by == KnobTrace::kRule && t.index == static_cast<int>(j)) continue;
@@ -539,7 +550,7 @@ class Linter {
             // Shadowed only where it would have applied: its condition holds.
             bool would = !k.env[i].has_condition;
             if (!would) {
-              auto holds = k.env[i].when.Evaluate(dec.slots);
+              auto holds = k.env[i].when.Evaluate(dec.slots, &budget_);
               would = holds.ok() && holds->number;
             }
             if (would && t.decided_by == KnobTrace::kEnv) shadowed_by[i].insert(t.index);
@@ -643,7 +654,7 @@ class Linter {
     std::vector<std::string> order;
     std::set<std::string> fallback_reported;
     const std::string fallback = k.fallback ? FormatValue(k.type, *k.fallback) : "";
-    Enumerate(s, k, "values", 0, [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
+    const bool ok = Enumerate(s, k, "values", 0, [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       const std::string value = dec.ValueText(k);
       if (d.from_catalog && applies(value)) {
@@ -674,6 +685,7 @@ class Linter {
                    claim + "; " + fallback + " " + also->second);
       }
     });
+    if (!ok) return;
     for (const std::string& value : order) {
       const Seen& seen = values[value];
       if (seen.covered) continue;
@@ -721,6 +733,7 @@ class Linter {
   const LintOptions& o_;
   Candidates candidates_;
   bool with_records_;
+  EvaluationBudget budget_;  // every analysis of the policy together
   std::optional<RecordEvidence> oracle_;
   size_t expressions_ = 0;  // in the policy: the cost of one evaluation
   std::map<std::string, Said> said_;

@@ -651,6 +651,35 @@ BOOST_AUTO_TEST_CASE(a_string_longer_than_the_limit_is_an_error_not_an_allocatio
                      "the limit is 4096");
 }
 
+// ---- The evaluation budget -------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(evaluation_spends_a_unit_a_node_and_stops_past_the_budget) {
+  // x + y * 2: five nodes visited, five units; strings cost a unit more
+  // per 64 bytes they copy.
+  auto sum = Compile("x + y * 2");
+  BOOST_TEST_REQUIRE(sum.ok());
+  EvaluationBudget enough(5);
+  auto v = sum->Evaluate(DefaultSlots(), &enough);
+  BOOST_TEST_REQUIRE(v.ok());
+  BOOST_TEST(v->number == 13);
+  BOOST_TEST(enough.units_spent() == 5u);
+  BOOST_TEST(!enough.spent());
+  // One unit short: it stops at the node that passed the limit (the
+  // literal 2, the fifth visited), naming the limit.
+  EvaluationBudget short_one(4);
+  auto r = sum->Evaluate(DefaultSlots(), &short_one);
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(short_one.spent());
+  BOOST_TEST(r.error().place.column == kColumn + 8);
+  BOOST_TEST(r.error().message == "stopped: the evaluation work passed the limit of 4 units (an expression node visited is a unit)");
+  // A 128-byte string literal: its node and two units of copying.
+  auto text = Compile("\"" + std::string(128, 'a') + "\"");
+  BOOST_TEST_REQUIRE(text.ok());
+  EvaluationBudget strings(1000);
+  BOOST_TEST_REQUIRE(text->Evaluate(DefaultSlots(), &strings).ok());
+  BOOST_TEST(strings.units_spent() == 3u);
+}
+
 // ---- Expected type --------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(expected_type_is_checked) {

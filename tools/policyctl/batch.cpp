@@ -124,11 +124,11 @@ std::string ErrorLine(size_t line_number, const std::string& message) {
 }  // namespace
 
 std::string EvaluateBatchLine(const Policy& policy, std::string_view line, size_t line_number,
-                              bool& failed) {
+                              bool& failed, EvaluationBudget* budget) {
   failed = true;
   auto input = ReadCase(line);
   if (!input.ok()) return ErrorLine(line_number, input.error());
-  auto decision = Evaluate(policy, input->device, input->model, input->env);
+  auto decision = Evaluate(policy, input->device, input->model, input->env, {}, nullptr, budget);
   if (!decision.ok()) return ErrorLine(line_number, decision.error().ToString());
   failed = false;
   return RenderDecisionJson(*decision);
@@ -155,6 +155,7 @@ LineRead ReadBoundedLine(std::streambuf& in, std::string& line, size_t max) {
 
 BatchResult RunBatch(const Policy& policy, std::istream& in, std::ostream& out, const std::string& source) {
   BatchResult result;
+  EvaluationBudget budget;
   std::string line, buffer;
   auto stop = [&](int column, std::string message) {
     result.stopped = Diagnostic{Severity::kError, {source, static_cast<int>(result.cases) + 1, column}, std::move(message)};
@@ -173,7 +174,13 @@ BatchResult RunBatch(const Policy& policy, std::istream& in, std::ostream& out, 
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     bool failed = false;
-    buffer += EvaluateBatchLine(policy, line, ++result.cases, failed);
+    const std::string answer = EvaluateBatchLine(policy, line, result.cases + 1, failed, &budget);
+    if (budget.spent()) {
+      stop(1, "batch stopped: " + budget.Message() + "; the lines before this one are answered");
+      break;
+    }
+    ++result.cases;
+    buffer += answer;
     buffer += '\n';
     result.errors += failed;
     if (buffer.size() > (1 << 16)) {

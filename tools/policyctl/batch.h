@@ -5,8 +5,9 @@
 // answers the same on every host. A batch is bounded (limits.h): a line
 // longer than limits::kBatchLineBytes or more than limits::kBatchLines
 // lines stop it with an error at the place, after answering the lines
-// before; a line's `env` of more than limits::kEnvironmentEntries
-// variables is that line's error.
+// before, and so does passing the evaluation budget of one command
+// (evaluation_budget.h: lines times the policy's size); a line's `env` of
+// more than limits::kEnvironmentEntries variables is that line's error.
 #ifndef KPOLICY_TOOLS_BATCH_H_
 #define KPOLICY_TOOLS_BATCH_H_
 
@@ -18,6 +19,7 @@
 #include <string_view>
 
 #include "kpolicy/error.h"
+#include "kpolicy/evaluation_budget.h"
 #include "kpolicy/policy.h"
 
 namespace kpolicy::tools {
@@ -32,8 +34,9 @@ struct BatchResult {
 
 // The output line (without newline) for one input line; `failed` is set when
 // it is an {"error":...} line. `line_number` counts from 1, for messages.
+// The evaluation spends from `budget` when one is given.
 std::string EvaluateBatchLine(const Policy& policy, std::string_view line, size_t line_number,
-                              bool& failed);
+                              bool& failed, EvaluationBudget* budget = nullptr);
 
 // Every line of `in` to `out`; `source` names `in` in `stopped`'s place.
 BatchResult RunBatch(const Policy& policy, std::istream& in, std::ostream& out,

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "kpolicy/diagnostic.h"
+#include "kpolicy/evaluation_budget.h"
 #include "kpolicy/value.h"
 
 namespace kpolicy {
@@ -79,8 +80,10 @@ class Expression {
   // an Error (kInvalidInput) at the place of the operator or call that
   // failed, saying which. A part of the expression that reads nothing and
   // would fail this way is refused by Compile instead.
-  // Cost: one pass over the compiled nodes, no name lookups.
-  Expected<Value> Evaluate(const std::vector<Value>& slots) const;
+  // Cost: one pass over the compiled nodes, no name lookups. With a
+  // budget, each node visited is spent from it (and a string copied or
+  // built, by its size); once it is spent the evaluation fails there.
+  Expected<Value> Evaluate(const std::vector<Value>& slots, EvaluationBudget* budget = nullptr) const;
 
   // The names `text` refers to, functions left out, each once in order of
   // first use; empty when it does not lex. For ordering what must compile
@@ -130,7 +133,7 @@ class Expression {
     int column = -1;  // offset in the text of the operator, call or operand
   };
 
-  Expected<Value> EvaluateNode(int index, const std::vector<Value>& slots) const;
+  Expected<Value> EvaluateNode(int index, const std::vector<Value>& slots, EvaluationBudget* budget) const;
   // The failure of the first part that reads nothing and fails, if any.
   std::optional<Error> FailingConstantPart() const;
   // An evaluation failure at node `n`'s place.

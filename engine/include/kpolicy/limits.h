@@ -14,6 +14,7 @@
 #define KPOLICY_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace kpolicy::limits {
 
@@ -79,6 +80,21 @@ inline constexpr size_t kLintPoints = 100000;
 // point: default.yaml's largest analysis makes about 100,000 (1,536 points,
 // about 65 expressions); ten million is about a second at 100 ns each.
 inline constexpr size_t kLintExpressionEvaluations = 10000000;
+
+// ---- Work of one command ------------------------------------------------------
+
+// Units of evaluation work one command may spend, all its evaluations
+// together (evaluation_budget.h: an expression node visited is a unit, a
+// string copied or built one more per 64 bytes). The slowest unit measured
+// is 24 ns, in a policy of 4,000 rules each comparing device.num_sms (a
+// 100,000-line batch spends 1.2 billion units in 29 s of CPU), so 20 million
+// is about half a second; a command stopped at the limit has used 0.5-0.8 s
+// of CPU in all on the development machine under load (2 cores, x86-64;
+// the work cases of tests/hostile, `hostile_test --log_level=message`). A
+// batch of 100,000 cases of default.yaml spends at most 7.5 million (75 a
+// case: engine_policy_test's a_full_batch_of_default_cases_fits_the_
+// evaluation_budget measures it and holds it under half the limit).
+inline constexpr uint64_t kEvaluationUnits = 20000000;
 
 // ---- Evaluation inputs ---------------------------------------------------------
 

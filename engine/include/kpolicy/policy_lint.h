@@ -32,6 +32,7 @@
 #define KPOLICY_POLICY_LINT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ struct LintOptions {
   // expressions (and the rules or overrides it checks at each point). The
   // point limit alone lets a policy of 4,000 rules cost minutes.
   size_t max_expression_evaluations = limits::kLintExpressionEvaluations;
+  // The evaluation work of every analysis of one policy together
+  // (evaluation_budget.h): a policy of 80 knobs, each with an analysis
+  // within the limits above, would otherwise cost 80 of them.
+  uint64_t max_evaluation_units = limits::kEvaluationUnits;
 };
 
 struct LintReport {

@@ -81,6 +81,17 @@ inline constexpr size_t kLintPoints = 100000;
 // about 65 expressions); ten million is about a second at 100 ns each.
 inline constexpr size_t kLintExpressionEvaluations = 10000000;
 
+// ---- Inventories (fleet, diff) ---------------------------------------------------
+
+// Inventories are far larger than policies and are not held to the 256 MiB
+// of other input: `kubectl get nodes -o json` of 100,000 nodes is 218 MB
+// (tools/bench/gen_inventory.py), and a plain YAML list of them is about
+// 1.6 million YAML nodes. The bounds stop a file that never ends or a
+// document that expands without end; memory grows with the file.
+inline constexpr size_t kInventoryFileBytes = size_t{1} << 30;
+inline constexpr size_t kInventoryYamlNodes = 50000000;  // aliases expanded
+inline constexpr int kInventoryYamlDepth = 8;             // a plain inventory nests 3
+
 // ---- Work of one command ------------------------------------------------------
 
 // Units of evaluation work one command may spend, all its evaluations

@@ -25,7 +25,10 @@
 // value and the catalog's devices alone. Each knob's rules, its overrides and
 // its values are enumerated over the dimensions they read and no others, so
 // the cost is the product of those dimensions' sizes; a knob whose space is
-// larger than LintOptions::max_points is not enumerated, and says so.
+// larger than LintOptions::max_points is not enumerated, and says so. All
+// analyses of one policy spend from one evaluation budget
+// (evaluation_budget.h); once it is spent, the analysis under way and those
+// after it make no finding but one saying that they did not finish.
 //
 // Thread-safety: pure function.
 #ifndef KPOLICY_POLICY_LINT_H_

@@ -103,7 +103,7 @@ std::vector<std::string> StringLiterals(const std::string& text) {
 // An environment that makes override `index` of `knob` apply on `device`,
 // if one of the plausible values does.
 std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, size_t index,
-                                      const DeviceFacts& device) {
+                                      const DeviceFacts& device, EvaluationBudget& budget) {
   const EnvOverride& e = knob.env[index];
   std::vector<std::string> candidates = {"1"};
   if (e.has_condition) {
@@ -114,7 +114,8 @@ std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, si
   for (const std::string& value : candidates) {
     Environment env;
     env.Set(e.var, value);
-    auto d = Evaluate(policy, device, env);
+    auto d = Evaluate(policy, device, ModelFacts{}, env, {}, nullptr, &budget);
+    if (budget.spent()) return std::nullopt;
     if (d.ok() && d->knobs[knob_index].decided_by == KnobTrace::kEnv &&
         d->knobs[knob_index].index == static_cast<int>(index)) {
       return env;
@@ -171,6 +172,8 @@ Expected<EvidenceSet> LoadEvidenceSet(const std::string& contracts_directory, co
     if (!std::filesystem::is_directory(*directory, ec)) {
       return Fail(ErrorCode::kUnreadable, SourceLocation{*directory}, std::string("no such ") + what + " folder");
     }
+    std::filesystem::directory_iterator listing(*directory, ec);
+    if (ec) return Fail(ErrorCode::kUnreadable, SourceLocation{*directory}, "cannot read the folder: " + ec.message());
   }
   auto contracts = LoadContractDirectory(contracts_directory);
   auto records = LoadParityRecordDirectory(records_directory);
@@ -254,20 +257,34 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
     if (!ConstrainedKnob(c, policy)) {
       std::string spellings = "'" + c.knob + "'";
       for (const Contract::Alias& a : c.aliases) spellings += " or '" + a.knob + "'";
-      report.errors.push_back(c.location.ToString() + ": contract " + c.id + " constrains knob " + spellings +
-                              ", which policy " + policy_name + " does not have");
+      report.errors.push_back(Diagnostic{Severity::kError, c.location,
+                                         "contract " + c.id + " constrains knob " + spellings + ", which policy " +
+                                             policy_name + " does not have"}
+                                  .ToString());
     }
   }
   if (!report.errors.empty()) return report;
 
   const RecordEvidence evidence(contracts, records);
+  // Records times overrides times values tried, each an evaluation of the
+  // whole policy: one budget bounds them all, and passing it stops check
+  // with an error rather than a partial verdict.
+  EvaluationBudget budget;
+  auto out_of_budget = [&](const SourceLocation& where) {
+    report.errors.push_back(Diagnostic{Severity::kError, where, "check stopped: " + budget.Message()}.ToString());
+    return report;
+  };
   for (const ParityRecord& record : records) {
     CheckFinding base;
     base.policy = policy_name;
     base.device = record.device.name + " (" + RecordScope(record) + ")";
-    auto clean = Evaluate(policy, record.device, record.model, Environment(), {}, &evidence);
+    auto clean = Evaluate(policy, record.device, record.model, Environment(), {}, &evidence, &budget);
+    if (budget.spent()) return out_of_budget(clean.ok() ? SourceLocation{policy.file} : clean.error().place);
     if (!clean.ok()) {
-      report.errors.push_back(base.device + ": " + clean.error().ToString());
+      const Error& e = clean.error();
+      report.errors.push_back(
+          Diagnostic{Severity::kError, e.place, "on " + base.device + ", the policy cannot be evaluated: " + e.message}
+              .ToString());
       continue;
     }
     CollectRefusals(*clean, base.device + ": ", report.refusals);
@@ -275,9 +292,11 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
     // What each declared override would select, where it differs.
     for (const Knob& knob : policy.knobs) {
       for (size_t i = 0; i < knob.env.size(); ++i) {
-        std::optional<Environment> env = Triggering(policy, knob, i, record.device);
+        std::optional<Environment> env = Triggering(policy, knob, i, record.device, budget);
+        if (budget.spent()) return out_of_budget(knob.location);
         if (!env) continue;
-        auto forced = Evaluate(policy, record.device, record.model, *env, {}, &evidence);
+        auto forced = Evaluate(policy, record.device, record.model, *env, {}, &evidence, &budget);
+        if (budget.spent()) return out_of_budget(forced.ok() ? knob.location : forced.error().place);
         base.environment = env->variables()[0].first + "=" + env->variables()[0].second;
         const std::string where = base.device + ": with " + base.environment + ", ";
         if (!forced.ok()) {

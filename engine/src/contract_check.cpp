@@ -117,14 +117,15 @@ std::vector<std::string> CandidateValues(const EnvOverride& e) {
 // An environment that makes override `index` of `knob` apply on `device`,
 // if one of the plausible values does.
 std::optional<Environment> Triggering(const Policy& policy, const Knob& knob, size_t index,
-                                      const DeviceFacts& device) {
+                                      const DeviceFacts& device, EvaluationBudget& budget) {
   const EnvOverride& e = knob.env[index];
   const std::vector<std::string> candidates = CandidateValues(e);
   const size_t knob_index = &knob - policy.knobs.data();
   for (const std::string& value : candidates) {
     Environment env;
     env.Set(e.var, value);
-    auto d = Evaluate(policy, device, env);
+    auto d = Evaluate(policy, device, ModelFacts{}, env, {}, nullptr, &budget);
+    if (budget.spent()) return std::nullopt;
     if (d.ok() && d->knobs[knob_index].decided_by == KnobTrace::kEnv &&
         d->knobs[knob_index].index == static_cast<int>(index)) {
       return env;
@@ -140,6 +141,11 @@ void CollectRefusals(const Decision& d, const std::string& where, std::vector<st
   for (const std::string& w : d.warnings) {
     if (w.rfind("refused: ", 0) == 0) out.push_back(where + w);
   }
+}
+
+// `FILE:LINE:COL: error: MESSAGE`, as every line of CheckReport::errors.
+std::string ErrorAt(const SourceLocation& where, std::string message) {
+  return Diagnostic{Severity::kError, where, std::move(message)}.ToString();
 }
 
 // The names in `contracts` and `records` that must be values of the
@@ -160,11 +166,11 @@ void CheckVariantNames(const Policy& policy, const std::string& policy_name, con
       const Knob* target = policy.FindKnob(c.knob);
       for (const auto& [value, variant] : a.variant_of) {
         if (alias && !CanonicalValueText(alias->type, value)) {
-          errors.push_back(a.location.ToString() + ": contract " + c.id + ": alias value " + not_a_value(*alias, value));
+          errors.push_back(ErrorAt(a.location, "contract " + c.id + ": alias value " + not_a_value(*alias, value)));
         }
         if (target && !CanonicalValueText(target->type, variant)) {
-          errors.push_back(a.location.ToString() + ": contract " + c.id + ": the variant " + a.knob + " = " + value +
-                           " maps to, " + not_a_value(*target, variant));
+          errors.push_back(ErrorAt(a.location, "contract " + c.id + ": the variant " + a.knob + " = " + value +
+                                               " maps to, " + not_a_value(*target, variant)));
         }
       }
     }
@@ -172,7 +178,7 @@ void CheckVariantNames(const Policy& policy, const std::string& policy_name, con
     if (!knob) continue;  // an alias's policy, or reported by the caller
     for (const std::string& v : c.variants) {
       if (!CanonicalValueText(knob->type, v)) {
-        errors.push_back(c.variants_location.ToString() + ": contract " + c.id + " lists variant " + not_a_value(*knob, v));
+        errors.push_back(ErrorAt(c.variants_location, "contract " + c.id + " lists variant " + not_a_value(*knob, v)));
       }
     }
   }
@@ -181,8 +187,7 @@ void CheckVariantNames(const Policy& policy, const std::string& policy_name, con
       const MeasuredOperation* op = FindMeasuredOperation(m.operation);
       const Knob* knob = op ? policy.FindKnob(op->knob) : nullptr;
       if (knob && !CanonicalValueText(knob->type, m.variant)) {
-        errors.push_back(m.variant_location.ToString() + ": recorded " + m.operation + " variant " +
-                         not_a_value(*knob, m.variant));
+        errors.push_back(ErrorAt(m.variant_location, "recorded " + m.operation + " variant " + not_a_value(*knob, m.variant)));
       }
     }
   }
@@ -227,6 +232,8 @@ Expected<EvidenceSet> LoadEvidenceSet(const std::string& contracts_directory, co
     if (!std::filesystem::is_directory(*directory, ec)) {
       return Fail(ErrorCode::kUnreadable, SourceLocation{*directory}, std::string("no such ") + what + " folder");
     }
+    std::filesystem::directory_iterator listing(*directory, ec);
+    if (ec) return Fail(ErrorCode::kUnreadable, SourceLocation{*directory}, "cannot read the folder: " + ec.message());
   }
   auto contracts = LoadContractDirectory(contracts_directory);
   auto records = LoadParityRecordDirectory(records_directory);
@@ -310,21 +317,31 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
     if (!ConstrainedKnob(c, policy)) {
       std::string spellings = "'" + c.knob + "'";
       for (const Contract::Alias& a : c.aliases) spellings += " or '" + a.knob + "'";
-      report.errors.push_back(c.location.ToString() + ": contract " + c.id + " constrains knob " + spellings +
-                              ", which policy " + policy_name + " does not have");
+      report.errors.push_back(ErrorAt(c.location, "contract " + c.id + " constrains knob " + spellings +
+                                                      ", which policy " + policy_name + " does not have"));
     }
   }
   CheckVariantNames(policy, policy_name, contracts, records, report.errors);
   if (!report.errors.empty()) return report;
 
   const RecordEvidence evidence(contracts, records);
+  // Records times overrides times values tried, each an evaluation of the
+  // whole policy: one budget bounds them all, and passing it stops check
+  // with an error rather than a partial verdict.
+  EvaluationBudget budget;
+  auto out_of_budget = [&](const SourceLocation& where) {
+    report.errors.push_back(ErrorAt(where, "check stopped: " + budget.Message()));
+    return report;
+  };
   for (const ParityRecord& record : records) {
     CheckFinding base;
     base.policy = policy_name;
     base.device = record.device.name + " (" + RecordScope(record) + ")";
-    auto clean = Evaluate(policy, record.device, record.model, Environment(), {}, &evidence);
+    auto clean = Evaluate(policy, record.device, record.model, Environment(), {}, &evidence, &budget);
+    if (budget.spent()) return out_of_budget(clean.ok() ? SourceLocation{policy.file} : clean.error().place);
     if (!clean.ok()) {
-      report.errors.push_back(base.device + ": " + clean.error().ToString());
+      const Error& e = clean.error();
+      report.errors.push_back(ErrorAt(e.place, "on " + base.device + ", the policy cannot be evaluated: " + e.message));
       continue;
     }
     CollectRefusals(*clean, base.device + ": ", report.refusals);
@@ -332,7 +349,8 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
     // What each declared override would select, where it differs.
     for (const Knob& knob : policy.knobs) {
       for (size_t i = 0; i < knob.env.size(); ++i) {
-        std::optional<Environment> env = Triggering(policy, knob, i, record.device);
+        std::optional<Environment> env = Triggering(policy, knob, i, record.device, budget);
+        if (budget.spent()) return out_of_budget(knob.location);
         if (!env) {
           const EnvOverride& e = knob.env[i];
           std::string tried;
@@ -342,7 +360,8 @@ CheckReport CheckContracts(const Policy& policy, const std::vector<Contract>& co
                                                tried + "; what it would select there is not checked");
           continue;
         }
-        auto forced = Evaluate(policy, record.device, record.model, *env, {}, &evidence);
+        auto forced = Evaluate(policy, record.device, record.model, *env, {}, &evidence, &budget);
+        if (budget.spent()) return out_of_budget(forced.ok() ? knob.location : forced.error().place);
         base.environment = env->variables()[0].first + "=" + env->variables()[0].second;
         const std::string where = base.device + ": with " + base.environment + ", ";
         if (!forced.ok()) {

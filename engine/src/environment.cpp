@@ -16,20 +16,17 @@ Environment Environment::FromProcess() {
 }
 
 void Environment::Set(std::string_view name, std::string_view value) {
-  for (auto& [n, v] : vars_) {
-    if (n == name) {
-      v = std::string(value);
-      return;
-    }
+  auto [it, fresh] = index_.emplace(std::string(name), vars_.size());
+  if (!fresh) {
+    vars_[it->second].second = std::string(value);
+    return;
   }
   vars_.emplace_back(std::string(name), std::string(value));
 }
 
 const std::string* Environment::Find(std::string_view name) const {
-  for (const auto& [n, v] : vars_) {
-    if (n == name) return &v;
-  }
-  return nullptr;
+  auto it = index_.find(std::string(name));
+  return it == index_.end() ? nullptr : &vars_[it->second].second;
 }
 
 }  // namespace kpolicy

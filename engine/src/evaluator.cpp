@@ -1,6 +1,9 @@
 #include "kpolicy/evaluator.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <string_view>
 
 #include "kpolicy/spelling.h"
 
@@ -54,7 +57,10 @@ bool LooksLikeOff(const std::string& v) {
 
 class KnobEvaluator {
  public:
-  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence) : p_(p), d_(d), evidence_(evidence) {}
+  KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence, EvaluationBudget* budget)
+      : p_(p), d_(d), evidence_(evidence), budget_(budget), set_(p.slots.size(), false) {
+    for (size_t i = 0; i < p.env_slots.size(); ++i) set_[p.env_slots[i]] = d.env_set[i];
+  }
 
   // Decides `knob` into its slot, recording the trace, then holds the value
   // to the knob's constraints.
@@ -67,10 +73,11 @@ class KnobEvaluator {
   std::optional<Error> Choose(const Knob& knob, KnobTrace& trace) {
     trace.knob = &knob;
     trace.env.assign(knob.env.size(), EnvCheck{});
+    if (budget_) budget_->Spend(1 + knob.env.size());  // the trace of every override
     if (TryOverrides(knob, trace)) return std::nullopt;
     for (size_t i = 0; i < knob.rules.size(); ++i) {
       const Rule& rule = knob.rules[i];
-      auto fires = rule.when.Evaluate(d_.slots);
+      auto fires = rule.when.Evaluate(d_.slots, budget_);
       if (!fires.ok()) {
         return InContext(std::move(fires).error(), rule.location, "rule '" + rule.id + "' of knob '" + knob.name + "'");
       }
@@ -89,7 +96,7 @@ class KnobEvaluator {
   std::optional<Error> ApplyConstraints(const Knob& knob, KnobTrace& trace) {
     for (size_t i = 0; i < knob.constraints.size(); ++i) {
       const Constraint& c = knob.constraints[i];
-      auto holds = c.condition.Evaluate(d_.slots);
+      auto holds = c.condition.Evaluate(d_.slots, budget_);
       if (!holds.ok()) return InContext(std::move(holds).error(), c.location, "constraint of knob '" + knob.name + "'");
       if (holds->number) continue;
       const std::string refusal = "refused: " + knob.name + " = " + d_.ValueText(knob) + ": " + c.message;
@@ -108,7 +115,7 @@ class KnobEvaluator {
 
   std::optional<Error> Store(const Knob& knob, const Expression& e, const SourceLocation& where,
                              const std::string& what) {
-    auto v = e.Evaluate(d_.slots);
+    auto v = e.Evaluate(d_.slots, budget_);
     if (!v.ok()) return InContext(std::move(v).error(), where, "knob '" + knob.name + "', " + what);
     if (!InRange(knob.type, *v)) {
       return Error(ErrorCode::kInvalidInput, where,
@@ -130,7 +137,7 @@ class KnobEvaluator {
         continue;
       }
       if (e.has_condition) {
-        auto holds = e.when.Evaluate(d_.slots);
+        auto holds = e.when.Evaluate(d_.slots, budget_);
         if (!holds.ok()) {
           Ignore(knob, e, check, holds.error().message);
           continue;
@@ -140,7 +147,7 @@ class KnobEvaluator {
           continue;
         }
       }
-      auto v = e.value.Evaluate(d_.slots);
+      auto v = e.value.Evaluate(d_.slots, budget_);
       if (!v.ok()) {
         Ignore(knob, e, check, v.error().message);
         continue;
@@ -172,34 +179,39 @@ class KnobEvaluator {
   }
 
   // A set variable that decided nothing: shadowed by an earlier one, or
-  // matching none of its conditions (FP8_PREFILL=yes).
+  // matching none of its conditions (FP8_PREFILL=yes). One warning per
+  // variable, in the order the knob first reads them; a map by variable
+  // keeps it n log n in the overrides.
   void WarnAboutUnusedSettings(const Knob& knob, const KnobTrace& trace, int applied) {
-    for (size_t i = 0; i < knob.env.size(); ++i) {
-      const std::string& var = knob.env[i].var;
-      bool first_of_var = true, any_effect = false, shadowed = false;
-      for (size_t j = 0; j < knob.env.size(); ++j) {
-        if (knob.env[j].var != var) continue;
-        if (j < i) first_of_var = false;
-        const auto outcome = trace.env[j].outcome;
-        any_effect |= outcome == EnvCheck::kApplied || outcome == EnvCheck::kIgnored;
-        shadowed |= outcome == EnvCheck::kShadowed;
-      }
-      if (!first_of_var || !IsSet(knob.env[i].var_slot) || any_effect) continue;
-      if (shadowed && applied >= 0) {
-        d_.warnings.push_back(var + " is set but has no effect on " + knob.name + ": " +
+    struct Use {
+      size_t first = 0;
+      bool any_effect = false, shadowed = false;
+    };
+    std::map<std::string_view, Use> uses;
+    std::vector<std::string_view> order;
+    for (size_t j = 0; j < knob.env.size(); ++j) {
+      const EnvOverride& e = knob.env[j];
+      if (!IsSet(e.var_slot)) continue;
+      auto [it, fresh] = uses.emplace(e.var, Use{j});
+      if (fresh) order.push_back(e.var);
+      const auto outcome = trace.env[j].outcome;
+      it->second.any_effect |= outcome == EnvCheck::kApplied || outcome == EnvCheck::kIgnored;
+      it->second.shadowed |= outcome == EnvCheck::kShadowed;
+    }
+    for (std::string_view var : order) {
+      const Use& use = uses[var];
+      if (use.any_effect) continue;
+      if (use.shadowed && applied >= 0) {
+        d_.warnings.push_back(std::string(var) + " is set but has no effect on " + knob.name + ": " +
                               knob.env[applied].var + ", checked first, decided it");
-      } else if (!shadowed) {
-        d_.warnings.push_back(var + "=\"" + Text(knob.env[i].var_slot) +
-                              "\" matches none of the values " + knob.name +
-                              " reads it for, so it has no effect");
+      } else if (!use.shadowed) {
+        d_.warnings.push_back(std::string(var) + "=\"" + Text(knob.env[use.first].var_slot) +
+                              "\" matches none of the values " + knob.name + " reads it for, so it has no effect");
       }
     }
   }
 
-  bool IsSet(int slot) const {
-    auto it = std::find(p_.env_slots.begin(), p_.env_slots.end(), slot);
-    return it != p_.env_slots.end() && d_.env_set[it - p_.env_slots.begin()];
-  }
+  bool IsSet(int slot) const { return slot >= 0 && set_[slot]; }
   const std::string& Text(int slot) const { return d_.slots[slot].text; }
 
   // Whether the records prove every contract `rule` asks for; the trace
@@ -213,6 +225,7 @@ class KnobEvaluator {
     }
     std::string said;
     for (const std::string& contract : rule.evidence) {
+      if (budget_) budget_->Spend(evidence_->ProveUnits());
       const EvidenceOracle::Answer a = evidence_->Prove(contract, knob.name, value, d_.device, d_.model);
       said += (said.empty() ? "" : "; ") + a.citation;
       if (!a.proven) {
@@ -227,6 +240,8 @@ class KnobEvaluator {
   const Policy& p_;
   Decision& d_;
   const EvidenceOracle* evidence_;
+  EvaluationBudget* budget_;
+  std::vector<bool> set_;  // by slot: a declared variable that is set
 };
 
 }  // namespace
@@ -237,7 +252,8 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
 }
 
 Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const ModelFacts& model,
-                            const Environment& env, std::span<const Pin> pins, const EvidenceOracle* evidence) {
+                            const Environment& env, std::span<const Pin> pins, const EvidenceOracle* evidence,
+                            EvaluationBudget* budget) {
   Decision d;
   d.policy = &policy;
   d.device = device;
@@ -245,19 +261,27 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
   d.slots.resize(policy.slots.size());
   FillFactSlots(device, model, d.slots);
   d.env_set.resize(policy.env_slots.size());
-  for (size_t i = 0; i < policy.env_slots.size(); ++i) {
-    const int slot = policy.env_slots[i];
-    if (const std::string* v = env.Find(policy.slots[slot].name)) {
-      d.env_set[i] = true;
-      d.slots[slot] = Value::String(*v);
+  auto set = [&](size_t i, const std::string& value) {
+    d.env_set[i] = true;
+    d.slots[policy.env_slots[i]] = Value::String(value);
+  };
+  // Whichever list is shorter is walked: an environment of one variable
+  // (check, lint) costs one lookup, however many the policy declares.
+  if (env.size() < policy.env_slots.size()) {
+    for (const auto& [name, value] : env.variables()) {
+      if (auto it = policy.env_index.find(name); it != policy.env_index.end()) set(it->second, value);
+    }
+  } else {
+    for (size_t i = 0; i < policy.env_slots.size(); ++i) {
+      if (const std::string* v = env.Find(policy.slots[policy.env_slots[i]].name)) set(i, *v);
     }
   }
   d.knobs.resize(policy.knobs.size());
-  KnobEvaluator knobs(policy, d, evidence);
+  KnobEvaluator knobs(policy, d, evidence, budget);
   for (const EvaluationStep& step : policy.order) {
     if (step.kind == EvaluationStep::kFact) {
       const DerivedFact& f = policy.facts[step.index];
-      auto v = f.expr.Evaluate(d.slots);
+      auto v = f.expr.Evaluate(d.slots, budget);
       if (!v.ok()) return Fail(InContext(std::move(v).error(), f.location, "fact '" + f.name + "'"));
       d.slots[f.slot] = std::move(v).value();
       continue;
@@ -274,16 +298,33 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
       continue;
     }
     if (auto error = knobs.Decide(knob, d.knobs[step.index])) return Fail(std::move(*error));
+    // An override that failed is ignored with a warning; one that failed
+    // because the budget is spent stops the evaluation here.
+    if (budget && budget->spent()) {
+      return Fail(ErrorCode::kInvalidInput, knob.location, "knob '" + knob.name + "': stopped: " + budget->Message());
+    }
   }
   return d;
 }
 
 std::vector<std::string> FindMisspeltVariables(const Policy& policy, const Environment& env) {
-  const std::vector<std::string> declared = policy.EnvironmentVariables();
+  // The declared names by length: a misspelling is within 2 edits, so only
+  // names of a length within 2 of a variable's can match it.
+  std::set<std::string> declared;
+  std::map<size_t, std::vector<std::string>> by_length;
+  for (const std::string& name : policy.EnvironmentVariables()) {
+    if (declared.insert(name).second) by_length[name.size()].push_back(name);
+  }
   std::vector<std::string> warnings;
   for (const auto& [name, value] : env.variables()) {
-    if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
-    if (auto match = ClosestMatch(name, declared)) {
+    if (declared.count(name)) continue;
+    std::vector<std::string> candidates;
+    for (auto it = by_length.lower_bound(name.size() < 2 ? 0 : name.size() - 2);
+         it != by_length.end() && it->first <= name.size() + 2; ++it) {
+      candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+    }
+    if (candidates.empty()) continue;
+    if (auto match = ClosestMatch(name, candidates)) {
       warnings.push_back(name + " is set but the policy does not read it; did you mean " + *match + "?");
     }
   }

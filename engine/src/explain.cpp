@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
+#include <string_view>
+
+#include "kpolicy/printable.h"
 
 namespace kpolicy {
 namespace {
@@ -90,16 +94,17 @@ class TextRenderer {
   }
 
  private:
-  static constexpr const char* kBold = "\033[1m";
-  static constexpr const char* kDim = "\033[2m";
-  static constexpr const char* kGreen = "\033[32m";
-  static constexpr const char* kRed = "\033[31m";
-  static constexpr const char* kYellow = "\033[33m";
-  static constexpr const char* kCyan = "\033[36m";
+  // The palette: the only escape sequences policyctl's output lets through.
+  static constexpr std::string_view kBold = terminal_style::kBold;
+  static constexpr std::string_view kDim = terminal_style::kDim;
+  static constexpr std::string_view kGreen = terminal_style::kGreen;
+  static constexpr std::string_view kRed = terminal_style::kRed;
+  static constexpr std::string_view kYellow = terminal_style::kYellow;
+  static constexpr std::string_view kCyan = terminal_style::kCyan;
   static constexpr size_t kWidth = 100;
 
-  std::string Paint(const char* style, const std::string& s) const {
-    return o_.color ? std::string(style) + s + "\033[0m" : s;
+  std::string Paint(std::string_view style, const std::string& s) const {
+    return o_.color ? std::string(style) + s + std::string(terminal_style::kReset) : s;
   }
   static std::string Pad(std::string s, size_t n) {
     if (s.size() < n) s.append(n - s.size(), ' ');
@@ -179,7 +184,7 @@ class TextRenderer {
     }
   }
 
-  void Step(const char* mark, const char* style, const std::string& label, const std::string& body) {
+  void Step(const char* mark, std::string_view style, const std::string& label, const std::string& body) {
     out_ += "  " + Paint(style, mark) + " " + Pad(label, 8) + body + "\n";
   }
 
@@ -265,7 +270,7 @@ class TextRenderer {
         out_ += "  " + Paint(kCyan, "◆") + " " + Pad("evidence", 9) + Paint(kDim, Wrap(source, 12).substr(12));
       }
       const char* mark = e.status == Evidence::kMeets ? "✓" : e.status == Evidence::kBreaks ? "✗" : "?";
-      const char* style = e.status == Evidence::kMeets ? kGreen : e.status == Evidence::kBreaks ? kRed : kYellow;
+      std::string_view style = e.status == Evidence::kMeets ? kGreen : e.status == Evidence::kBreaks ? kRed : kYellow;
       std::string claim = e.claim;
       size_t j = i + 1;
       if (e.status != Evidence::kUnproven) {
@@ -284,18 +289,20 @@ class TextRenderer {
 
   void EnvSteps(const kpolicy::Knob& k, const KnobTrace& t) {
     std::vector<std::string> unset;
+    std::set<std::string> listed;  // in `unset`: n log n, however many overrides
     auto flush_unset = [&] {
       if (unset.empty()) return;
       std::string names;
       for (const std::string& n : unset) names += (names.empty() ? "" : ", ") + n;
       Step("·", kDim, "env", Paint(kDim, names + " not set"));
       unset.clear();
+      listed.clear();
     };
     for (size_t i = 0; i < k.env.size(); ++i) {
       const EnvOverride& e = k.env[i];
       const EnvCheck& c = t.env[i];
       if (c.outcome == EnvCheck::kNotSet) {
-        if (std::find(unset.begin(), unset.end(), e.var) == unset.end()) unset.push_back(e.var);
+        if (listed.insert(e.var).second) unset.push_back(e.var);
         continue;
       }
       flush_unset();

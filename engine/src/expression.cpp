@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <set>
 
+#include "kpolicy/limits.h"
 #include "kpolicy/spelling.h"
 
 namespace kpolicy {
@@ -125,8 +127,8 @@ struct Syntax {
 // Hostile-input guards: compiling and evaluating recurse over the tree, so
 // its height is bounded whether it comes from parentheses or from a long
 // flat chain such as 1+1+...+1.
-constexpr int kMaxDepth = 64;     // nested parentheses, unary operators, calls
-constexpr int kMaxHeight = 256;   // the tree as a whole
+constexpr int kMaxDepth = limits::kExpressionDepth;    // nested parentheses, unary operators, calls
+constexpr int kMaxHeight = limits::kExpressionHeight;  // the tree as a whole
 
 class Parser {
  public:
@@ -307,7 +309,19 @@ class ExpressionCompiler {
   // Compiles syntax node `i`; `hint` is the type the context wants, used to
   // read bare names as enum members. Returns the compiled node index.
   std::optional<int> Compile(int i, const Type* hint, Type& type) {
-    const Syntax& s = tree_[i];
+    std::optional<int> node = CompileNode(tree_[i], hint, type);
+    // The node stands where its syntax does (a binary node at its
+    // operator), so an evaluation that fails there says where.
+    if (node && out_.nodes_[*node].column < 0) out_.nodes_[*node].column = tree_[i].column;
+    return node;
+  }
+
+  Diagnostics& diagnostics() { return diagnostics_; }
+
+ private:
+  using Op = Expression::Op;
+
+  std::optional<int> CompileNode(const Syntax& s, const Type* hint, Type& type) {
     switch (s.kind) {
       case Syntax::kInt: type = Type::Int(); return Literal(Value::Int(s.number));
       case Syntax::kBool: type = Type::Bool(); return Literal(Value::Bool(s.number != 0));
@@ -319,11 +333,6 @@ class ExpressionCompiler {
     }
     return std::nullopt;
   }
-
-  Diagnostics& diagnostics() { return diagnostics_; }
-
- private:
-  using Op = Expression::Op;
 
   void Error(int column, std::string message) { diagnostics_.Error(where_.At(column), std::move(message)); }
 
@@ -347,7 +356,10 @@ class ExpressionCompiler {
     }
     std::optional<Symbol> symbol = symbols_.Find(s.text);
     if (!symbol) {
-      std::vector<std::string> names = symbols_.Names();
+      // Past the reported-error limit the message is never shown: no "did
+      // you mean" search for it (an expression may hold a thousand names).
+      std::vector<std::string> names;
+      if (diagnostics_.error_count() < limits::kReportedErrors) names = symbols_.Names();
       if (hint && hint->kind == TypeKind::kEnum) {
         names.insert(names.end(), hint->members.begin(), hint->members.end());
         Error(s.column, "'" + s.text + "' is neither a name in scope nor a member of " +
@@ -596,6 +608,7 @@ Checked<Expression> Expression::Compile(std::string_view text, const TextLocatio
   Expression expr;
   expr.text_ = std::string(text);
   expr.place_ = where.At(0);
+  expr.where_ = where;
   ExpressionCompiler compiler(tree, where, symbols, expr);
   Type type;
   std::optional<int> compiled = compiler.Compile(*root, expected, type);
@@ -609,11 +622,54 @@ Checked<Expression> Expression::Compile(std::string_view text, const TextLocatio
   }
   expr.root_ = *compiled;
   expr.type_ = expected ? *expected : type;
-  if (expr.reads_.empty()) {
-    auto folded = expr.Evaluate({});
-    if (folded.ok()) expr.constant_ = std::move(folded).value();
+  if (auto failure = expr.FailingConstantPart()) {
+    Diagnostics d;
+    d.Error(failure->place, "this always fails, whatever the device: " + failure->message);
+    return Fail(std::move(d));
   }
+  if (expr.reads_.empty()) expr.constant_ = expr.Evaluate({}).value();
   return expr;
+}
+
+// The largest parts that read no slot (the whole expression, or an operand
+// of a part that reads one) have one value each; computing them now finds
+// the ones that fail on every evaluation: `1 / 0`, `int("lots")`, an
+// overflow. Parts a short circuit skips (`false && 1 / 0 > 0`) are not
+// computed here either.
+std::optional<Error> Expression::FailingConstantPart() const {
+  // Children come before their parents in nodes_, so one forward pass
+  // knows, for each node, whether anything under it reads a slot.
+  std::vector<bool> reads_slot(nodes_.size(), false);
+  std::vector<int> parent(nodes_.size(), -1);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    reads_slot[i] = n.op == Op::kSlot;
+    for (int kid : {n.left, n.right, n.third}) {
+      if (kid < 0) continue;
+      reads_slot[i] = reads_slot[i] || reads_slot[kid];
+      parent[kid] = static_cast<int>(i);
+    }
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const bool largest = parent[i] < 0 ? static_cast<int>(i) == root_ : reads_slot[parent[i]];
+    if (reads_slot[i] || !largest) continue;
+    auto value = EvaluateNode(static_cast<int>(i), {}, nullptr);
+    if (!value.ok()) return std::move(value).error();
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Expression::NamesIn(std::string_view text) {
+  auto tokens = Lex(text);
+  std::vector<std::string> out;
+  if (!tokens.ok()) return out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i + 1 < tokens->size(); ++i) {
+    const Token& t = (*tokens)[i];
+    if (t.kind != Tok::kName || (*tokens)[i + 1].kind == Tok::kLParen) continue;
+    if (seen.insert(t.text).second) out.push_back(t.text);
+  }
+  return out;
 }
 
 std::vector<Expression::Comparison> Expression::ComparedLiterals() const {
@@ -676,53 +732,61 @@ static Expected<int64_t> ParseDecimal(const std::string& text) {
   return n == limit ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(n);
 }
 
-Unexpected<Error> Expression::Failure(std::string message) const {
-  return Fail(ErrorCode::kInvalidInput, place_, std::move(message));
+Unexpected<Error> Expression::Failure(const Node& n, std::string message) const {
+  return Fail(ErrorCode::kInvalidInput, n.column >= 0 ? where_.At(n.column) : place_, std::move(message));
 }
 
-Expected<Value> Expression::Evaluate(const std::vector<Value>& slots) const {
+Expected<Value> Expression::Evaluate(const std::vector<Value>& slots, EvaluationBudget* budget) const {
   if (root_ < 0) return Fail(ErrorCode::kInternal, "evaluating an expression that was never compiled");
-  return EvaluateNode(root_, slots);
+  return EvaluateNode(root_, slots, budget);
 }
 
-Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& slots) const {
+Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& slots, EvaluationBudget* budget) const {
   const Node& n = nodes_[index];
+  if (budget) {
+    // A node's own work, and the string it copies: a slot or literal is
+    // copied whole, '+' and str() build one of at most the operands' size.
+    size_t bytes = 0;
+    if (n.op == Op::kLiteral) bytes = n.literal.text.size();
+    if (n.op == Op::kSlot) bytes = slots[n.slot].text.size();
+    if (!budget->Spend(1 + EvaluationBudget::ForBytes(bytes))) return Failure(n, "stopped: " + budget->Message());
+  }
   switch (n.op) {
     case Op::kLiteral: return n.literal;
     case Op::kSlot: return slots[n.slot];
     case Op::kAnd:
     case Op::kOr: {
-      auto l = EvaluateNode(n.left, slots);
+      auto l = EvaluateNode(n.left, slots, budget);
       if (!l.ok()) return l;
       // Short-circuit, so `x != 0 && 100 / x > 3` is safe.
       if ((n.op == Op::kAnd) != (l->number != 0)) return l;
-      return EvaluateNode(n.right, slots);
+      return EvaluateNode(n.right, slots, budget);
     }
     default: break;
   }
-  auto l = EvaluateNode(n.left, slots);
+  auto l = EvaluateNode(n.left, slots, budget);
   if (!l.ok()) return l;
   const int64_t a = l->number;
   switch (n.op) {
     case Op::kNot: return Value::Bool(a == 0);
     case Op::kNegate:
-      if (a == std::numeric_limits<int64_t>::min()) return Failure("integer overflow");
+      if (a == std::numeric_limits<int64_t>::min()) return Failure(n, "integer overflow");
       return Value::Int(-a);
     case Op::kToString: return Value::String(std::to_string(a));
     case Op::kToInt: {
       auto parsed = ParseDecimal(l->text);
-      if (!parsed.ok()) return Failure(parsed.error().message);
+      if (!parsed.ok()) return Failure(n, parsed.error().message);
       return Value::Int(*parsed);
     }
     case Op::kToVersion:
       // "" stays unknown; anything else must be a version.
       if (!l->text.empty() && !IsVersionText(l->text)) {
-        return Failure("version(\"" + l->text + "\"): not a version (digits separated by dots)");
+        return Failure(n, "version(\"" + l->text + "\"): not a version (digits separated by dots)");
       }
       return l;
     default: break;
   }
-  auto r = EvaluateNode(n.right, slots);
+  auto r = EvaluateNode(n.right, slots, budget);
   if (!r.ok()) return r;
   const int64_t b = r->number;
   int64_t result = 0;
@@ -730,10 +794,10 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
     case Op::kMin: return Value::Int(std::min(a, b));
     case Op::kMax: return Value::Int(std::max(a, b));
     case Op::kClamp: {
-      auto hi = EvaluateNode(n.third, slots);
+      auto hi = EvaluateNode(n.third, slots, budget);
       if (!hi.ok()) return hi;
       if (b > hi->number) {
-        return Failure("clamp(): lower bound " + std::to_string(b) + " is above upper bound " +
+        return Failure(n, "clamp(): lower bound " + std::to_string(b) + " is above upper bound " +
                        std::to_string(hi->number));
       }
       return Value::Int(std::clamp(a, b, hi->number));
@@ -745,7 +809,7 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
     case Op::kVersionGreater:
     case Op::kVersionGreaterEqual: {
       auto c = CompareVersions(l->text, r->text);
-      if (!c.ok()) return Failure(c.error().message);
+      if (!c.ok()) return Failure(n, c.error().message);
       switch (n.op) {
         case Op::kVersionEqual: return Value::Bool(*c == 0);
         case Op::kVersionNotEqual: return Value::Bool(*c != 0);
@@ -763,26 +827,34 @@ Expected<Value> Expression::EvaluateNode(int index, const std::vector<Value>& sl
     case Op::kGreaterEqual: return Value::Bool(a >= b);
     case Op::kTextEqual: return Value::Bool(l->text == r->text);
     case Op::kTextNotEqual: return Value::Bool(l->text != r->text);
-    case Op::kConcat: return Value::String(l->text + r->text);
+    case Op::kConcat:
+      if (l->text.size() + r->text.size() > limits::kStringBytes) {
+        return Failure(n, "'+' would build a string of " + std::to_string(l->text.size() + r->text.size()) +
+                              " bytes; the limit is " + std::to_string(limits::kStringBytes));
+      }
+      if (budget && !budget->Spend(EvaluationBudget::ForBytes(l->text.size() + r->text.size()))) {
+        return Failure(n, "stopped: " + budget->Message());
+      }
+      return Value::String(l->text + r->text);
     case Op::kAdd:
-      if (__builtin_add_overflow(a, b, &result)) return Failure("integer overflow");
+      if (__builtin_add_overflow(a, b, &result)) return Failure(n, "integer overflow");
       return Value::Int(result);
     case Op::kSubtract:
-      if (__builtin_sub_overflow(a, b, &result)) return Failure("integer overflow");
+      if (__builtin_sub_overflow(a, b, &result)) return Failure(n, "integer overflow");
       return Value::Int(result);
     case Op::kMultiply:
-      if (__builtin_mul_overflow(a, b, &result)) return Failure("integer overflow");
+      if (__builtin_mul_overflow(a, b, &result)) return Failure(n, "integer overflow");
       return Value::Int(result);
     case Op::kDivide:
     case Op::kModulo:
-      if (b == 0) return Failure("division by zero");
+      if (b == 0) return Failure(n, "division by zero");
       if (a == std::numeric_limits<int64_t>::min() && b == -1) {
-        return Failure("integer overflow");
+        return Failure(n, "integer overflow");
       }
       return Value::Int(n.op == Op::kDivide ? a / b : a % b);
     default: break;
   }
-  return Failure("unknown operation");
+  return Failure(n, "unknown operation");
 }
 
 }  // namespace kpolicy

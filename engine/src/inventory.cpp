@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "kpolicy/json.h"
+#include "kpolicy/limits.h"
 #include "mapped_file.h"
 #include "yaml_document.h"
 
@@ -327,16 +328,15 @@ SourceLocation PlaceOfOffset(std::string_view text, size_t offset, const std::st
 // ---- the plain YAML inventory -----------------------------------------------
 
 // Inventories are far larger than policies: 100,000 nodes of eight keys
-// is about 1.6 million YAML nodes and 10 MB.
+// is about 1.6 million YAML nodes and 10 MB (limits.h says why each bound).
 LoadLimits InventoryLimits() {
   LoadLimits limits;
-  limits.max_file_bytes = size_t{1} << 30;
-  limits.max_nodes = 50'000'000;
-  limits.max_depth = 8;
+  limits.max_file_bytes = limits::kInventoryFileBytes;
+  limits.max_line_bytes = limits.max_file_bytes;  // a flow-style list of nodes is one line
+  limits.max_nodes = limits::kInventoryYamlNodes;
+  limits.max_depth = limits::kInventoryYamlDepth;
   return limits;
 }
-
-constexpr size_t kMaxKubectlBytes = size_t{1} << 30;
 
 class PlainInventoryReader : public YamlDocument {
  public:
@@ -585,7 +585,7 @@ Expected<Inventory> ReadPlainInventory(std::string_view text, const std::string&
 }
 
 Expected<Inventory> LoadInventoryFile(const std::string& path) {
-  auto file = MappedFile::Open(path, kMaxKubectlBytes);
+  auto file = MappedFile::Open(path, limits::kInventoryFileBytes);
   if (!file.ok()) return Fail(ErrorCode::kUnreadable, SourceLocation{path}, file.error().message);
   const std::string_view text = file->text();
   const size_t first = text.find_first_not_of(" \t\r\n");

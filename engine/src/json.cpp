@@ -1,14 +1,17 @@
 #include "kpolicy/json.h"
 
+#include "kpolicy/limits.h"
+#include "kpolicy/printable.h"
 #include "kpolicy/value.h"
 
+#include <algorithm>
 #include <bit>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <optional>
+#include <tuple>
 
 namespace kpolicy {
 
@@ -16,22 +19,31 @@ std::string JsonQuote(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
   out += '"';
-  for (unsigned char c : text) {
-    switch (c) {
+  char buf[8];
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    const int n = DecodeUtf8(text, i, cp);
+    if (n == 0) {
+      // JSON text is UTF-8: a byte that is not becomes U+FFFD.
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    switch (cp) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        if (IsUnprintable(cp)) {  // controls, C1, bidirectional controls: escaped, same meaning
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
           out += buf;
         } else {
-          out += static_cast<char>(c);
+          out.append(text.data() + i, static_cast<size_t>(n));
         }
     }
+    i += n;
   }
   out += '"';
   return out;
@@ -145,7 +157,7 @@ const JsonValue* JsonValue::Find(std::string_view key) const {
 
 namespace {
 
-constexpr int kMaxJsonDepth = 32;
+constexpr int kMaxJsonDepth = limits::kJsonDepth;
 
 // The end of the run of plain string characters from `i`: the first byte
 // that is not printable ASCII ('"', '\\', a control character < 0x20, or a
@@ -216,11 +228,15 @@ class JsonParser {
     return true;
   }
 
+  // `depth` containers enclose the value: one more than the limit is
+  // refused at its bracket.
   bool Parse(JsonValue& v, int depth) {
-    if (depth > kMaxJsonDepth) return Error("nesting deeper than " + std::to_string(kMaxJsonDepth));
     SkipSpace();
     if (i_ >= s_.size()) return Error("unexpected end of input");
     const char c = s_[i_];
+    if ((c == '{' || c == '[') && depth >= kMaxJsonDepth) {
+      return Error("nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
     if (c == '{') return Object(v, depth);
     if (c == '[') return Array(v, depth);
     if (c == '"') { v.kind = JsonValue::kString; return String(v.text); }
@@ -241,9 +257,11 @@ class JsonParser {
     // size rather than a vector grown a member at a time.
     auto& members = member_buffers_[depth];
     members.clear();
+    std::vector<size_t> key_offsets;  // of each kept member's key
     while (true) {
       SkipSpace();
       if (i_ >= s_.size() || s_[i_] != '"') return Error("expected a string key");
+      const size_t key_offset = i_;
       // Keys are read into a buffer per depth, copied only when kept: a
       // filtered document drops most of its keys.
       std::string& key = key_buffers_[depth];
@@ -267,17 +285,38 @@ class JsonParser {
       const bool kept = build_;
       build_ = building;
       if (!parsed) return false;
-      if (kept) members.emplace_back(key, std::move(member));
+      if (kept) {
+        members.emplace_back(key, std::move(member));
+        key_offsets.push_back(key_offset);
+      }
       SkipSpace();
       if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
       if (i_ < s_.size() && s_[i_] == '}') {
         ++i_;
         v.members.assign(std::make_move_iterator(members.begin()), std::make_move_iterator(members.end()));
         members.clear();
-        return true;
+        return NoDuplicateKeys(v, key_offsets);
       }
       return Error("expected ',' or '}'");
     }
+  }
+
+  // Readers find a member by its key, others iterate: with a key written
+  // twice they would disagree on which one counts, so it is an error, at
+  // the second. Sorting positions by key keeps it n log n in the members.
+  bool NoDuplicateKeys(const JsonValue& v, const std::vector<size_t>& key_offsets) {
+    std::vector<size_t> order(v.members.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::tie(v.members[a].first, key_offsets[a]) < std::tie(v.members[b].first, key_offsets[b]);
+    });
+    for (size_t k = 1; k < order.size(); ++k) {
+      const std::string& key = v.members[order[k]].first;
+      if (key != v.members[order[k - 1]].first) continue;
+      i_ = key_offsets[order[k]];
+      return Error("duplicate key \"" + key + "\" (first at column " + std::to_string(key_offsets[order[k - 1]] + 1) + ")");
+    }
+    return true;
   }
 
   bool Array(JsonValue& v, int depth) {
@@ -336,6 +375,12 @@ class JsonParser {
     }
   }
 
+  static std::string Hex(uint32_t cp) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04x", static_cast<unsigned>(cp));
+    return buf;
+  }
+
   bool Hex4(uint32_t& cp) {
     if (i_ + 4 > s_.size()) return Error("truncated \\u escape");
     cp = 0;
@@ -355,7 +400,18 @@ class JsonParser {
     while (i_ < s_.size()) {
       // Plain characters up to the next quote, escape or control character
       // in one append: most strings have no escapes.
-      const size_t end = PlainRunEnd(s_, i_);
+      // The word scan stops at every byte >= 0x80: each UTF-8 sequence is
+      // checked here, then the run goes on.
+      size_t end = PlainRunEnd(s_, i_);
+      while (end < s_.size() && static_cast<unsigned char>(s_[end]) >= 0x80) {
+        uint32_t cp = 0;
+        const int n = DecodeUtf8(s_, end, cp);
+        if (n == 0) {
+          i_ = end;
+          return Error("not UTF-8: JSON text is UTF-8");
+        }
+        end = PlainRunEnd(s_, end + n);
+      }
       if (build_) out.append(s_.data() + i_, end - i_);
       i_ = end;
       if (i_ >= s_.size()) break;
@@ -365,10 +421,8 @@ class JsonParser {
         --i_;  // the column is the character's own
         return Error("control character in a string");
       }
-      if (c != '\\') {  // a byte >= 0x80: UTF-8, kept as it is
-        if (build_) out += c;
-        continue;
-      }
+      // c is the escape's backslash: the run above stops only at a quote, a
+      // backslash, a control character or the end.
       if (i_ >= s_.size()) break;
       const char e = s_[i_++];
       switch (e) {
@@ -383,14 +437,21 @@ class JsonParser {
         case 'u': {
           uint32_t cp = 0;
           if (!Hex4(cp)) return false;
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(i_, 2) == "\\u") {
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            if (s_.substr(i_, 2) != "\\u") return Error("lone surrogate \\u" + Hex(cp) + ": not a character");
             i_ += 2;
             uint32_t low = 0;
             if (!Hex4(low)) return false;
             if (low < 0xDC00 || low > 0xDFFF) return Error("bad surrogate pair");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return Error("lone surrogate \\u" + Hex(cp) + ": not a character");
+          } else if (cp == 0) {
+            // Names and environment values are C strings: a NUL would cut
+            // them short in one reader and not in another.
+            return Error("\\u0000 (NUL) in a string: kpolicy's inputs are text");
           }
-          AppendUtf8(out, cp);
+          if (build_) AppendUtf8(out, cp);
           break;
         }
         default: return Error(std::string("unknown escape '\\") + e + "'");

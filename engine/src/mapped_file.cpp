@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "kpolicy/input_file.h"
+
 namespace kpolicy {
 
 Expected<MappedFile> MappedFile::Open(const std::string& path, size_t limit) {
@@ -22,12 +24,13 @@ Expected<MappedFile> MappedFile::Open(const std::string& path, size_t limit) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Fail(ErrorCode::kUnreadable, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "is not a regular file");
+    return Fail(ErrorCode::kUnreadable, std::string("is ") + FileKindName(st.st_mode) + ", not a regular file");
   }
   const auto size = static_cast<size_t>(st.st_size);
   if (size > limit) {
     ::close(fd);
-    return Fail(ErrorCode::kUnreadable, std::to_string(size) + " bytes, over the limit of " + std::to_string(limit));
+    return Fail(ErrorCode::kInvalidInput,
+                "file is " + std::to_string(size) + " bytes; the limit is " + std::to_string(limit));
   }
   if (size == 0) {
     ::close(fd);

@@ -220,6 +220,7 @@ class CaseEvidence : public EvidenceOracle {
     if (records_) return records_->Prove(contract, knob, value, device, model);
     return {false, "no records were given and the case does not assume " + contract};
   }
+  uint64_t ProveUnits() const override { return c_.assume_proven.size() + (records_ ? records_->ProveUnits() : 1); }
 
  private:
   const PolicyCase& c_;
@@ -271,10 +272,10 @@ std::string DeciderName(const Knob& knob, const KnobTrace& trace) {
 }
 
 CaseResult RunCase(const Policy& policy, const PolicyCase& c, const EvidenceOracle* records,
-                   std::optional<Decision>* decision) {
+                   std::optional<Decision>* decision, EvaluationBudget* budget) {
   CaseResult result;
   const CaseEvidence evidence(c, records);
-  auto d = Evaluate(policy, c.device, c.model, c.env, {}, &evidence);
+  auto d = Evaluate(policy, c.device, c.model, c.env, {}, &evidence, budget);
   if (!d.ok()) {
     result.error = d.error().ToString();
     return result;

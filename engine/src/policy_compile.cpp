@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kpolicy/expression.h"
+#include "kpolicy/limits.h"
 
 namespace kpolicy {
 
@@ -48,6 +48,7 @@ class PolicyCompiler {
   PolicyCompiler(const RawPolicy& raw, Diagnostics& diagnostics) : raw_(raw), diagnostics_(diagnostics) {}
 
   std::optional<Policy> Compile() {
+    if (!WithinCountLimits()) return std::nullopt;
     p_.name = raw_.name;
     p_.version = raw_.version;
     p_.description = raw_.description;
@@ -55,20 +56,22 @@ class PolicyCompiler {
     p_.bases = raw_.bases;
     p_.gate_failure_is_fatal = raw_.on_gate_failure == "fatal";
     AssignSlots();
-    fact_state_.assign(raw_.facts.size(), kPending);
     p_.facts.resize(raw_.facts.size());
-    for (size_t i = 0; i < raw_.facts.size(); ++i) CompileFact(static_cast<int>(i));
+    for (size_t i = 0; i < raw_.facts.size(); ++i) InitFact(static_cast<int>(i));
+    // A fact's type is its expression's, so facts compile after the facts
+    // they read; a cycle among them is reported here.
+    for (int index : FactCompileOrder()) CompileFact(index);
     for (const RawKnob& k : raw_.knobs) CompileKnob(k);
     if (diagnostics_.has_errors()) return std::nullopt;
     OrderByDependency();
+    if (diagnostics_.has_errors()) return std::nullopt;
+    CheckConstantParts();
     Lint();
     if (diagnostics_.has_errors()) return std::nullopt;
     return std::move(p_);
   }
 
  private:
-  enum FactState { kPending, kCompiling, kDone };
-
   // Names in scope for one expression: device facts, derived facts, knobs,
   // and inside an env override its own variable.
   class Scope : public SymbolTable {
@@ -81,9 +84,6 @@ class PolicyCompiler {
       auto it = c_.names_.find(std::string(name));
       if (it == c_.names_.end()) return std::nullopt;
       const int slot = it->second;
-      if (slot >= c_.first_fact_slot_ && slot < c_.first_knob_slot_) {
-        c_.CompileFact(slot - c_.first_fact_slot_);
-      }
       return Symbol{slot, &c_.p_.slots[slot].type};
     }
     std::vector<std::string> Names() const override {
@@ -115,6 +115,7 @@ class PolicyCompiler {
         if (e.var.empty() || env_by_name_.count(e.var)) continue;
         const int slot = AddSlot(e.var, Type::String());
         env_by_name_[e.var] = slot;
+        p_.env_index.emplace(e.var, static_cast<int>(p_.env_slots.size()));
         p_.env_slots.push_back(slot);
       }
     }
@@ -143,7 +144,9 @@ class PolicyCompiler {
   }
 
   std::optional<Expression> CompileExpr(const RawExpr& e, int env_slot, const Type* expected) {
-    if (!e.present) return std::nullopt;
+    // Past the reported-error limit nothing more is shown, so nothing more
+    // is compiled (each unknown name costs a "did you mean" search).
+    if (!e.present || e.refused || diagnostics_.error_count() >= limits::kReportedErrors) return std::nullopt;
     Scope scope(*this, env_slot);
     auto compiled = Expression::Compile(e.text, TextLocations(e.where, e.positions), scope, expected);
     if (!compiled.ok()) {
@@ -153,32 +156,109 @@ class PolicyCompiler {
     return std::move(compiled).value();
   }
 
-  void CompileFact(int index) {
-    if (fact_state_[index] == kDone) return;
-    const RawFact& f = raw_.facts[index];
-    if (fact_state_[index] == kCompiling) {
-      if (!cycle_reported_) {
-        auto from = std::find(fact_stack_.begin(), fact_stack_.end(), index);
-        std::vector<std::string> names;
-        for (auto it = from; it != fact_stack_.end(); ++it) names.push_back(raw_.facts[*it].name);
-        names.push_back(f.name);
-        Error(f.where, "dependency cycle: " + Join(names, " -> "));
-      }
-      cycle_reported_ = true;
-      return;
+  // The merged policy within limits.h's counts (each file was held to them
+  // when read; eight files of an extends: chain could hold eight times as
+  // many). Reported at the first element past the limit.
+  bool WithinCountLimits() {
+    size_t rules = 0, overrides = 0;
+    bool ok = true;
+    auto check = [&](size_t count, size_t limit, const SourceLocation& where, const char* what) {
+      if (count != limit + 1) return;
+      Error(where, "more than " + std::to_string(limit) + " " + what + " in one policy (the limit), its bases included");
+      ok = false;
+    };
+    if (raw_.facts.size() > limits::kFacts) check(limits::kFacts + 1, limits::kFacts, raw_.facts[limits::kFacts].where, "facts");
+    if (raw_.knobs.size() > limits::kKnobs) check(limits::kKnobs + 1, limits::kKnobs, raw_.knobs[limits::kKnobs].where, "knobs");
+    for (const RawKnob& k : raw_.knobs) {
+      for (const RawRule& r : k.rules) check(++rules, limits::kRules, r.where, "rules");
+      if (!k.env) continue;
+      for (const RawEnv& e : *k.env) check(++overrides, limits::kOverrides, e.where, "environment overrides");
     }
-    fact_state_[index] = kCompiling;
-    fact_stack_.push_back(index);
+    return ok;
+  }
+
+  void InitFact(int index) {
+    const RawFact& f = raw_.facts[index];
     DerivedFact& out = p_.facts[index];
     out.name = f.name;
     out.location = f.where;
     out.slot = first_fact_slot_ + index;
-    if (auto e = CompileExpr(f.expr, -1, nullptr)) {
+  }
+
+  // The facts in an order where each comes after the facts its expression
+  // names: an iterative depth-first walk (no recursion, whatever the length
+  // of a chain). The facts of a cycle are reported and left out.
+  std::vector<int> FactCompileOrder() {
+    const int count = static_cast<int>(raw_.facts.size());
+    std::vector<std::vector<int>> reads(count);
+    for (int i = 0; i < count; ++i) {
+      for (const std::string& name : Expression::NamesIn(raw_.facts[i].expr.text)) {
+        auto it = names_.find(name);
+        if (it != names_.end() && it->second >= first_fact_slot_ && it->second < first_knob_slot_) {
+          reads[i].push_back(it->second - first_fact_slot_);
+        }
+      }
+    }
+    std::vector<int> order;
+    WalkDependencies(reads, [&](int i) { order.push_back(i); },
+                     [&](const std::vector<int>& cycle) {
+                       std::vector<std::string> names;
+                       for (int i : cycle) names.push_back(raw_.facts[i].name);
+                       Error(raw_.facts[cycle.back()].where, "dependency cycle: " + Join(names, " -> "));
+                     });
+    // After a cycle the walk stops; the facts it did not reach still
+    // compile, so their own mistakes are reported too.
+    std::vector<bool> ordered(count, false);
+    for (int i : order) ordered[i] = true;
+    for (int i = 0; i < count; ++i) {
+      if (!ordered[i]) order.push_back(i);
+    }
+    return order;
+  }
+
+  // Depth-first over `deps` (node -> the nodes it reads) with an explicit
+  // stack: `done(n)` for each node after everything it reads; `cycle(path)`
+  // once for the first cycle met (path from the node that closes it back to
+  // itself), after which the walk stops.
+  template <typename Done, typename Cycle>
+  static void WalkDependencies(const std::vector<std::vector<int>>& deps, Done done, Cycle cycle) {
+    const int count = static_cast<int>(deps.size());
+    std::vector<int> state(count, 0);  // 0 new, 1 on the path, 2 done
+    std::vector<std::pair<int, size_t>> path;  // node, next dependency to visit
+    for (int start = 0; start < count; ++start) {
+      if (state[start] != 0) continue;
+      path.push_back({start, 0});
+      state[start] = 1;
+      while (!path.empty()) {
+        auto& [node, next] = path.back();
+        if (next == deps[node].size()) {
+          state[node] = 2;
+          done(node);
+          path.pop_back();
+          continue;
+        }
+        const int d = deps[node][next++];
+        if (d < 0 || state[d] == 2) continue;
+        if (state[d] == 1) {
+          std::vector<int> names;
+          auto from = std::find_if(path.begin(), path.end(), [&](const auto& entry) { return entry.first == d; });
+          for (auto it = from; it != path.end(); ++it) names.push_back(it->first);
+          names.push_back(d);
+          cycle(names);
+          return;
+        }
+        state[d] = 1;
+        path.push_back({d, 0});
+      }
+    }
+  }
+
+  void CompileFact(int index) {
+    DerivedFact& out = p_.facts[index];
+    if (auto e = CompileExpr(raw_.facts[index].expr, -1, nullptr)) {
       p_.slots[out.slot].type = e->type();
       out.expr = std::move(*e);
     }
-    fact_stack_.pop_back();
-    fact_state_[index] = kDone;
   }
 
   void CompileKnob(const RawKnob& raw) {
@@ -311,7 +391,8 @@ class PolicyCompiler {
   }
 
   // Orders facts and knobs so each comes after everything it reads, keeping
-  // declaration order where dependencies allow; reports cycles.
+  // declaration order where dependencies allow; reports cycles, and chains
+  // longer than limits::kDependencyDepth.
   void OrderByDependency() {
     const int fact_count = static_cast<int>(p_.facts.size());
     const int total = fact_count + static_cast<int>(p_.knobs.size());
@@ -334,31 +415,73 @@ class PolicyCompiler {
         }
       }
     }
-    std::vector<int> state(total, 0);  // 0 new, 1 on the stack, 2 done
-    std::vector<int> stack;
-    std::function<bool(int)> visit = [&](int s) {
-      if (state[s] == 2) return true;
-      if (state[s] == 1) {
-        auto from = std::find(stack.begin(), stack.end(), s);
-        std::vector<std::string> names;
-        for (auto it = from; it != stack.end(); ++it) names.push_back(StepName(*it, fact_count));
-        names.push_back(StepName(s, fact_count));
-        Error(StepLocation(s, fact_count), "dependency cycle: " + Join(names, " -> "));
-        return false;
+    std::vector<int> depth(total, 1), deepest_read(total, -1);
+    bool cycle = false;
+    WalkDependencies(
+        deps,
+        [&](int s) {
+          for (int d : deps[s]) {
+            if (d >= 0 && depth[d] + 1 > depth[s]) {
+              depth[s] = depth[d] + 1;
+              deepest_read[s] = d;
+            }
+          }
+          if (s < fact_count) p_.order.push_back({EvaluationStep::kFact, s});
+          else p_.order.push_back({EvaluationStep::kKnob, s - fact_count});
+        },
+        [&](const std::vector<int>& path) {
+          std::vector<std::string> names;
+          for (int s : path) names.push_back(StepName(s, fact_count));
+          Error(StepLocation(path.back(), fact_count), "dependency cycle: " + Join(names, " -> "));
+          cycle = true;
+        });
+    if (cycle) return;
+    const auto deepest = std::max_element(depth.begin(), depth.end());
+    if (deepest != depth.end() && *deepest > limits::kDependencyDepth) {
+      std::vector<std::string> chain;
+      for (int s = static_cast<int>(deepest - depth.begin()); s >= 0 && chain.size() < 4; s = deepest_read[s]) {
+        chain.push_back(StepName(s, fact_count));
       }
-      state[s] = 1;
-      stack.push_back(s);
-      for (int d : deps[s]) {
-        if (d >= 0 && !visit(d)) return false;
+      Error(StepLocation(static_cast<int>(deepest - depth.begin()), fact_count),
+            "a chain of " + std::to_string(*deepest) + " facts and knobs, each reading the next (" +
+                Join(chain, " -> ") + " -> ...); the limit is " + std::to_string(limits::kDependencyDepth));
+    }
+  }
+
+  // Facts that read only facts of one value have one value too. Computing
+  // them in dependency order finds the ones that fail whatever the device
+  // (a chain of facts doubling a string past limits::kStringBytes,
+  // int(fact) of a fact that is no number), and the rule and default
+  // expressions that read only such facts and fail. (An expression that
+  // reads nothing was checked when it compiled.)
+  void CheckConstantParts() {
+    std::vector<Value> values(p_.slots.size());
+    std::vector<bool> known(p_.slots.size(), false);
+    // The value of `e` when it reads only known slots (and some), else nullopt.
+    auto compute = [&](const Expression& e, const std::string& what) -> std::optional<Value> {
+      if (e.reads().empty() || !std::all_of(e.reads().begin(), e.reads().end(), [&](int s) { return known[s]; })) {
+        return e.constant();
       }
-      stack.pop_back();
-      state[s] = 2;
-      if (s < fact_count) p_.order.push_back({EvaluationStep::kFact, s});
-      else p_.order.push_back({EvaluationStep::kKnob, s - fact_count});
-      return true;
+      auto v = e.Evaluate(values);
+      if (v.ok()) return std::move(v).value();
+      Error(v.error().place, what + " always fails, whatever the device: " + v.error().message);
+      return std::nullopt;
     };
-    for (int s = 0; s < total; ++s) {
-      if (!visit(s)) return;
+    for (const EvaluationStep& step : p_.order) {
+      if (step.kind == EvaluationStep::kFact) {
+        const DerivedFact& f = p_.facts[step.index];
+        if (auto v = compute(f.expr, "fact '" + f.name + "'")) {
+          values[f.slot] = std::move(*v);
+          known[f.slot] = true;
+        }
+        continue;
+      }
+      const Knob& k = p_.knobs[step.index];
+      for (const Rule& r : k.rules) {
+        compute(r.when, "rule '" + r.id + "' of knob '" + k.name + "'");
+        compute(r.value, "rule '" + r.id + "' of knob '" + k.name + "'");
+      }
+      compute(k.default_value, "the default of knob '" + k.name + "'");
     }
   }
 
@@ -378,9 +501,11 @@ class PolicyCompiler {
   }
 
   // Rules and overrides that can never fire, duplicate ids, unused facts.
+  // Each check keeps a map of what it has seen, so the cost is n log n in
+  // the rules, overrides and facts.
   void Lint() {
     for (const Knob& k : p_.knobs) {
-      std::map<std::string, const Rule*> ids;
+      std::map<std::string, const Rule*> ids, conditions;
       const Rule* always = nullptr;
       for (const Rule& r : k.rules) {
         if (auto [it, fresh] = ids.emplace(r.id, &r); !fresh) {
@@ -398,38 +523,32 @@ class PolicyCompiler {
           else Error(r.location, "rule '" + r.id + "' can never fire: its condition is always false");
           continue;
         }
-        for (const Rule& earlier : k.rules) {
-          if (&earlier == &r) break;
-          if (!earlier.evidence.empty()) continue;
-          if (Normalized(earlier.when.text()) == Normalized(r.when.text())) {
-            Error(r.location, "rule '" + r.id + "' can never fire: rule '" + earlier.id + "' (" +
-                                  PlaceOf(earlier.location, r.location) + ") has the same condition");
-            break;
-          }
+        if (auto [earlier, fresh] = conditions.emplace(Normalized(r.when.text()), &r); !fresh) {
+          Error(r.location, "rule '" + r.id + "' can never fire: rule '" + earlier->second->id + "' (" +
+                                PlaceOf(earlier->second->location, r.location) + ") has the same condition");
         }
       }
-      for (size_t i = 0; i < k.env.size(); ++i) {
-        for (size_t j = 0; j < i; ++j) {
-          const EnvOverride& first = k.env[j];
-          if (first.var == k.env[i].var && !first.has_condition && first.value.constant()) {
-            Error(k.env[i].location, "this override of " + k.env[i].var + " can never fire: the one at " +
-                                         PlaceOf(first.location, k.env[i].location) + " always applies when it is set");
-            break;
-          }
+      std::map<std::string, const EnvOverride*> unconditional;  // var -> its first override that always applies
+      for (const EnvOverride& e : k.env) {
+        if (auto it = unconditional.find(e.var); it != unconditional.end()) {
+          Error(e.location, "this override of " + e.var + " can never fire: the one at " +
+                                PlaceOf(it->second->location, e.location) + " always applies when it is set");
+          continue;
         }
+        if (!e.has_condition && e.value.constant()) unconditional.emplace(e.var, &e);
+      }
+    }
+    std::vector<bool> read(p_.slots.size(), false);
+    for (const DerivedFact& g : p_.facts) {
+      for (int slot : g.expr.reads()) read[slot] = true;
+    }
+    for (const Knob& k : p_.knobs) {
+      for (const Expression* e : KnobExpressions(k)) {
+        for (int slot : e->reads()) read[slot] = true;
       }
     }
     for (const DerivedFact& f : p_.facts) {
-      bool used = false;
-      for (const DerivedFact& g : p_.facts) {
-        for (int slot : g.expr.reads()) used |= slot == f.slot;
-      }
-      for (const Knob& k : p_.knobs) {
-        for (const Expression* e : KnobExpressions(k)) {
-          for (int slot : e->reads()) used |= slot == f.slot;
-        }
-      }
-      if (!used) p_.warnings.Warning(f.location, "fact '" + f.name + "' is never used");
+      if (!read[f.slot]) p_.warnings.Warning(f.location, "fact '" + f.name + "' is never used");
     }
   }
 
@@ -440,9 +559,6 @@ class PolicyCompiler {
   std::map<std::string, int> env_by_name_;
   int first_fact_slot_ = 0;
   int first_knob_slot_ = 0;
-  std::vector<FactState> fact_state_;
-  std::vector<int> fact_stack_;  // facts being compiled, outermost first
-  bool cycle_reported_ = false;
   const Type bool_type_ = Type::Bool();
 };
 

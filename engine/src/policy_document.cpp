@@ -52,9 +52,12 @@ class DocumentChain {
     if (auto builtin = BuiltinPolicyText(base_file)) {
       base_text = std::string(*builtin);
     } else {
-      auto read = ReadTextFile(base_file, limits_.max_file_bytes);
+      auto read = ReadInputFile(base_file, limits_.max_file_bytes);
       if (!read.ok()) {
-        diagnostics_.Error(raw->extends_where, "extends: cannot read '" + base_file + "': " + read.error().message);
+        const bool too_large = read.error().code == ErrorCode::kInvalidInput;
+        diagnostics_.Error(raw->extends_where, "extends: " + std::string(too_large ? "" : "cannot read ") + "'" +
+                                                   base_file + "': " + read.error().message);
+        base_unreadable_ |= !too_large;
         return std::nullopt;
       }
       base_text = std::move(read).value();
@@ -65,17 +68,24 @@ class DocumentChain {
     return MergeOverlay(std::move(*base), std::move(*raw), diagnostics_);
   }
 
+  bool base_unreadable() const { return base_unreadable_; }
+
  private:
   const LoadLimits& limits_;
   Diagnostics& diagnostics_;
+  bool base_unreadable_ = false;
 };
 
 }  // namespace
 
-std::optional<RawPolicy> ReadPolicyDocuments(std::string_view text, const std::string& file,
-                                             const LoadLimits& limits, Diagnostics& diagnostics) {
+PolicyDocuments ReadPolicyDocuments(std::string_view text, const std::string& file, const LoadLimits& limits,
+                                    Diagnostics& diagnostics) {
   std::vector<std::string> chain{file};
-  return DocumentChain(limits, diagnostics).Read(text, file, 0, chain);
+  DocumentChain documents(limits, diagnostics);
+  PolicyDocuments out;
+  out.policy = documents.Read(text, file, 0, chain);
+  out.base_unreadable = documents.base_unreadable();
+  return out;
 }
 
 }  // namespace kpolicy

@@ -22,9 +22,15 @@ namespace kpolicy {
 
 // The merged policy as written, or nullopt when a file could not be read or
 // parsed as a policy at all; every problem is reported into `diagnostics`
-// (a RawPolicy may come back together with errors).
-std::optional<RawPolicy> ReadPolicyDocuments(std::string_view text, const std::string& file,
-                                             const LoadLimits& limits, Diagnostics& diagnostics);
+// (a RawPolicy may come back together with errors). `base_unreadable` says
+// that an `extends:` base could not be read at all (missing, a directory, a
+// FIFO): the load then failed on its input, not on its content.
+struct PolicyDocuments {
+  std::optional<RawPolicy> policy;
+  bool base_unreadable = false;
+};
+PolicyDocuments ReadPolicyDocuments(std::string_view text, const std::string& file, const LoadLimits& limits,
+                                    Diagnostics& diagnostics);
 
 }  // namespace kpolicy
 

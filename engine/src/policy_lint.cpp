@@ -219,12 +219,32 @@ void SetDeviceSlot(int slot, const Value& v, DeviceFacts& d, ModelFacts& m) {
   }
 }
 
-// The points of one analysis: devices x environments.
+// The points of one analysis: devices x environments. A space larger than
+// the analysis limit is counted, not built: its lists stay incomplete (a
+// policy reading 900 variables has 2^900 environments). The environments
+// are never held together: each is made from the variables' states when
+// it is visited (ForEachEnvironment), so an analysis at the limit holds
+// its devices and one environment, not 100,000 environments.
 struct Space {
+  using States = std::vector<std::optional<std::string>>;  // nullopt: unset
   std::vector<DevicePoint> devices;
-  std::vector<Environment> environments;
+  std::vector<std::pair<std::string, States>> variables;  // each read, with its states
   std::string description;  // for messages
-  size_t size() const { return devices.size() * environments.size(); }
+  size_t points = 1;        // devices x environments, saturating past the limit
+  bool built = true;        // false: over the limit, the lists are incomplete
+  size_t size() const { return points; }
+
+  // Counts `factor` times as many points; false (and no longer built) once
+  // that is past `max_points`.
+  bool Grow(size_t factor, size_t max_points) {
+    if (factor != 0 && points > max_points / factor) {
+      points = max_points + 1;
+      built = false;
+    } else {
+      points *= factor;
+    }
+    return built;
+  }
 };
 
 // Multiplies `points` by each value of `slot`.
@@ -248,8 +268,9 @@ struct SpaceRequest {
 };
 
 Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& reads, const SpaceRequest& want,
-                 const std::vector<ParityRecord>* records) {
+                 const std::vector<ParityRecord>* records, size_t max_points) {
   Space s;
+  s.points = 0;
   std::vector<std::string> parts;
   // Facts the catalog does not give vary on every kind of point.
   std::vector<int> free_slots, grid_slots;
@@ -272,11 +293,15 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       }
     }
     parts.push_back(cc ? "cc 1.0-15.9" : "cc 7.0 (nothing reads it)");
+    Space grid_space;
+    grid_space.points = grid.size();
     for (int slot : grid_slots) {
       const auto values = candidates.DeviceValues(slot);
-      Multiply(grid, slot, values);
+      if (grid_space.Grow(values.size(), max_points)) Multiply(grid, slot, values);
       parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " values)");
     }
+    s.points = grid_space.points;
+    s.built = grid_space.built;
     s.devices = std::move(grid);
   }
   if (want.catalog || reads.any_catalog()) {
@@ -286,6 +311,7 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       point.from_catalog = true;
       point.label = "catalog " + std::string(e.key);
       s.devices.push_back(std::move(point));
+      if (s.built) ++s.points;
     }
     parts.push_back(std::to_string(DeviceCatalog().size()) + " catalog devices");
   }
@@ -296,32 +322,47 @@ Space BuildSpace(const Policy& p, const Candidates& candidates, const Reads& rea
       point.model = r.model;
       point.label = "the device of " + r.file;
       s.devices.push_back(std::move(point));
+      if (s.built) ++s.points;
     }
     parts.push_back(std::to_string(records->size()) + " recorded device" + (records->size() == 1 ? "" : "s"));
   }
   // The facts no catalog or record gives vary everywhere.
   for (int slot : free_slots) {
     const auto values = candidates.DeviceValues(slot);
-    Multiply(s.devices, slot, values);
+    if (s.Grow(values.size(), max_points)) Multiply(s.devices, slot, values);
     parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " values)");
   }
-  s.environments = {Environment()};
   for (int slot : p.env_slots) {
     if (!reads[slot]) continue;
-    const auto values = candidates.EnvValues(slot);
-    std::vector<Environment> out;
-    for (const Environment& env : s.environments) {
-      for (const auto& v : values) {
-        Environment e = env;
-        if (v) e.Set(p.slots[slot].name, *v);
-        out.push_back(std::move(e));
-      }
-    }
-    s.environments = std::move(out);
-    parts.push_back(p.slots[slot].name + " (" + std::to_string(values.size()) + " states)");
+    Space::States states = candidates.EnvValues(slot);
+    parts.push_back(p.slots[slot].name + " (" + std::to_string(states.size()) + " states)");
+    if (s.Grow(states.size(), max_points)) s.variables.emplace_back(p.slots[slot].name, std::move(states));
   }
-  for (const std::string& part : parts) s.description += (s.description.empty() ? "" : ", ") + part;
+  // A policy reading hundreds of variables would otherwise name each one.
+  constexpr size_t kPartsNamed = 8;
+  for (size_t i = 0; i < parts.size() && i < kPartsNamed; ++i) s.description += (i ? ", " : "") + parts[i];
+  if (parts.size() > kPartsNamed) s.description += " and " + std::to_string(parts.size() - kPartsNamed) + " more";
   return s;
+}
+
+// Calls `visit` with every combination of the variables' states, the last
+// variable varying fastest, until it returns false; false if it did.
+bool ForEachEnvironment(const std::vector<std::pair<std::string, Space::States>>& variables,
+                        const std::function<bool(const Environment&)>& visit) {
+  std::vector<size_t> state(variables.size(), 0);
+  while (true) {
+    Environment env;
+    for (size_t i = 0; i < variables.size(); ++i) {
+      if (const auto& value = variables[i].second[state[i]]) env.Set(variables[i].first, *value);
+    }
+    if (!visit(env)) return false;
+    size_t i = variables.size();
+    for (; i > 0; --i) {  // the next combination, as an odometer turns
+      if (++state[i - 1] < variables[i - 1].second.size()) break;
+      state[i - 1] = 0;
+    }
+    if (i == 0) return true;
+  }
 }
 
 std::string Describe(const Environment& env) {
@@ -341,8 +382,10 @@ std::string Quoted(const std::vector<std::string>& names) {
 class Linter {
  public:
   Linter(const Policy& p, const LintOptions& o)
-      : p_(p), o_(o), candidates_(p), with_records_(o.contracts && o.records) {
+      : p_(p), o_(o), candidates_(p), with_records_(o.contracts && o.records), budget_(o.max_evaluation_units) {
     if (with_records_) oracle_.emplace(*o.contracts, *o.records);
+    expressions_ = p.facts.size();
+    for (const Knob& k : p.knobs) expressions_ += 2 * k.env.size() + 2 * k.rules.size() + 1 + k.constraints.size();
   }
 
   LintReport Run() {
@@ -368,28 +411,49 @@ class Linter {
     report_.findings.push_back({kind, std::move(where), std::move(message)});
   }
 
-  // Evaluates every point of `s`, unless there are too many (then reports
-  // it at `knob` and returns false). `visit` sees each decision.
-  bool Enumerate(const Space& s, const Knob& knob, const std::string& what,
+  // Evaluates every point of `s`, unless there are too many or they cost
+  // too much (a policy evaluation and `per_point` more expressions each):
+  // then reports it at `knob` and returns false. `visit` sees each decision.
+  // Once the policy's evaluation budget is spent, this analysis and every
+  // later one stop (one finding says so) and return false: a finding of an
+  // analysis cut short could claim "never" of a point not visited.
+  bool Enumerate(const Space& s, const Knob& knob, const std::string& what, size_t per_point,
                  const std::function<void(const DevicePoint&, const Environment&, const Decision&)>& visit) {
-    if (s.size() > o_.max_points) {
+    if (budget_.spent()) return false;
+    const size_t cost = expressions_ + per_point;
+    if (s.built && s.size() <= o_.max_points && s.size() > o_.max_expression_evaluations / cost) {
       Report(LintFinding::kNotEnumerated, knob.location,
-             what + " of knob '" + knob.name + "' not analysed: " + std::to_string(s.size()) +
-                 " points (" + s.description + ") exceed the limit of " + std::to_string(o_.max_points));
+             what + " of knob '" + knob.name + "' not analysed: " + std::to_string(s.size()) + " points (" +
+                 s.description + ") of " + std::to_string(cost) + " expressions each exceed the limit of " +
+                 std::to_string(o_.max_expression_evaluations) + " expression evaluations");
+      return false;
+    }
+    if (!s.built || s.size() > o_.max_points) {
+      Report(LintFinding::kNotEnumerated, knob.location,
+             what + " of knob '" + knob.name + "' not analysed: " + (s.built ? "" : "more than ") +
+                 std::to_string(s.built ? s.size() : o_.max_points) + " points (" + s.description +
+                 ") exceed the limit of " + std::to_string(o_.max_points));
       return false;
     }
     failures_ = 0;
     first_failure_.clear();
     report_.largest_analysis = std::max(report_.largest_analysis, s.size());
     for (const DevicePoint& d : s.devices) {
-      for (const Environment& env : s.environments) {
+      const bool whole = ForEachEnvironment(s.variables, [&](const Environment& env) {
         ++report_.evaluations;
-        auto decision = Evaluate(p_, d.device, d.model, env, {}, oracle_ ? &*oracle_ : nullptr);
-        if (!decision.ok()) {
-          if (failures_++ == 0) first_failure_ = d.label + ", " + Describe(env) + ": " + decision.error().ToString();
-          continue;
+        auto decision = Evaluate(p_, d.device, d.model, env, {}, oracle_ ? &*oracle_ : nullptr, &budget_);
+        if (decision.ok()) visit(d, env, *decision);
+        if (budget_.spent()) return false;
+        if (!decision.ok() && failures_++ == 0) {
+          first_failure_ = d.label + ", " + Describe(env) + ": " + decision.error().ToString();
         }
-        visit(d, env, *decision);
+        return true;
+      });
+      if (!whole) {
+        Report(LintFinding::kNotEnumerated, knob.location,
+               what + " of knob '" + knob.name + "' and the analyses after it not finished: " + budget_.Message() +
+                   " for this policy");
+        return false;
       }
     }
     return true;
@@ -414,16 +478,16 @@ class Linter {
       reads.Add(r.when);
       evidence |= !r.evidence.empty();
     }
-    const Space s = BuildSpace(p_, candidates_, reads, {evidence, true, evidence}, o_.records);
+    const Space s = BuildSpace(p_, candidates_, reads, {evidence, true, evidence}, o_.records, o_.max_points);
     const size_t n = k.rules.size();
     std::vector<bool> fired(n), held(n);
     std::vector<std::string> unproven(n);  // where it held, was reached, and no record proved it
     std::vector<std::set<std::string>> shadowers(n);
-    const bool ok = Enumerate(s, k, "rules", [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
+    const bool ok = Enumerate(s, k, "rules", n, [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       if (t.decided_by == KnobTrace::kRule) fired[t.index] = true;
       for (size_t j = 0; j < n; ++j) {
-        auto holds = k.rules[j].when.Evaluate(dec.slots);
+        auto holds = k.rules[j].when.Evaluate(dec.slots, &budget_);
         if (!holds.ok() || !holds->number) continue;
         held[j] = true;
         if (t.decided_by == KnobTrace::kRule && t.index == static_cast<int>(j)) continue;
@@ -469,12 +533,12 @@ class Linter {
     if (k.env.empty()) return;
     Reads reads(p_);
     reads.AddOverrides(k);
-    const Space s = BuildSpace(p_, candidates_, reads, {false, true, false}, o_.records);
+    const Space s = BuildSpace(p_, candidates_, reads, {false, true, false}, o_.records, o_.max_points);
     const size_t n = k.env.size();
     std::vector<bool> taken(n), ignored(n);
     std::vector<std::string> ignored_why(n);
     std::vector<std::set<int>> shadowed_by(n);
-    const bool ok = Enumerate(s, k, "overrides", [&](const DevicePoint&, const Environment& env, const Decision& dec) {
+    const bool ok = Enumerate(s, k, "overrides", n, [&](const DevicePoint&, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       for (size_t i = 0; i < n; ++i) {
         switch (t.env[i].outcome) {
@@ -489,7 +553,7 @@ class Linter {
             // Shadowed only where it would have applied: its condition holds.
             bool would = !k.env[i].has_condition;
             if (!would) {
-              auto holds = k.env[i].when.Evaluate(dec.slots);
+              auto holds = k.env[i].when.Evaluate(dec.slots, &budget_);
               would = holds.ok() && holds->number;
             }
             if (would && t.decided_by == KnobTrace::kEnv) shadowed_by[i].insert(t.index);
@@ -584,7 +648,7 @@ class Linter {
     };
     Reads reads(p_);
     reads.AddWholeKnob(k);
-    const Space s = BuildSpace(p_, candidates_, reads, {true, false, true}, o_.records);
+    const Space s = BuildSpace(p_, candidates_, reads, {true, false, true}, o_.records, o_.max_points);
     struct Seen {
       SourceLocation where;
       std::string source;
@@ -595,7 +659,7 @@ class Linter {
     std::vector<std::string> order;
     std::set<std::string> fallback_reported;
     const std::string fallback = k.fallback ? FormatValue(k.type, *k.fallback) : "";
-    Enumerate(s, k, "values", [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
+    const bool ok = Enumerate(s, k, "values", 0, [&](const DevicePoint& d, const Environment& env, const Decision& dec) {
       const KnobTrace& t = dec.knobs[ki];
       const std::string value = dec.ValueText(k);
       if (d.from_catalog && applies(value)) {
@@ -626,6 +690,7 @@ class Linter {
                    claim + "; " + fallback + " " + also->second);
       }
     });
+    if (!ok) return;
     for (const std::string& value : order) {
       const Seen& seen = values[value];
       if (seen.covered) continue;
@@ -673,7 +738,9 @@ class Linter {
   const LintOptions& o_;
   Candidates candidates_;
   bool with_records_;
+  EvaluationBudget budget_;  // every analysis of the policy together
   std::optional<RecordEvidence> oracle_;
+  size_t expressions_ = 0;  // in the policy: the cost of one evaluation
   std::map<std::string, Said> said_;
   LintReport report_;
   size_t failures_ = 0;

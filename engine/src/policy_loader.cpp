@@ -9,7 +9,6 @@
 //      report cycles, lint (policy_compile.h).
 #include "kpolicy/policy_loader.h"
 
-#include <filesystem>
 #include <optional>
 
 #include "policy_compile.h"
@@ -22,29 +21,25 @@ Expected<Policy> LoadPolicyText(std::string_view text, const std::string& file_n
   Diagnostics diagnostics;
   // Compile what could be read even after errors in reading it, so one
   // run reports a misspelt key and a type error elsewhere together.
-  if (std::optional<RawPolicy> raw = ReadPolicyDocuments(text, file_name, limits, diagnostics)) {
-    std::optional<Policy> policy = CompilePolicy(*raw, diagnostics);
+  PolicyDocuments documents = ReadPolicyDocuments(text, file_name, limits, diagnostics);
+  if (documents.policy) {
+    std::optional<Policy> policy = CompilePolicy(*documents.policy, diagnostics);
     if (policy && !diagnostics.has_errors()) return std::move(*policy);
   }
   diagnostics.SortByLocation();
   diagnostics.Truncate(limits.max_errors);
-  return Fail(diagnostics.ToError(ErrorCode::kInvalidInput));
+  return Fail(diagnostics.ToError(documents.base_unreadable ? ErrorCode::kUnreadable : ErrorCode::kInvalidInput));
 }
 
 Expected<Policy> LoadPolicyFile(const std::string& path, const LoadLimits& limits) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (!ec && size > limits.max_file_bytes) {
-    Diagnostics diagnostics;
-    diagnostics.Error({path, 1, 1}, "file is " + std::to_string(size) + " bytes; the limit is " +
-                                        std::to_string(limits.max_file_bytes));
-    return Fail(diagnostics.ToError(ErrorCode::kInvalidInput));
-  }
-  auto read = ReadTextFile(path, limits.max_file_bytes);
+  auto read = ReadInputFile(path, limits.max_file_bytes);
   if (!read.ok()) {
+    // A file too large was read as far as its size: it is wrong, not
+    // unreadable, and its place is its start.
+    const bool too_large = read.error().code == ErrorCode::kInvalidInput;
     Diagnostics diagnostics;
-    diagnostics.Error({path, 0, 0}, read.error().message);
-    return Fail(diagnostics.ToError(ErrorCode::kUnreadable));
+    diagnostics.Error(too_large ? SourceLocation{path, 1, 1} : SourceLocation{path, 0, 0}, read.error().message);
+    return Fail(diagnostics.ToError(too_large ? ErrorCode::kInvalidInput : ErrorCode::kUnreadable));
   }
   return LoadPolicyText(*read, path, limits);
 }

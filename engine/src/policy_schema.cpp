@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "kpolicy/limits.h"
 #include "kpolicy/spelling.h"
 
 namespace kpolicy {
@@ -60,6 +61,9 @@ std::optional<RawPolicy> PolicySchemaReader::Read(const YAML::Node& root) {
   if (YAML::Node e = Get(root, "extends")) {
     p.extends = String(e, "extends");
     p.extends_where = Loc(e);
+    if (e.IsScalar() && p.extends.empty()) {
+      Error(Loc(e), "'extends' is empty: name the base policy (a file, or builtin:default), or leave the key out");
+    }
   }
   if (YAML::Node facts = Get(root, "facts")) ReadFacts(facts, p);
   if (YAML::Node knobs = Get(root, "knobs")) {
@@ -67,7 +71,21 @@ std::optional<RawPolicy> PolicySchemaReader::Read(const YAML::Node& root) {
   } else if (p.extends.empty() && !misspelt.count("knobs")) {
     Error(Loc(root), "missing 'knobs': a policy decides at least one knob");
   }
+  // Past a count limit the rest was not read: compiling the part that was
+  // would report names it lacks, for nothing.
+  if (facts_ > limits::kFacts || knobs_ > limits::kKnobs || rules_ > limits::kRules ||
+      overrides_ > limits::kOverrides) {
+    return std::nullopt;
+  }
   return p;
+}
+
+bool PolicySchemaReader::Count(size_t& count, size_t limit, const YAML::Node& node, const char* what) {
+  if (++count <= limit) return true;
+  if (count == limit + 1) {
+    Error(Loc(node), "more than " + std::to_string(limit) + " " + what + " in one policy (the limit)");
+  }
+  return false;
 }
 
 RawExpr PolicySchemaReader::Expr(const YAML::Node& node, const std::string& what) {
@@ -75,6 +93,12 @@ RawExpr PolicySchemaReader::Expr(const YAML::Node& node, const std::string& what
   e.where = Loc(node);
   if (!node.IsScalar()) {
     Error(e.where, "'" + what + "' must be an expression, not a " + Kind(node));
+    return e;
+  }
+  if (node.Scalar().size() > limits::kExpressionBytes) {
+    Error(e.where, "'" + what + "' is " + std::to_string(node.Scalar().size()) +
+                       " characters long; the limit for an expression is " + std::to_string(limits::kExpressionBytes));
+    e.present = e.refused = true;
     return e;
   }
   e.text = node.Scalar();
@@ -91,6 +115,7 @@ void PolicySchemaReader::ReadFacts(const YAML::Node& facts, RawPolicy& p) {
   CheckKeys(facts, {}, "facts");  // facts are free-form: duplicates only
   for (auto it = facts.begin(); it != facts.end(); ++it) {
     if (!it->first.IsScalar()) continue;
+    if (!Count(facts_, limits::kFacts, it->first, "facts")) break;
     RawFact f;
     f.name = it->first.Scalar();
     f.where = Loc(it->first);
@@ -104,12 +129,17 @@ void PolicySchemaReader::ReadKnobs(const YAML::Node& knobs, RawPolicy& p) {
     Error(Loc(knobs), "'knobs' maps knob names to their definitions, not a " + Kind(knobs));
     return;
   }
+  if (knobs.size() == 0 && p.extends.empty()) {
+    Error(Loc(knobs), "'knobs' is empty: a policy decides at least one knob");
+    return;
+  }
   std::map<std::string, SourceLocation> seen;
   for (auto it = knobs.begin(); it != knobs.end(); ++it) {
     if (!it->first.IsScalar()) {
       Error(Loc(it->first), "knob names are plain names, not a " + Kind(it->first));
       continue;
     }
+    if (!Count(knobs_, limits::kKnobs, it->first, "knobs")) break;
     RawKnob k;
     k.name = it->first.Scalar();
     k.where = Loc(it->first);
@@ -145,14 +175,20 @@ void PolicySchemaReader::ReadKnob(const YAML::Node& body, RawKnob& k) {
     if (!env.IsSequence()) {
       Error(Loc(env), "'env' of " + context + " is a list of overrides, not a " + Kind(env));
     } else {
-      for (auto it = env.begin(); it != env.end(); ++it) k.env->push_back(ReadEnv(*it, k.name));
+      for (auto it = env.begin(); it != env.end(); ++it) {
+        if (!Count(overrides_, limits::kOverrides, *it, "environment overrides")) break;
+        k.env->push_back(ReadEnv(*it, k.name));
+      }
     }
   }
   if (YAML::Node rules = Get(body, "rules")) {
     if (!rules.IsSequence()) {
       Error(Loc(rules), "'rules' of " + context + " is a list of rules, not a " + Kind(rules));
     } else {
-      for (auto it = rules.begin(); it != rules.end(); ++it) k.rules.push_back(ReadRule(*it, k.name));
+      for (auto it = rules.begin(); it != rules.end(); ++it) {
+        if (!Count(rules_, limits::kRules, *it, "rules")) break;
+        k.rules.push_back(ReadRule(*it, k.name));
+      }
     }
   }
   if (YAML::Node d = Get(body, "default")) ReadDefault(d, k);
@@ -252,6 +288,11 @@ std::optional<Type> PolicySchemaReader::ReadType(const YAML::Node& t, const std:
   if (kind == "enum") {
     if (!arg.IsSequence() || arg.size() == 0) {
       Error(Loc(arg), "an enum lists at least one member: {enum: [A, B]}");
+      return std::nullopt;
+    }
+    if (arg.size() > limits::kEnumMembers) {
+      Error(Loc(arg), "an enum of " + std::to_string(arg.size()) + " members; the limit is " +
+                          std::to_string(limits::kEnumMembers));
       return std::nullopt;
     }
     Type type{TypeKind::kEnum, {}};

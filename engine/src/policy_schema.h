@@ -1,9 +1,9 @@
 // PolicySchemaReader: one policy file's YAML tree -> RawPolicy, checked
 // against the policy format (policies/README.md): the keys each mapping may
 // hold (unknown ones with "did you mean"), duplicates, the shapes of values
-// (mapping, list, scalar), required fields and knob types. Names and
-// expressions are kept as written, with their places, for the compiler
-// (policy_compile.h). Every problem goes to the YamlDocument's Diagnostics.
+// (mapping, list, scalar), required fields and knob types, and the limits on
+// counts and expression sizes (limits.h). Names and expressions are kept as
+// written, with their places, for the compiler (policy_compile.h). Every problem goes to the YamlDocument's Diagnostics.
 // Internal to the engine.
 //
 // Thread-safety: one instance per file read, used by one thread.
@@ -41,6 +41,11 @@ class PolicySchemaReader : public YamlDocument {
   void ReadDefault(const YAML::Node& d, RawKnob& k);
   RawConstraint ReadConstraint(const YAML::Node& node, const std::string& knob);
   std::vector<std::string> Refs(const YAML::Node& refs);
+  // Counts one more `what` against `limit` (limits.h); false, after
+  // reporting at `node` the first time, once the count is past it.
+  bool Count(size_t& count, size_t limit, const YAML::Node& node, const char* what);
+
+  size_t facts_ = 0, knobs_ = 0, rules_ = 0, overrides_ = 0;
 };
 
 }  // namespace kpolicy

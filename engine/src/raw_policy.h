@@ -25,6 +25,7 @@ struct RawExpr {
   SourceLocation where;                     // of the scalar
   std::vector<std::pair<int, int>> positions;  // line, column of each character
   bool present = false;
+  bool refused = false;  // present but refused when read (too long): reported already
 };
 
 struct RawRule {

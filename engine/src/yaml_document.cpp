@@ -11,6 +11,8 @@
 #include <fstream>
 #include <limits>
 
+#include "kpolicy/input_file.h"
+#include "kpolicy/printable.h"
 #include "kpolicy/spelling.h"
 #include "kpolicy/value.h"
 
@@ -95,11 +97,14 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
                         std::to_string(limits_.max_file_bytes));
     return std::nullopt;
   }
+  // A byte order mark is no part of the text; yaml-cpp would count its
+  // three bytes in the columns of line 1.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   source_ = text;
-  if (!CheckNestingBeforeParsing(text)) return std::nullopt;
-  YAML::Node root;
+  if (!CheckText(text) || !CheckNestingBeforeParsing(text)) return std::nullopt;
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(std::string(text));
+    documents = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     Error(At(e.mark.line + 1, e.mark.column + 1), "YAML: " + e.msg);
     return std::nullopt;
@@ -107,11 +112,100 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
     Error(At(1, 1), std::string("YAML: ") + e.what());
     return std::nullopt;
   }
+  // yaml-cpp's Load() reads the first document and ignores the rest, so a
+  // policy followed by '---' and more would lose the more in silence.
+  if (documents.size() > 1) {
+    Error(SecondDocumentPlace(documents[1]),
+          "a second YAML document: a file holds one ('---' or '...' ends the first, and nothing may follow)");
+    return std::nullopt;
+  }
+  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   bool ok = true;
   std::map<int, size_t> sizes;
   SubtreeSize(root, 1, sizes, ok);
   if (!ok) return std::nullopt;
   return root;
+}
+
+// Where the second document starts: its content, or for an empty one the
+// last document marker ('---' or '...') at the start of a line.
+SourceLocation YamlDocument::SecondDocumentPlace(const YAML::Node& second) const {
+  if (!second.IsNull() && !second.Mark().is_null()) return Loc(second);
+  int line = 1, marker_line = 1;
+  for (size_t i = 0; i < source_.size(); ++i) {
+    if (i == 0 || source_[i - 1] == '\n') {
+      const std::string_view rest = source_.substr(i, 3);
+      if (rest == "---" || rest == "...") marker_line = line;
+    }
+    line += source_[i] == '\n';
+  }
+  return At(marker_line, 1);
+}
+
+// What YAML 1.2 calls printable, in UTF-8: no control character but tab
+// and line breaks, no NUL, no C1 control; and bidirectional controls are
+// refused too, since they make a line read other than it parses. Lines are
+// bounded. The first offence is reported.
+bool YamlDocument::CheckText(std::string_view text) {
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < text.size();) {
+    const int column = static_cast<int>(i - line_start) + 1;
+    uint32_t cp = 0;
+    const int n = DecodeUtf8(text, i, cp);
+    if (n == 0) {
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[i]));
+      Error(At(line, column), std::string("not UTF-8 (byte ") + byte + "): YAML files are UTF-8 text");
+      return false;
+    }
+    if (cp == '\n') {
+      ++line;
+      line_start = i + 1;
+    } else if (cp != '\r' && IsUnprintable(cp)) {
+      Error(At(line, column), "control character " + CodePointName(cp) + ": YAML files are printable text");
+      return false;
+    }
+    if (i + n - line_start > limits_.max_line_bytes && cp != '\n') {
+      Error(At(line, static_cast<int>(limits_.max_line_bytes) + 1),
+            "line is longer than the limit of " + std::to_string(limits_.max_line_bytes) + " bytes");
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// A double-quoted scalar's escapes can write what the text may not hold
+// ("\0", "\e", "\ud800"): its value is held to the same printable set.
+bool YamlDocument::CheckScalarValue(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null() || static_cast<size_t>(mark.pos) >= source_.size() || source_[mark.pos] != '"') return true;
+  const std::string& value = node.Scalar();
+  for (size_t i = 0; i < value.size();) {
+    uint32_t cp = 0;
+    const int n = DecodeUtf8(value, i, cp);
+    if (n == 0) {
+      Error(Loc(node), "an escape in this value is not a Unicode character (a lone surrogate?)");
+      return false;
+    }
+    if (IsUnprintable(cp)) {
+      Error(Loc(node), "an escape in this value writes control character " + CodePointName(cp) +
+                           ": values are printable text");
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+std::string YamlDocument::CodePointName(uint32_t cp) {
+  char name[16];
+  std::snprintf(name, sizeof name, "U+%04X", static_cast<unsigned>(cp));
+  if (cp == 0) return std::string(name) + " (NUL)";
+  if (cp >= 0x80 && cp <= 0x9F) return std::string(name) + " (a C1 control)";
+  if (cp > 0x9F) return std::string(name) + " (a bidirectional text control)";
+  return name;
 }
 
 SourceLocation YamlDocument::Loc(const YAML::Node& node) const {
@@ -134,13 +228,26 @@ std::string YamlDocument::ScalarOr(const YAML::Node& n, std::string fallback) {
 // indentation, so a few bytes can nest deeply enough to exhaust a
 // recursive parser's stack; refuse them before parsing. Quoted scalars are
 // skipped, and a quote opens one only where a scalar can start.
+//
+// The same scan counts the indicators that start nodes ('- ', '? ', ': ',
+// '[', '{', and ',' inside a flow collection): each stands for at least
+// one node, so more of them than the node limit is a document over it.
+// yaml-cpp spends about 500 bytes and a few microseconds on a node, so a
+// 1 MiB file of "1," would cost 250 MiB and seconds to parse before the
+// node count after parsing could refuse it.
 bool YamlDocument::CheckNestingBeforeParsing(std::string_view text) {
   int depth = 0, compact = 0, line = 1, column = 0;
+  size_t indicators = 0;
   char quote = 0, previous = '\n';
   bool comment = false, line_start = true;
   auto too_deep = [&] {
     Error(At(line, column), "nesting deeper than " + std::to_string(limits_.max_depth) +
                                 " levels; a policy needs far fewer");
+    return false;
+  };
+  auto too_many = [&] {
+    Error(At(line, column), "more than " + std::to_string(limits_.max_nodes) +
+                                " nodes (counted before parsing): the limit of nodes in a file");
     return false;
   };
   for (size_t i = 0; i < text.size(); ++i) {
@@ -169,8 +276,9 @@ bool YamlDocument::CheckNestingBeforeParsing(std::string_view text) {
     }
     if (line_start) {
       if (c == ' ' || c == '\t') continue;
-      if ((c == '-' || c == '?') && (next == ' ' || next == '\t')) {
+      if ((c == '-' || c == '?') && (next == ' ' || next == '\t' || next == '\n' || next == '\0')) {
         if (++compact > limits_.max_depth) return too_deep();
+        if (++indicators > limits_.max_nodes) return too_many();
         continue;
       }
       line_start = false;
@@ -184,8 +292,12 @@ bool YamlDocument::CheckNestingBeforeParsing(std::string_view text) {
       quote = c;
     } else if (c == '[' || c == '{') {
       if (++depth > limits_.max_depth) return too_deep();
+      if (++indicators > limits_.max_nodes) return too_many();
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
+    } else if ((c == ',' && depth > 0) ||
+               (c == ':' && std::string_view(" \t\n,]}").find(next == '\0' ? '\n' : next) != std::string_view::npos)) {
+      if (++indicators > limits_.max_nodes) return too_many();
     }
     previous = c;
   }
@@ -194,9 +306,9 @@ bool YamlDocument::CheckNestingBeforeParsing(std::string_view text) {
 
 // Bounds nesting depth and the size of every subtree with aliases
 // expanded (an anchor referenced ten times, nine levels deep, is a billion
-// nodes). Sizes are memoised by position, which an alias shares with its
-// anchor, so the check itself stays linear; the innermost value that is
-// too large is the one reported.
+// nodes), and checks escaped scalars (CheckScalarValue). Sizes are memoised
+// by position, which an alias shares with its anchor, so the check itself
+// stays linear; the innermost value that is too large is the one reported.
 size_t YamlDocument::SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok) {
   if (!ok) return 0;
   if (depth > limits_.max_depth) {
@@ -205,10 +317,14 @@ size_t YamlDocument::SubtreeSize(const YAML::Node& node, int depth, std::map<int
     ok = false;
     return 0;
   }
-  if (!node.IsMap() && !node.IsSequence()) return 1;
   const YAML::Mark mark = node.Mark();
   if (!mark.is_null()) {
     if (auto it = sizes.find(mark.pos); it != sizes.end()) return it->second;
+  }
+  if (!node.IsMap() && !node.IsSequence()) {
+    if (node.IsScalar() && !CheckScalarValue(node)) ok = false;
+    if (!mark.is_null()) sizes[mark.pos] = 1;
+    return 1;
   }
   size_t size = 1;
   for (auto it = node.begin(); it != node.end() && ok; ++it) {
@@ -218,8 +334,8 @@ size_t YamlDocument::SubtreeSize(const YAML::Node& node, int depth, std::map<int
       size += SubtreeSize(*it, depth + 1, sizes, ok);
     }
     if (ok && size > limits_.max_nodes) {
-      Error(Loc(node), "alias expansion: this value expands to more than " +
-                           std::to_string(limits_.max_nodes) + " nodes");
+      Error(Loc(node), "this value has more than " + std::to_string(limits_.max_nodes) +
+                           " nodes, aliases expanded: the limit of nodes in a file");
       ok = false;
     }
   }
@@ -410,20 +526,5 @@ Checked<std::vector<std::string>> ListYamlFiles(const std::string& directory, co
   return files;
 }
 
-Expected<std::string> ReadTextFile(const std::string& path, size_t limit) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return Fail(ErrorCode::kUnreadable, "is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kUnreadable, "cannot open: " + std::string(std::strerror(errno)));
-  // Sized from the file when its size is known: inventories allow limits
-  // of gigabytes, which must not be allocated for a small file.
-  const auto size = std::filesystem::file_size(path, ec);
-  const size_t capacity = ec ? limit : static_cast<size_t>(std::min<uintmax_t>(size, limit));
-  std::string buffer(capacity + 1, '\0');
-  in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-  buffer.resize(static_cast<size_t>(in.gcount()));
-  if (in.bad()) return Fail(ErrorCode::kUnreadable, "read failed");
-  return buffer;
-}
 
 }  // namespace kpolicy

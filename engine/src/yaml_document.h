@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kpolicy/diagnostic.h"
+#include "kpolicy/input_file.h"
 #include "kpolicy/policy_loader.h"
 
 namespace kpolicy {
@@ -40,8 +41,11 @@ class YamlDocument {
   YamlDocument(std::string file, const LoadLimits& limits, Diagnostics& diagnostics)
       : file_(std::move(file)), limits_(limits), diagnostics_(diagnostics) {}
 
-  // Parses `text` within the limits; nullopt after reporting why not. The
-  // text must outlive this object (scalar places are found in it).
+  // Parses `text` within the limits; nullopt after reporting why not: too
+  // large, a line too long, bytes that are not printable UTF-8 (a byte
+  // order mark is skipped), nesting too deep, too many nodes, a second
+  // document. The text must outlive this object (scalar places are found
+  // in it).
   std::optional<YAML::Node> Parse(std::string_view text);
 
   // The node's place (1-based); 1:1 for an empty document.
@@ -89,7 +93,11 @@ class YamlDocument {
   const LoadLimits& limits() const { return limits_; }
 
  private:
+  bool CheckText(std::string_view text);
   bool CheckNestingBeforeParsing(std::string_view text);
+  bool CheckScalarValue(const YAML::Node& node);
+  SourceLocation SecondDocumentPlace(const YAML::Node& second) const;
+  static std::string CodePointName(uint32_t cp);
   size_t SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok);
 
   std::string file_;
@@ -97,11 +105,6 @@ class YamlDocument {
   const LoadLimits& limits_;
   Diagnostics& diagnostics_;
 };
-
-// A whole file's text, read up to `limit` + 1 bytes (so that an oversized
-// file is known to be one); the error (kUnreadable) says why it could not
-// be read.
-Expected<std::string> ReadTextFile(const std::string& path, size_t limit);
 
 // The *.yaml files directly in `directory`, sorted by name. `what` names
 // them in messages ("records"). A *.yml file, or a *.yaml entry that is not
@@ -133,7 +136,7 @@ auto ParseYamlText(std::string_view text, const std::string& file)
 // ParseYamlText over the file at `path`.
 template <typename Reader>
 auto ReadYamlFile(const std::string& path) -> Checked<decltype(std::declval<Reader&>().Read(YAML::Node()))> {
-  auto text = ReadTextFile(path, LoadLimits{}.max_file_bytes);
+  auto text = ReadInputFile(path, LoadLimits{}.max_file_bytes);
   if (!text.ok()) {
     Diagnostics diagnostics;
     diagnostics.Error({path, 0, 0}, text.error().message);

@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(a_recorded_variant_the_knob_cannot_take_is_an_error_in_chec
   BOOST_REQUIRE(record.ok());
   const CheckReport report = CheckContracts(DefaultPolicy(), ShippedContracts(), {*record});
   BOOST_REQUIRE_EQUAL(report.errors.size(), 1u);
-  BOOST_TEST(report.errors[0].find("r.yaml:6:14: recorded q4k_gemv variant 'Mvw' is not a value of knob 'q4k'") == 0,
+  BOOST_TEST(report.errors[0].find("r.yaml:6:14: error: recorded q4k_gemv variant 'Mvw' is not a value of knob 'q4k'") == 0,
              report.errors[0]);
   BOOST_TEST(report.errors[0].find("(did you mean 'Mwv'?)") != std::string::npos, report.errors[0]);
   BOOST_TEST(!report.passed());
@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_contract_variant_the_knob_cannot_take_is_an_error_in_chec
   BOOST_REQUIRE(contracts.ok());
   const CheckReport report = CheckContracts(DefaultPolicy(), *contracts, {});
   BOOST_REQUIRE_EQUAL(report.errors.size(), 1u);
-  BOOST_TEST(report.errors[0].find("c.yaml:8:15: contract C-1 lists variant 'ture' is not a value of knob 'fp8_prefill' (bool)") == 0,
+  BOOST_TEST(report.errors[0].find("c.yaml:8:15: error: contract C-1 lists variant 'ture' is not a value of knob 'fp8_prefill' (bool)") == 0,
              report.errors[0]);
 }
 
@@ -242,12 +242,12 @@ BOOST_AUTO_TEST_CASE(an_alias_mapping_values_no_knob_has_is_an_error_in_check) {
   BOOST_REQUIRE(seed.ok());
   const CheckReport with_alias = CheckContracts(*seed, *contracts, {});
   BOOST_REQUIRE_EQUAL(with_alias.errors.size(), 1u);
-  BOOST_TEST(with_alias.errors[0].find("c.yaml:9:9: contract C-1: alias value 'yes' is not a value of knob "
+  BOOST_TEST(with_alias.errors[0].find("c.yaml:9:9: error: contract C-1: alias value 'yes' is not a value of knob "
                                        "'batched_prefill' (bool)") == 0,
              with_alias.errors[0]);
   const CheckReport with_target = CheckContracts(DefaultPolicy(), *contracts, {});
   BOOST_REQUIRE_EQUAL(with_target.errors.size(), 1u);
-  BOOST_TEST(with_target.errors[0].find("c.yaml:9:9: contract C-1: the variant batched_prefill = false maps to, "
+  BOOST_TEST(with_target.errors[0].find("c.yaml:9:9: error: contract C-1: the variant batched_prefill = false maps to, "
                                         "'seriall' is not a value of knob 'prefill_path'") == 0,
              with_target.errors[0]);
 }

@@ -108,6 +108,20 @@ Expected<Value> Eval(std::string_view text,
     BOOST_TEST(r_.error().message.find(phrase) != std::string::npos);                   \
   } while (0)
 
+// int(s) with the string slot `s` holding `text` fails at evaluation with a
+// message holding `phrase`: int()'s parsing, tested where the text is not
+// known at compile time.
+#define CHECK_INT_OF_FAILS(text, phrase)                                                \
+  do {                                                                                  \
+    std::vector<Value> slots_ = DefaultSlots();                                         \
+    slots_[Slot("s")] = Value::String(text);                                            \
+    auto r_ = Eval("int(s)", slots_);                                                   \
+    BOOST_TEST_INFO("s = \"" << (text) << "\"");                                        \
+    BOOST_TEST_REQUIRE(!r_.ok());                                                       \
+    BOOST_TEST_INFO("error: " << r_.error().ToString());                                \
+    BOOST_TEST(r_.error().message.find(phrase) != std::string::npos);                   \
+  } while (0)
+
 // Compile fails; the first diagnostic is at `column` (of line kLine) and
 // holds `phrase`.
 #define CHECK_COMPILE_ERROR_T(text, expected_type, want_column, phrase)                      \
@@ -126,6 +140,13 @@ Expected<Value> Eval(std::string_view text,
   } while (0)
 #define CHECK_COMPILE_ERROR(text, want_column, phrase) \
   CHECK_COMPILE_ERROR_T(text, nullptr, want_column, phrase)
+// A part that reads nothing and fails on every evaluation is refused when
+// it compiles, at the operator or call that fails.
+#define CHECK_ALWAYS_FAILS(text, want_column, phrase)                     \
+  do {                                                                    \
+    CHECK_COMPILE_ERROR(text, want_column, "always fails");               \
+    CHECK_COMPILE_ERROR(text, want_column, phrase);                       \
+  } while (0)
 
 std::string Repeat(std::string_view piece, int n) {
   std::string out;
@@ -244,15 +265,28 @@ BOOST_AUTO_TEST_CASE(and_or_short_circuit) {
   CHECK_VALUE("x != 0 && 100 / x > 3", Value::Bool(true));
 }
 
-BOOST_AUTO_TEST_CASE(division_by_zero_fails_at_evaluation_not_compile) {
-  CHECK_EVAL_FAILS("true && 1 / 0 == 1", "division by zero");
-  CHECK_EVAL_FAILS("false || 1 / 0 == 1", "division by zero");
+BOOST_AUTO_TEST_CASE(division_by_zero_fails_at_evaluation_where_it_depends_on_a_value) {
   CHECK_EVAL_FAILS("a && x / (y - 3) == 1", "division by zero");
   CHECK_EVAL_FAILS("x % (y - y)", "division by zero");
-  // A constant expression that cannot be evaluated is not folded.
-  auto c = Compile("1 / 0");
+  // The error is at the operator that failed, not the expression's start.
+  auto c = Compile("x + x % (y - 3)");
   BOOST_TEST_REQUIRE(c.ok());
-  BOOST_TEST(!c->constant().has_value());
+  auto r = c->Evaluate(DefaultSlots());
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().place.column == kColumn + 6);
+}
+
+BOOST_AUTO_TEST_CASE(division_by_zero_of_constants_is_a_compile_error) {
+  // Every evaluation would fail the same way: refused at load, at the '/'.
+  CHECK_ALWAYS_FAILS("1 / 0", kColumn + 2, "division by zero");
+  CHECK_ALWAYS_FAILS("true && 1 / 0 == 1", kColumn + 10, "division by zero");
+  CHECK_ALWAYS_FAILS("false || 1 / 0 == 1", kColumn + 11, "division by zero");
+  // A constant operand of a part that reads a value is computed alone.
+  CHECK_ALWAYS_FAILS("a && 1 % 0 == 1", kColumn + 7, "division by zero");
+  // What a short circuit skips is never computed, now or later.
+  auto skipped = Compile("false && 1 / 0 == 1");
+  BOOST_TEST_REQUIRE(skipped.ok());
+  BOOST_TEST(skipped->constant().has_value());
 }
 
 // ---- Overflow ---------------------------------------------------------------
@@ -261,11 +295,11 @@ BOOST_AUTO_TEST_CASE(integer_overflow_is_detected) {
   CHECK_EVAL_FAILS("big + 1", "integer overflow");
   CHECK_EVAL_FAILS("-big - 2", "integer overflow");
   CHECK_EVAL_FAILS("big * 2", "integer overflow");
-  CHECK_EVAL_FAILS("9223372036854775807 + 1", "integer overflow");
-  CHECK_EVAL_FAILS("(-9223372036854775807 - 1) / -1", "integer overflow");
-  CHECK_EVAL_FAILS("(-9223372036854775807 - 1) % -1", "integer overflow");
-  CHECK_EVAL_FAILS("-(-9223372036854775807 - 1)", "integer overflow");
   CHECK_EVAL_FAILS("0 - big - 2", "integer overflow");
+  CHECK_ALWAYS_FAILS("9223372036854775807 + 1", kColumn + 20, "integer overflow");
+  CHECK_ALWAYS_FAILS("(-9223372036854775807 - 1) / -1", kColumn + 27, "integer overflow");
+  CHECK_ALWAYS_FAILS("(-9223372036854775807 - 1) % -1", kColumn + 27, "integer overflow");
+  CHECK_ALWAYS_FAILS("-(-9223372036854775807 - 1)", kColumn, "integer overflow");
   // The extremes themselves are fine.
   CHECK_VALUE("big", Value::Int(kMax));
   CHECK_VALUE("-big - 1", Value::Int(kMin));
@@ -294,24 +328,21 @@ BOOST_AUTO_TEST_CASE(int_accepts_the_most_negative_64_bit_integer) {
 }
 
 BOOST_AUTO_TEST_CASE(int_rejects_what_is_not_a_decimal_integer) {
-  CHECK_EVAL_FAILS(R"(int(" 5"))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("5 "))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int(""))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("+"))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("-"))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("5x"))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("0x10"))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("1e3"))", "not a decimal integer");
-  CHECK_EVAL_FAILS(R"(int("--5"))", "not a decimal integer");
-  CHECK_EVAL_FAILS("int(s)", "not a decimal integer");  // s = "hi"
+  for (const char* text : {" 5", "5 ", "", "+", "-", "5x", "0x10", "1e3", "--5", "hi"}) {
+    CHECK_INT_OF_FAILS(text, "not a decimal integer");
+  }
   // The message quotes the text it could not read.
-  CHECK_EVAL_FAILS(R"(int("5x"))", "\"5x\"");
+  CHECK_INT_OF_FAILS("5x", "\"5x\"");
+  // Of a literal, it fails on every evaluation: refused at load.
+  CHECK_ALWAYS_FAILS(R"(int("lots"))", kColumn, "not a decimal integer");
+  CHECK_ALWAYS_FAILS(R"(x + int("5x"))", kColumn + 4, "\"5x\"");
 }
 
 BOOST_AUTO_TEST_CASE(int_rejects_numbers_outside_64_bits) {
-  CHECK_EVAL_FAILS(R"(int("99999999999999999999"))", "64-bit");
-  CHECK_EVAL_FAILS(R"(int("9223372036854775808"))", "64-bit");
-  CHECK_EVAL_FAILS(R"(int("-9223372036854775809"))", "64-bit");
+  for (const char* text : {"99999999999999999999", "9223372036854775808", "-9223372036854775809"}) {
+    CHECK_INT_OF_FAILS(text, "64-bit");
+  }
+  CHECK_ALWAYS_FAILS(R"(int("99999999999999999999"))", kColumn, "64-bit");
 }
 
 BOOST_AUTO_TEST_CASE(str_formats_decimal) {
@@ -571,14 +602,64 @@ BOOST_AUTO_TEST_CASE(no_constant_for_expressions_that_read_slots) {
     BOOST_TEST(!compiled->constant().has_value());
     BOOST_TEST(!compiled->reads().empty());
   }
-  // Nor for constant ones that fail to evaluate: the failure is the
-  // evaluator's to report.
+  // Constant ones that fail to evaluate do not compile at all
+  // (division_by_zero_of_constants_is_a_compile_error).
   for (const char* text : {"1 / 0", "9223372036854775807 * 2", R"(int("x"))"}) {
-    auto compiled = Compile(text);
     BOOST_TEST_INFO("expression: " << text);
-    BOOST_TEST_REQUIRE(compiled.ok());
-    BOOST_TEST(!compiled->constant().has_value());
+    BOOST_TEST(!Compile(text).ok());
   }
+}
+
+// ---- Strings an evaluation builds --------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_string_longer_than_the_limit_is_an_error_not_an_allocation) {
+  // limits::kStringBytes (4096): "hi" doubled 11 times is 4096 bytes, once
+  // more is 8192.
+  std::string doubled = "s";
+  for (int i = 0; i < 11; ++i) doubled = "(" + doubled + " + " + doubled + ")";
+  std::vector<Value> slots = DefaultSlots();
+  auto at_limit = Compile(doubled);
+  BOOST_TEST_REQUIRE(at_limit.ok());
+  auto v = at_limit->Evaluate(slots);
+  BOOST_TEST_REQUIRE(v.ok());
+  BOOST_TEST(v->text.size() == 4096u);
+  auto past = Compile(doubled + " + \"!\"");
+  BOOST_TEST_REQUIRE(past.ok());
+  auto r = past->Evaluate(slots);
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message.find("the limit is 4096") != std::string::npos, r.error().message);
+  // Of literals alone it is refused when it compiles.
+  CHECK_ALWAYS_FAILS("\"" + std::string(3000, 'a') + "\" + \"" + std::string(3000, 'b') + "\"", kColumn + 3003,
+                     "the limit is 4096");
+}
+
+// ---- The evaluation budget -------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(evaluation_spends_a_unit_a_node_and_stops_past_the_budget) {
+  // x + y * 2: five nodes visited, five units; strings cost a unit more
+  // per 64 bytes they copy.
+  auto sum = Compile("x + y * 2");
+  BOOST_TEST_REQUIRE(sum.ok());
+  EvaluationBudget enough(5);
+  auto v = sum->Evaluate(DefaultSlots(), &enough);
+  BOOST_TEST_REQUIRE(v.ok());
+  BOOST_TEST(v->number == 13);
+  BOOST_TEST(enough.units_spent() == 5u);
+  BOOST_TEST(!enough.spent());
+  // One unit short: it stops at the node that passed the limit (the
+  // literal 2, the fifth visited), naming the limit.
+  EvaluationBudget short_one(4);
+  auto r = sum->Evaluate(DefaultSlots(), &short_one);
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(short_one.spent());
+  BOOST_TEST(r.error().place.column == kColumn + 8);
+  BOOST_TEST(r.error().message == "stopped: the evaluation work passed the limit of 4 units (an expression node visited is a unit)");
+  // A 128-byte string literal: its node and two units of copying.
+  auto text = Compile("\"" + std::string(128, 'a') + "\"");
+  BOOST_TEST_REQUIRE(text.ok());
+  EvaluationBudget strings(1000);
+  BOOST_TEST_REQUIRE(text->Evaluate(DefaultSlots(), &strings).ok());
+  BOOST_TEST(strings.units_spent() == 3u);
 }
 
 // ---- Expected type --------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <ostream>
@@ -25,6 +26,7 @@
 
 #include <unistd.h>
 
+#include "kpolicy/limits.h"
 #include "time_budget.h"
 #include "kpolicy/policy_loader.h"
 
@@ -257,12 +259,13 @@ BOOST_AUTO_TEST_CASE(file_larger_than_one_mib) {
 }
 
 BOOST_AUTO_TEST_CASE(deeply_nested_flow_sequences) {
-  // 5000 levels of [[[[...]]]]: refused at the 17th '[' (line 4, column 24)
-  // before the YAML parser can recurse.
-  const LoadResult r = LoadText(kHeader + "knobs: " + Repeat("[", 5000) + Repeat("]", 5000) + "\n");
+  // 4000 levels of [[[[...]]]] (one line within the 8 KiB line limit):
+  // refused at the 17th '[' (line 4, column 24) before the YAML parser can
+  // recurse.
+  const LoadResult r = LoadText(kHeader + "knobs: " + Repeat("[", 4000) + Repeat("]", 4000) + "\n");
   CHECK_DIAG_AT(r, 0, 4, 24, "nesting deeper than 16 levels");
   BOOST_TEST(r.seconds < kpolicy::testing::TimeBudget(1.0));
-  const LoadResult maps = LoadText(kHeader + "knobs: " + Repeat("{a: ", 5000) + "1" + Repeat("}", 5000) + "\n");
+  const LoadResult maps = LoadText(kHeader + "knobs: " + Repeat("{a: ", 1500) + "1" + Repeat("}", 1500) + "\n");
   CHECK_DIAG_AT(maps, 0, 4, 72, "nesting deeper than 16 levels");  // "{a: " is 4 columns a level
 }
 
@@ -271,7 +274,7 @@ BOOST_AUTO_TEST_CASE(deeply_nested_flow_sequences_after_an_apostrophe) {
   // the nesting after it on the same line still counts: the 17th '[' is at
   // column 30.
   const LoadResult r =
-      LoadText(kHeader + "knobs: [it's, " + Repeat("[", 5000) + Repeat("]", 5000) + "]\n");
+      LoadText(kHeader + "knobs: [it's, " + Repeat("[", 4000) + Repeat("]", 4000) + "]\n");
   CHECK_DIAG_AT(r, 0, 4, 30, "nesting deeper than 16 levels");
   BOOST_TEST(r.seconds < kpolicy::testing::TimeBudget(1.0));
 }
@@ -291,9 +294,9 @@ BOOST_AUTO_TEST_CASE(deep_block_nesting) {
 
 BOOST_AUTO_TEST_CASE(deep_compact_block_sequences) {
   // "- - - - x": block sequences nest two characters per level on one line,
-  // without brackets; 5000 levels is 10 KB. The 17th level starts at
+  // without brackets; 4000 levels is 8 KB. The 17th level starts at
   // column 33.
-  const LoadResult r = LoadText(Repeat("- ", 5000) + "x\n");
+  const LoadResult r = LoadText(Repeat("- ", 4000) + "x\n");
   CHECK_DIAG_AT(r, 0, 1, 33, "nesting deeper than 16 levels");
   BOOST_TEST(r.seconds < kpolicy::testing::TimeBudget(1.0));
 }
@@ -301,7 +304,8 @@ BOOST_AUTO_TEST_CASE(deep_compact_block_sequences) {
 BOOST_AUTO_TEST_CASE(billion_laughs) {
   // Nine levels of anchors, each referencing the previous one ten times:
   // 10^9 nodes if expanded. Refused fast. The expansion first exceeds the
-  // 100000-node limit in the value of `e` (line 8, where its anchor is).
+  // 50000-node limit in the value of `e` (111,111 nodes; line 8, where its
+  // anchor is).
   std::string text = kHeader + "a: &a [" + Repeat("\"lol\", ", 9) + "\"lol\"]\n";
   const std::string names = "abcdefghi";
   for (size_t i = 1; i < names.size(); ++i) {
@@ -310,8 +314,108 @@ BOOST_AUTO_TEST_CASE(billion_laughs) {
   }
   text += "knobs:\n  k: {type: int, default: 1}\n";
   const LoadResult r = LoadText(text);
-  CHECK_DIAG_AT(r, 0, 8, 4, "alias expansion");
+  CHECK_DIAG_AT(r, 0, 8, 4, "aliases expanded");
   BOOST_TEST(r.seconds < kpolicy::testing::TimeBudget(1.0));
+}
+
+// ---- Each limit of limits.h holds at its value ------------------------------------
+
+// A policy of `n` elements of one kind, for the limit on that kind.
+struct CountedPolicy {
+  std::string kind;                       // what is counted
+  size_t limit;                           // limits.h's value
+  std::function<std::string(size_t)> of;  // the policy text with n of them
+  std::string phrase;                     // the error past the limit holds it
+};
+
+std::string Lines(size_t n, const std::function<std::string(size_t)>& line) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += line(i);
+  return out;
+}
+
+std::vector<CountedPolicy> CountedPolicies() {
+  const auto limit = [](size_t value) { return "the limit is " + std::to_string(value); };
+  const auto count = [](size_t value, const std::string& what) {
+    return "more than " + std::to_string(value) + " " + what + " in one policy (the limit)";
+  };
+  return {
+      {"facts", limits::kFacts,
+       [](size_t n) {
+         return kHeader + "facts:\n" + Lines(n, [](size_t i) { return "  f" + std::to_string(i) + ": device.cc\n"; }) +
+                "knobs:\n  k: {type: int, default: 1}\n";
+       },
+       count(limits::kFacts, "facts")},
+      {"knobs", limits::kKnobs,
+       [](size_t n) {
+         return kHeader + "knobs:\n" +
+                Lines(n, [](size_t i) { return "  k" + std::to_string(i) + ": {type: int, default: 1}\n"; });
+       },
+       count(limits::kKnobs, "knobs")},
+      {"rules", limits::kRules,
+       [](size_t n) {
+         return kHeader + "knobs:\n  k:\n    type: int\n    rules:\n" + Lines(n, [](size_t i) {
+                  const std::string id = std::to_string(i);
+                  return "      - {id: r" + id + ", when: device.num_sms == " + id + ", value: 1}\n";
+                }) + "    default: 1\n";
+       },
+       count(limits::kRules, "rules")},
+      {"environment overrides", limits::kOverrides,
+       [](size_t n) {
+         return kHeader + "knobs:\n  k:\n    type: int\n    env:\n" +
+                Lines(n, [](size_t i) { return "      - {var: V" + std::to_string(i) + ", value: 1}\n"; }) +
+                "    default: 1\n";
+       },
+       count(limits::kOverrides, "environment overrides")},
+      {"enum members", limits::kEnumMembers,
+       [](size_t n) {
+         std::string members = "M0";
+         for (size_t i = 1; i < n; ++i) members += ", M" + std::to_string(i);
+         return kHeader + "knobs:\n  k:\n    type: {enum: [" + members + "]}\n    default: M0\n";
+       },
+       limit(limits::kEnumMembers)},
+      {"facts and knobs in a chain, each reading the next", static_cast<size_t>(limits::kDependencyDepth),
+       [](size_t n) {
+         // k -> f0 -> f1 -> ... -> f(n-2), which reads a device fact.
+         return kHeader + "facts:\n" + Lines(n - 2, [](size_t i) {
+                  return "  f" + std::to_string(i) + ": f" + std::to_string(i + 1) + "\n";
+                }) + "  f" + std::to_string(n - 2) + ": device.cc\nknobs:\n  k: {type: int, default: f0}\n";
+       },
+       limit(limits::kDependencyDepth)},
+      {"characters of an expression", limits::kExpressionBytes,
+       [](size_t n) {  // a string literal of n characters, quotes included
+         return kHeader + "knobs:\n  k: {type: string, default: '\"" + std::string(n - 2, 'a') + "\"'}\n";
+       },
+       "the limit for an expression is " + std::to_string(limits::kExpressionBytes)},
+      {"nested parentheses", static_cast<size_t>(limits::kExpressionDepth),
+       [](size_t n) {
+         return kHeader + "knobs:\n  k: {type: int, default: " + std::string(n, '(') + "1" + std::string(n, ')') + "}\n";
+       },
+       "nests deeper than " + std::to_string(limits::kExpressionDepth) + " levels"},
+      {"levels of operators (1+1+...)", static_cast<size_t>(limits::kExpressionHeight),
+       [](size_t n) { return kHeader + "knobs:\n  k: {type: int, default: 1" + Repeat("+1", static_cast<int>(n) - 1) + "}\n"; },
+       "more than " + std::to_string(limits::kExpressionHeight) + " levels of operators"},
+      {"bytes of a line", limits::kYamlLineBytes,
+       [](size_t n) { return kHeader + "description: " + std::string(n - 13, 'x') + "\nknobs:\n  k: {type: int, default: 1}\n"; },
+       "line is longer than the limit of " + std::to_string(limits::kYamlLineBytes) + " bytes"},
+  };
+}
+
+BOOST_AUTO_TEST_CASE(each_limit_holds_at_its_value) {
+  // At the limit the policy loads; one more is refused with an error that
+  // names the limit. So the bound is the declared one, not a neighbour.
+  for (const CountedPolicy& c : CountedPolicies()) {
+    BOOST_TEST_CONTEXT("limit on " << c.kind << " (" << c.limit << ")") {
+      const LoadResult at = LoadText(c.of(c.limit));
+      BOOST_TEST(at.ok, "at the limit: " << at.diagnostics.ToString().substr(0, 500));
+      const LoadResult past = LoadText(c.of(c.limit + 1));
+      BOOST_TEST_REQUIRE(!past.ok);
+      BOOST_TEST((past.code == ErrorCode::kInvalidInput));
+      BOOST_TEST(past.diagnostics.error_count() == 1, past.diagnostics.ToString().substr(0, 500));
+      BOOST_TEST(past.diagnostics.all()[0].message.find(c.phrase) != std::string::npos,
+                 "'" << past.diagnostics.all()[0].message << "' lacks '" << c.phrase << "'");
+    }
+  }
 }
 
 // ---- Files: extends, unreadable paths ------------------------------------------------------------
@@ -340,9 +444,17 @@ class TempDir {
 };
 
 BOOST_AUTO_TEST_CASE(extends_a_missing_file) {
+  // The base could not be read at all: the load fails on its input
+  // (kUnreadable, policyctl's exit 2), at the `extends:`.
   TempDir dir;
   const LoadResult r = LoadText(kHeader + "extends: missing_base.yaml\n", dir.Path("bad.yaml"));
-  CHECK_DIAG_AT(r, 0, 4, 10, "extends: cannot read");
+  BOOST_TEST_INFO("diagnostics:\n" << r.diagnostics.ToString());
+  BOOST_TEST_REQUIRE(!r.ok);
+  BOOST_TEST((r.code == ErrorCode::kUnreadable));
+  BOOST_TEST_REQUIRE(!r.diagnostics.empty());
+  BOOST_TEST(r.diagnostics.all()[0].location.line == 4);
+  BOOST_TEST(r.diagnostics.all()[0].location.column == 10);
+  BOOST_TEST(r.diagnostics.all()[0].message.find("extends: cannot read") != std::string::npos);
   BOOST_TEST(r.diagnostics.all()[0].message.find("missing_base.yaml") != std::string::npos);
   BOOST_TEST(r.diagnostics.all()[0].location.file == dir.Path("bad.yaml"));
 }

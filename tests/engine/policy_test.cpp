@@ -9,6 +9,7 @@
 
 #include "kpolicy/device_catalog.h"
 #include "kpolicy/evaluator.h"
+#include "kpolicy/limits.h"
 #include "kpolicy/policy_loader.h"
 
 namespace kpolicy {
@@ -156,9 +157,10 @@ knobs:
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.error().message.find("rule 'ratio'") != std::string::npos);
   BOOST_TEST(bad.error().message.find("division by zero") != std::string::npos);
-  // The error stands where the failing expression does: the `when` of line 8.
+  // The error stands where the failing operator does: the '/' of the
+  // `when` of line 8 (which starts at column 27).
   BOOST_TEST(bad.error().place.line == 8);
-  BOOST_TEST(bad.error().place.column == 27);
+  BOOST_TEST(bad.error().place.column == 31);
   BOOST_TEST((bad.error().code == ErrorCode::kInvalidInput));
 }
 
@@ -285,6 +287,38 @@ knobs:
   BOOST_TEST(yes.knobs[0].env[1].outcome == EnvCheck::kConditionFalse);
   BOOST_REQUIRE(yes.warnings.size() == 1u);
   BOOST_TEST(yes.warnings[0].find("has no effect") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_override_cut_short_by_the_budget_fails_the_evaluation) {
+  // An override whose condition fails is ignored with a warning; one that
+  // fails because the evaluation budget is spent must not be, or the next
+  // override or a rule would decide in its place.
+  const Policy p = MustLoad(R"(kpolicy: 1
+name: t
+version: 1.0
+knobs:
+  k:
+    type: int
+    env:
+      - {var: A, when: A == "1" && A != "2" && A != "3", value: 1}
+      - {var: B, value: 2}
+    default: 3
+)");
+  const Environment env = Env({{"A", "1"}, {"B", "1"}});
+  EvaluationBudget enough;
+  auto full = Evaluate(p, Cc(9, 0), ModelFacts{}, env, {}, nullptr, &enough);
+  BOOST_REQUIRE(full.ok());
+  BOOST_TEST(Value(*full, "k") == "1");
+  // The knob's trace (1 + its 2 overrides) and 4 of the 11 nodes of A's
+  // condition: it stops inside the condition, and B's override does not
+  // decide instead (nor the default: every node after the limit fails).
+  EvaluationBudget tight(7);
+  auto cut = Evaluate(p, Cc(9, 0), ModelFacts{}, env, {}, nullptr, &tight);
+  BOOST_REQUIRE(!cut.ok());
+  BOOST_TEST(tight.spent());
+  BOOST_TEST(cut.error().message.find("knob 'k'") == 0u, cut.error().message);
+  BOOST_TEST(cut.error().message.find("stopped: the evaluation work passed the limit of 7 units") != std::string::npos,
+             cut.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -414,6 +448,31 @@ knobs:
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(shipped_policies)
+
+// limits::kEvaluationUnits is derived so that a batch of limits::kBatchLines
+// cases of the default policy fits it with room: this holds it to that.
+// Every catalog device, with no variable set and with each declared one set
+// to "1" (an override's condition and value evaluated too).
+BOOST_AUTO_TEST_CASE(a_full_batch_of_default_cases_fits_the_evaluation_budget) {
+  const Policy p = MustLoadFile(std::string(KPOLICY_SOURCE_DIR) + "/policies/default.yaml");
+  std::vector<Environment> environments = {Environment()};
+  for (const std::string& var : p.EnvironmentVariables()) environments.push_back(Env({{var.c_str(), "1"}}));
+  uint64_t most = 0, total = 0, evaluations = 0;
+  for (const CatalogEntry& device : DeviceCatalog()) {
+    for (const Environment& env : environments) {
+      EvaluationBudget budget;
+      BOOST_REQUIRE(Evaluate(p, device.ToFacts(), ModelFacts{}, env, {}, nullptr, &budget).ok());
+      most = std::max(most, budget.units_spent());
+      total += budget.units_spent();
+      ++evaluations;
+    }
+  }
+  BOOST_TEST_MESSAGE("default.yaml: " << most << " units at most, " << total / evaluations << " on average, over "
+                                      << evaluations << " evaluations");
+  BOOST_TEST(most * limits::kBatchLines * 2 <= limits::kEvaluationUnits,
+             "a batch of " << limits::kBatchLines << " cases at " << most << " units each leaves less than half of "
+                           << limits::kEvaluationUnits);
+}
 
 // Every file in policies/ loads; the fleet overlays decide what they claim.
 BOOST_AUTO_TEST_CASE(every_shipped_policy_loads) {

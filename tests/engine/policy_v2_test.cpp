@@ -132,16 +132,24 @@ BOOST_AUTO_TEST_CASE(story6_max_batch_is_clamped_from_free_memory) {
     d.memory_free_mib = free;
     BOOST_TEST(ValueOf(MustEvaluate(p, d), "max_batch") == want);
   }
+  // clamp() with lo > hi fails where it is evaluated; of constants alone,
+  // it would fail on every device, so it is refused at load.
   const Policy f = MustLoad(R"(kpolicy: 1
 name: f
 version: 1
 knobs:
   a: {type: int, default: 'min(3, device.num_sms, 7) + max(1, 2) * 10'}
-  b: {type: int, default: 'clamp(5, 9, 1)'}
+  b: {type: int, default: 'clamp(5, device.cc, 1)'}
 )");
   auto bad = Evaluate(f, Catalog("h100"), Environment());
   BOOST_REQUIRE(!bad.ok());
-  BOOST_TEST(bad.error().message.find("lower bound 9 is above upper bound 1") != std::string::npos);
+  BOOST_TEST(bad.error().message.find("lower bound 90 is above upper bound 1") != std::string::npos);
+  auto constant = LoadPolicyText("kpolicy: 1\nname: f\nversion: 1\nknobs:\n  b: {type: int, default: 'clamp(5, 9, 1)'}\n",
+                                 "c.yaml");
+  BOOST_REQUIRE(!constant.ok());
+  BOOST_TEST(constant.error().ToString().find("c.yaml:5:28: error: this always fails, whatever the device: clamp(): "
+                                              "lower bound 9 is above upper bound 1") != std::string::npos,
+             constant.error().ToString());
   auto min_max = LoadPolicyText("kpolicy: 1\nname: f\nversion: 1\nknobs:\n  a: {type: int, default: 'min(3)'}\n", "m.yaml");
   BOOST_REQUIRE(!min_max.ok());
   BOOST_TEST(min_max.error().ToString().find("min() takes 2 or more arguments") != std::string::npos);

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "kpolicy/json.h"
+#include "kpolicy/limits.h"
 #include "kpolicy/runtime/device_probe.h"
 
 namespace kpolicy::tools {
@@ -193,6 +194,16 @@ BOOST_AUTO_TEST_CASE(batch_takes_no_device_or_environment_flags) {
   Run ok = Policyctl({"eval", "--batch", cases.path.string()});
   BOOST_TEST(ok.status == 0);
   BOOST_TEST(Lines(ok.out).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(json_nesting_limit_is_exact) {
+  // limits::kJsonDepth containers nest; one more is refused at its bracket.
+  const auto nested = [](int n) { return std::string(n, '[') + std::string(n, ']'); };
+  BOOST_TEST(ParseJson(nested(limits::kJsonDepth)).ok());
+  auto past = ParseJson(nested(limits::kJsonDepth + 1));
+  BOOST_TEST_REQUIRE(!past.ok());
+  BOOST_TEST(past.error().message == "column " + std::to_string(limits::kJsonDepth + 1) + ": nesting deeper than " +
+                                         std::to_string(limits::kJsonDepth) + " levels");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -69,13 +69,23 @@ BOOST_AUTO_TEST_CASE(every_special_byte_is_found_at_every_offset) {
   }
 }
 
-// Bytes just above the ones the scan stops at, and UTF-8's high bytes,
-// are plain characters.
+// Bytes just above the ones the scan stops at, and UTF-8 sequences of two,
+// three and four bytes (where the word scan hands over to the UTF-8 check),
+// are plain characters; a byte that starts no UTF-8 sequence is refused at
+// its own column wherever it falls in the scan's 8-byte words.
 BOOST_AUTO_TEST_CASE(bytes_near_the_special_ones_are_plain) {
-  const std::string text = " !#[]\x7f\x80\xa0\xc3\xa9\xff\x21\x23 abcdefgh";
+  const std::string text = " !#[]\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x21\x23 abcdefgh";
   auto v = ParseJson("\"" + text + "\"");
   BOOST_REQUIRE(v.ok());
   BOOST_TEST(v->text == text);
+  for (size_t at = 0; at < 17; ++at) {
+    for (const char* bad : {"\x80", "\xa0", "\xff", "\xc3("}) {
+      auto refused = ParseJson("\"" + std::string(at, 'a') + bad + "zzzzzzzzzzzzzzzz\"");
+      BOOST_REQUIRE(!refused.ok());
+      BOOST_TEST(refused.error().message == "column " + std::to_string(at + 2) + ": not UTF-8: JSON text is UTF-8",
+                 refused.error().message);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -171,13 +181,13 @@ BOOST_AUTO_TEST_CASE(special_files_are_refused_up_front) {
   auto directory = LoadInventoryFile(dir.path.string());
   BOOST_REQUIRE(!directory.ok());
   BOOST_TEST((directory.error().code == ErrorCode::kUnreadable));
-  BOOST_TEST(directory.error().message == "is a directory, not a file");
+  BOOST_TEST(directory.error().message == "is a directory, not a regular file");
   // A FIFO with no writer would block a read for ever; it is refused at once.
   const std::string fifo = (dir.path / "fifo").string();
   BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   auto pipe = LoadInventoryFile(fifo);
   BOOST_REQUIRE(!pipe.ok());
-  BOOST_TEST(pipe.error().message == "is not a regular file");
+  BOOST_TEST(pipe.error().message == "is a FIFO, not a regular file");
   auto missing = LoadInventoryFile((dir.path / "missing.json").string());
   BOOST_REQUIRE(!missing.ok());
   BOOST_TEST(missing.error().message.find("cannot open: ") == 0u, missing.error().message);

@@ -2,6 +2,7 @@
 // kind at its place, the committed policies' results as they truly are, the
 // exit statuses, and the cost of the enumeration.
 #define BOOST_TEST_MODULE lint
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -157,6 +158,37 @@ BOOST_AUTO_TEST_CASE(limit_on_points_is_reported_not_exceeded) {
   bool reported = false;
   for (const LintFinding& f : report.findings) reported |= f.kind == LintFinding::kNotEnumerated;
   BOOST_TEST(reported);
+}
+
+BOOST_AUTO_TEST_CASE(spent_budget_stops_lint_with_one_finding_and_no_verdicts) {
+  // The planted policy's findings need its whole space; with the budget
+  // spent part-way, no analysis may claim "never" of points it did not
+  // visit: the one finding is that lint stopped, and where.
+  auto policy = LoadPolicyFile(kPlanted);
+  BOOST_TEST_REQUIRE(policy.ok());
+  const LintReport whole = LintPolicy(*policy, LintOptions{});
+  LintOptions options;
+  options.max_evaluation_units = 2000;
+  const LintReport cut = LintPolicy(*policy, options);
+  BOOST_TEST(whole.findings.size() > 1u);
+  std::vector<LintFinding> stops;
+  for (const LintFinding& f : cut.findings) {
+    if (f.message.find("not finished: the evaluation work passed the limit of 2000 units") != std::string::npos) {
+      stops.push_back(f);
+    }
+  }
+  BOOST_TEST_REQUIRE(stops.size() == 1u);
+  BOOST_TEST((stops[0].kind == LintFinding::kNotEnumerated));
+  BOOST_TEST(cut.evaluations < whole.evaluations);
+  // Whatever else it says was found by analyses that finished before the
+  // budget ran out: each is a finding of the whole run too.
+  for (const LintFinding& f : cut.findings) {
+    if (f.message == stops[0].message) continue;
+    const bool also_whole = std::any_of(whole.findings.begin(), whole.findings.end(), [&](const LintFinding& w) {
+      return w.message == f.message && w.location.line == f.location.line;
+    });
+    BOOST_TEST(also_whole, f.message);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(exit_statuses_for_bad_input) {

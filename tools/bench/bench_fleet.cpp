@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "kpolicy/evaluation_budget.h"
 #include "fleet_evaluation.h"
 #include "kpolicy/builtin_policy.h"
 #include "kpolicy/inventory.h"
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
   Print("distinct devices + evaluation", Measure(repeat, [&] {
           const kt::FleetNodes nodes = kt::NodesOfInventory(inventory);
           const kt::DistinctFacts d = kt::IndexDistinctFacts(nodes.nodes);
-          distinct = kt::EvaluateDistinct(*policy, d, kpolicy::Environment()).size();
+          kpolicy::EvaluationBudget budget;
+          distinct = kt::EvaluateDistinct(*policy, d, kpolicy::Environment(), budget).size();
         }));
   std::printf("%zu distinct devices\n", distinct);
 

@@ -7,6 +7,7 @@
 #include "kpolicy/evaluator.h"
 #include "kpolicy/explain.h"
 #include "kpolicy/json.h"
+#include "kpolicy/limits.h"
 #include "kpolicy/spelling.h"
 
 namespace kpolicy::tools {
@@ -103,6 +104,10 @@ Expected<BatchCase, std::string> ReadCase(std::string_view line) {
   Environment env;
   if (const JsonValue* e = c.Find("env")) {
     if (e->kind != JsonValue::kObject) return Fail(std::string("'env' is an object of strings"));
+    if (e->members.size() > limits::kEnvironmentEntries) {
+      return Fail("'env' has " + std::to_string(e->members.size()) + " variables; the limit is " +
+                  std::to_string(limits::kEnvironmentEntries));
+    }
     for (const auto& [name, value] : e->members) {
       if (value.kind != JsonValue::kString) {
         return Fail("env value of " + name + " is not a string (write \"" + name + "\":\"1\")");
@@ -120,23 +125,63 @@ std::string ErrorLine(size_t line_number, const std::string& message) {
 }  // namespace
 
 std::string EvaluateBatchLine(const Policy& policy, std::string_view line, size_t line_number,
-                              bool& failed) {
+                              bool& failed, EvaluationBudget* budget) {
   failed = true;
   auto input = ReadCase(line);
   if (!input.ok()) return ErrorLine(line_number, input.error());
-  auto decision = Evaluate(policy, input->device, input->model, input->env);
+  auto decision = Evaluate(policy, input->device, input->model, input->env, {}, nullptr, budget);
   if (!decision.ok()) return ErrorLine(line_number, decision.error().ToString());
   failed = false;
   return RenderDecisionJson(*decision);
 }
 
-BatchResult RunBatch(const Policy& policy, std::istream& in, std::ostream& out) {
+namespace {
+
+enum class LineRead { kLine, kEnd, kTooLong };
+
+// The next line of `in` without its newline, at most `max` bytes: a longer
+// one is not read further (a stream without newlines, /dev/zero through a
+// pipe, never ends).
+LineRead ReadBoundedLine(std::streambuf& in, std::string& line, size_t max) {
+  line.clear();
+  for (int c = in.sbumpc(); c != std::char_traits<char>::eof(); c = in.sbumpc()) {
+    if (c == '\n') return LineRead::kLine;
+    if (line.size() == max) return LineRead::kTooLong;
+    line.push_back(static_cast<char>(c));
+  }
+  return line.empty() ? LineRead::kEnd : LineRead::kLine;
+}
+
+}  // namespace
+
+BatchResult RunBatch(const Policy& policy, std::istream& in, std::ostream& out, const std::string& source) {
   BatchResult result;
+  EvaluationBudget budget;
   std::string line, buffer;
-  while (std::getline(in, line)) {
+  auto stop = [&](int column, std::string message) {
+    result.stopped = Diagnostic{Severity::kError, {source, static_cast<int>(result.cases) + 1, column}, std::move(message)};
+  };
+  while (true) {
+    const LineRead read = ReadBoundedLine(*in.rdbuf(), line, limits::kBatchLineBytes);
+    if (read == LineRead::kEnd) break;
+    if (read == LineRead::kTooLong) {
+      stop(static_cast<int>(limits::kBatchLineBytes) + 1,
+           "batch line longer than the limit of " + std::to_string(limits::kBatchLineBytes) + " bytes");
+      break;
+    }
+    if (result.cases == limits::kBatchLines) {
+      stop(1, "more than " + std::to_string(limits::kBatchLines) + " lines: the limit of cases in one batch");
+      break;
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     bool failed = false;
-    buffer += EvaluateBatchLine(policy, line, ++result.cases, failed);
+    const std::string answer = EvaluateBatchLine(policy, line, result.cases + 1, failed, &budget);
+    if (budget.spent()) {
+      stop(1, "batch stopped: " + budget.Message() + "; the lines before this one are answered");
+      break;
+    }
+    ++result.cases;
+    buffer += answer;
     buffer += '\n';
     result.errors += failed;
     if (buffer.size() > (1 << 16)) {

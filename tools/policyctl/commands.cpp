@@ -18,6 +18,7 @@
 #include "fleet_commands.h"
 #include "lint_command.h"
 #include "local_gpus.h"
+#include "printable_output.h"
 #include "test_command.h"
 #include "model_facts.h"
 #include "record.h"
@@ -28,7 +29,9 @@
 #include "kpolicy/device_catalog.h"
 #include "kpolicy/evaluator.h"
 #include "kpolicy/explain.h"
+#include "kpolicy/input_file.h"
 #include "kpolicy/json.h"
+#include "kpolicy/limits.h"
 #include "decoder_layers.h"
 #include "kpolicy/runtime/runtime.h"
 #include "kpolicy/policy_loader.h"
@@ -271,12 +274,23 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
     if (path == "-") {
       result = RunBatch(loaded->policy, std::cin, io.out);
     } else {
-      std::ifstream in(path);
-      if (!in) {
-        io.err << path << ": error: cannot open batch file\n";
+      // A FIFO would block the open, /dev/zero never end, a directory read
+      // as no lines at all: only a regular file is a batch file.
+      Status regular = CheckRegularFile(path);
+      std::ifstream in;
+      if (regular.ok()) in.open(path, std::ios::binary);
+      if (!regular.ok() || !in) {
+        io.err << Error(ErrorCode::kUnreadable, SourceLocation{path},
+                        "batch file " + (regular.ok() ? std::string("cannot be opened") : regular.error().message))
+                      .ToString()
+               << "\n";
         return kExitUsage;
       }
-      result = RunBatch(loaded->policy, in, io.out);
+      result = RunBatch(loaded->policy, in, io.out, path);
+    }
+    if (result.stopped) {
+      io.err << result.stopped->ToString() << "\n";
+      return kExitUsage;
     }
     if (result.errors > 0) {
       io.err << "policyctl eval: " << result.errors << " of " << result.cases << " cases failed\n";
@@ -328,6 +342,7 @@ int EvalOrExplain(const std::vector<std::string>& args, Io& io, bool explain) {
     }
     ExplainOptions render;
     render.color = UseColor(*vm, io);
+    io.out_styled = render.color;
     render.extra_warnings = FindMisspeltVariables(loaded->policy, *env);
     render.policy_origin = loaded->origin;
     if (explain && evidence->has_value()) {
@@ -402,7 +417,7 @@ int Check(const std::vector<std::string>& args, Io& io) {
   int violations = 0, warnings = 0, unproven = 0, passes = 0, unreached = 0;
   for (const Policy& policy : policies) {
     const CheckReport report = CheckContracts(policy, set->contracts, set->records);
-    for (const std::string& e : report.errors) io.err << "error: " << e << "\n";
+    for (const std::string& e : report.errors) io.err << e << "\n";
     if (!report.errors.empty()) status = std::max(status, kExitNo);
     for (const std::string& r : report.refusals) io.out << "  refused " << r << "\n";
     for (const std::string& u : report.unreached_overrides) io.out << "  not checked: " << u << "\n";
@@ -515,10 +530,23 @@ int Run(const std::vector<std::string>& args, Io& io) {
   }
   auto serving = ServeRequest(*vm);
   if (!serving.ok()) return Usage(io, "run", serving.error().message);
+  for (const char* count : {"layers", "tokens"}) {
+    if (vm->count(count) && (*vm)[count].as<int>() < 1) {
+      return Usage(io, "run", std::string("--") + count + " is 1 or more, not " + std::to_string((*vm)[count].as<int>()));
+    }
+  }
+  if (vm->count("prefill") && (*vm)["prefill"].as<int>() < 0) {
+    return Usage(io, "run", "--prefill is 0 or more, not " + std::to_string((*vm)["prefill"].as<int>()));
+  }
   auto env = BuildEnvironment(*vm, io);
   if (!env.ok()) return Usage(io, "run", env.error());
   runtime::StartOptions start;
-  if (vm->count("policy")) start.policy_path = (*vm)["policy"].as<std::string>();
+  if (vm->count("policy")) {
+    // An empty path would read as "no policy given" and start the built-in
+    // default: a guess the operator did not ask for.
+    start.policy_path = (*vm)["policy"].as<std::string>();
+    if (start.policy_path.empty()) return Usage(io, "run", "--policy names a policy file; '' names none");
+  }
   if (vm->count("contracts")) start.contracts_path = (*vm)["contracts"].as<std::string>();
   start.environment = *env;
   start.probe = io.local_devices;
@@ -648,7 +676,12 @@ int Devices(const std::vector<std::string>& args, Io& io) {
 Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm, const Io& io) {
   Environment env = vm.count("clean-env") ? Environment() : io.process_env;
   if (vm.count("env")) {
-    for (const std::string& kv : vm["env"].as<std::vector<std::string>>()) {
+    const auto& flags = vm["env"].as<std::vector<std::string>>();
+    if (flags.size() > limits::kEnvironmentEntries) {
+      return Fail("--env is given " + std::to_string(flags.size()) + " times; the limit is " +
+                  std::to_string(limits::kEnvironmentEntries));
+    }
+    for (const std::string& kv : flags) {
       const size_t eq = kv.find('=');
       if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, not '" + kv + "'");
       env.Set(kv.substr(0, eq), kv.substr(eq + 1));
@@ -657,7 +690,9 @@ Expected<Environment, std::string> BuildEnvironment(const po::variables_map& vm,
   return env;
 }
 
-int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
+namespace {
+
+int Dispatch(const std::vector<std::string>& args, Io& io) {
   if (args.empty()) {
     io.err << kUsage;
     return kExitUsage;
@@ -682,6 +717,22 @@ int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
   io.err << "policyctl: error: unknown command '" << command << "'"
          << DidYouMean(command, {"validate", "eval", "explain", "devices", "check", "record", "run", "fleet", "diff", "lint", "test"}) << "\n" << kUsage;
   return kExitUsage;
+}
+
+}  // namespace
+
+int RunPolicyctl(const std::vector<std::string>& args, Io& io) {
+  std::ostream out(nullptr), err(nullptr);
+  Io printable{out, err, io.out_is_terminal, io.process_env, io.local_devices};
+  const bool no_styles = false;
+  PrintableStreambuf out_filter(io.out.rdbuf(), &printable.out_styled);
+  PrintableStreambuf err_filter(io.err.rdbuf(), &no_styles);
+  out.rdbuf(&out_filter);
+  err.rdbuf(&err_filter);
+  const int status = Dispatch(args, printable);
+  out.flush();
+  err.flush();
+  return status;
 }
 
 }  // namespace kpolicy::tools

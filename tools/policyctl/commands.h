@@ -31,9 +31,15 @@ struct Io {
   // The local GPUs that eval and explain (without a device) and run decide
   // for; tests stand a mixed host in with DeviceProbe::Fixed.
   runtime::DeviceProbe local_devices;
+  // Set by a command that colours its own output: the styles of
+  // printable.h's palette then pass to `out` (printable_output.h).
+  bool out_styled = false;
 };
 
 // `args` excludes the program name: {"explain", "--device", "h100"}.
+// Everything the command writes passes the printable filter
+// (printable_output.h): control characters, escape sequences and bytes that
+// are not UTF-8 are shown escaped, never sent to the terminal.
 int RunPolicyctl(const std::vector<std::string>& args, Io& io);
 
 // RunPolicyctl with its output captured: for tests and for hosts that embed

@@ -122,6 +122,13 @@ constexpr const char* kFleetHelp =
     "decisions are identical. Nodes without GPU labels are listed as skipped. Exit 0; 1 when\n"
     "the policy is invalid or cannot be decided for some node; 2 usage or a bad inventory.\n";
 
+// The inventory's distinct devices times the policy's size passed the
+// evaluation budget: the last evaluation's error says where it stopped.
+int OutOfBudget(const std::vector<Expected<Decision>>& decisions, Io& io) {
+  io.err << decisions.back().error().ToString() << "\n";
+  return kExitUsage;
+}
+
 struct FleetGroup {
   int decision = -1;  // index into the distinct evaluations
   std::vector<std::string_view> nodes;  // names owned by the inventory
@@ -144,7 +151,9 @@ int RunFleetCommand(const std::vector<std::string>& args, Io& io) {
 
   const FleetNodes nodes = NodesOfInventory(*inventory);
   const DistinctFacts distinct = IndexDistinctFacts(nodes.nodes);
-  const std::vector<Expected<Decision>> decisions = EvaluateDistinct(*policy, distinct, parsed->env);
+  EvaluationBudget budget;
+  const std::vector<Expected<Decision>> decisions = EvaluateDistinct(*policy, distinct, parsed->env, budget);
+  if (budget.spent()) return OutOfBudget(decisions, io);
 
   // Identical decisions from different facts (an H100 and an H200) share a
   // group: the key is the decision's JSON object.
@@ -317,8 +326,11 @@ int RunDiffCommand(const std::vector<std::string>& args, Io& io) {
   }
   const FleetNodes nodes = inventory ? NodesOfInventory(*inventory) : NodesOfCatalog();
   const DistinctFacts distinct = IndexDistinctFacts(nodes.nodes);
-  const auto from = EvaluateDistinct(*a, distinct, parsed->env);
-  const auto to = EvaluateDistinct(*b, distinct, parsed->env);
+  EvaluationBudget budget;  // both policies together
+  const auto from = EvaluateDistinct(*a, distinct, parsed->env, budget);
+  if (budget.spent()) return OutOfBudget(from, io);
+  const auto to = EvaluateDistinct(*b, distinct, parsed->env, budget);
+  if (budget.spent()) return OutOfBudget(to, io);
 
   // Per distinct device: its changes (node left empty) or why a side failed.
   std::vector<std::vector<Change>> changes(distinct.facts.size());

@@ -53,10 +53,13 @@ DistinctFacts IndexDistinctFacts(const std::vector<FleetNode>& nodes) {
 }
 
 std::vector<Expected<Decision>> EvaluateDistinct(const Policy& policy, const DistinctFacts& distinct,
-                                                 const Environment& env) {
+                                                 const Environment& env, EvaluationBudget& budget) {
   std::vector<Expected<Decision>> out;
   out.reserve(distinct.facts.size());
-  for (const DeviceFacts* facts : distinct.facts) out.push_back(Evaluate(policy, *facts, env));
+  for (const DeviceFacts* facts : distinct.facts) {
+    out.push_back(Evaluate(policy, *facts, ModelFacts{}, env, {}, nullptr, &budget));
+    if (budget.spent()) break;
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kpolicy/evaluation_budget.h"
 #include "kpolicy/decision.h"
 #include "kpolicy/environment.h"
 #include "kpolicy/expected.h"
@@ -45,9 +46,11 @@ struct DistinctFacts {
 };
 DistinctFacts IndexDistinctFacts(const std::vector<FleetNode>& nodes);
 
-// One evaluation per distinct fact-set, in DistinctFacts order.
+// One evaluation per distinct fact-set, in DistinctFacts order, spent from
+// `budget`; once it is spent the list stops, its last entry the failure
+// that says so (the caller checks budget.spent()).
 std::vector<Expected<Decision>> EvaluateDistinct(const Policy& policy, const DistinctFacts& distinct,
-                                                 const Environment& env);
+                                                 const Environment& env, EvaluationBudget& budget);
 
 // What decided a knob, for diff's from_rule/to_rule: kpolicy::DeciderName
 // (policy_cases.h), the names `policyctl test` expectations use too.

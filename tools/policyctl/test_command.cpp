@@ -127,6 +127,7 @@ int RunTest(const std::vector<std::string>& args, Io& io) {
   if (status != kExitOk) return status;
 
   int passed = 0, failed = 0;
+  EvaluationBudget budget;  // every case of every file together
   JsonWriter w;
   w.BeginObject().Key("files").BeginArray();
   for (const FileRun& run : runs) {
@@ -136,7 +137,12 @@ int RunTest(const std::vector<std::string>& args, Io& io) {
     w.BeginObject().Key("file").String(run.cases.file).Key("policy").String(policy.file).Key("cases").BeginArray();
     for (const PolicyCase& c : run.cases.cases) {
       std::optional<Decision> decision;
-      const CaseResult result = RunCase(policy, c, run.records ? run.records->oracle.get() : nullptr, &decision);
+      const CaseResult result =
+          RunCase(policy, c, run.records ? run.records->oracle.get() : nullptr, &decision, &budget);
+      if (budget.spent()) {
+        io.err << c.location.ToString() << ": error: case '" << c.name << "' not run: " << result.error << "\n";
+        return kExitUsage;
+      }
       if (decision) run.policy->coverage->Add(*decision);
       (result.passed ? passed : failed) += 1;
       w.BeginObject().Key("name").String(c.name);

@@ -3,6 +3,8 @@
 // tests), so evaluation never calls getenv and gives the same answer for the
 // same inputs on every host. The evaluator reads only the variables the
 // policy declares; the full list is kept so explain can spot misspellings.
+// Set and Find cost O(1) on average (a hash index), so an environment of
+// 100,000 variables is read in linear time.
 //
 // Thread-safety: value type.
 #ifndef KPOLICY_ENVIRONMENT_H_
@@ -10,6 +12,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -29,9 +32,11 @@ class Environment {
 
   // Every variable, in the order first set.
   const std::vector<std::pair<std::string, std::string>>& variables() const { return vars_; }
+  size_t size() const { return vars_.size(); }
 
  private:
   std::vector<std::pair<std::string, std::string>> vars_;
+  std::unordered_map<std::string, size_t> index_;  // name -> position in vars_
 };
 
 }  // namespace kpolicy

@@ -8,6 +8,9 @@
 // line). An error that stands for several findings at once (a policy that
 // fails validation in three places) keeps them all in `findings`.
 //
+// Text made for people (ToString) is printable (printable.h): names and
+// values from hostile files cannot drive the terminal it is shown on.
+//
 // Header-only and dependency-free so that every library, the CUDA kernels
 // included, can return it. Thread-safety: value types.
 #ifndef KPOLICY_ERROR_H_
@@ -17,6 +20,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "kpolicy/printable.h"
 
 namespace kpolicy {
 
@@ -60,8 +65,10 @@ struct Diagnostic {
   SourceLocation location;
   std::string message;
 
-  // "FILE:LINE:COL: error: MESSAGE".
-  std::string ToString() const { return location.ToString() + ": " + SeverityName(severity) + ": " + message; }
+  // "FILE:LINE:COL: error: MESSAGE", printable.
+  std::string ToString() const {
+    return PrintableText(location.ToString() + ": " + SeverityName(severity) + ": " + message);
+  }
 };
 
 enum class ErrorCode {
@@ -101,15 +108,15 @@ struct Error {
       : code(c), message(std::move(m)), place(std::move(where)) {}
 
   // Each finding on its own line when there are findings; else
-  // "PLACE: error: MESSAGE", or MESSAGE alone without a place.
+  // "PLACE: error: MESSAGE", or MESSAGE alone without a place; printable.
   std::string ToString() const {
     if (!findings.empty()) {
       std::string out;
       for (const Diagnostic& d : findings) out += (out.empty() ? "" : "\n") + d.ToString();
       return out;
     }
-    if (!place.known()) return message;
-    return place.ToString() + ": error: " + message;
+    if (!place.known()) return PrintableText(message);
+    return PrintableText(place.ToString() + ": error: " + message);
   }
 };
 

@@ -10,12 +10,14 @@
 #ifndef KPOLICY_EVALUATOR_H_
 #define KPOLICY_EVALUATOR_H_
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "kpolicy/decision.h"
 #include "kpolicy/environment.h"
+#include "kpolicy/evaluation_budget.h"
 #include "kpolicy/expected.h"
 
 namespace kpolicy {
@@ -41,6 +43,8 @@ class EvidenceOracle {
   virtual ~EvidenceOracle() = default;
   virtual Answer Prove(const std::string& contract, const std::string& knob, const std::string& value,
                        const DeviceFacts& device, const ModelFacts& model) const = 0;
+  // What one Prove costs, in evaluation-budget units (evaluation_budget.h).
+  virtual uint64_t ProveUnits() const { return 1; }
 };
 
 // A rule, fact or default that could not be computed (division by zero, a
@@ -53,10 +57,12 @@ Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, con
                             std::span<const Pin> pins = {});
 // The same, for a known model (`model.*` facts); the overload above leaves
 // them unknown. Rules that ask for evidence fire only where `evidence`
-// proves it; without an oracle they never fire (explain says why).
+// proves it; without an oracle they never fire (explain says why). With a
+// budget, the work is spent from it; once it is spent the evaluation fails
+// (budget->spent() tells that failure from the policy's own).
 Expected<Decision> Evaluate(const Policy& policy, const DeviceFacts& device, const ModelFacts& model,
                             const Environment& env, std::span<const Pin> pins = {},
-                            const EvidenceOracle* evidence = nullptr);
+                            const EvidenceOracle* evidence = nullptr, EvaluationBudget* budget = nullptr);
 
 // Set variables the policy does not read but that look like misspellings of
 // ones it does (HW_DP4A_Q4 for HW_DP4A_Q4K), as warnings.

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "kpolicy/diagnostic.h"
+#include "kpolicy/evaluation_budget.h"
 #include "kpolicy/value.h"
 
 namespace kpolicy {
@@ -74,10 +75,20 @@ class Expression {
                                      const SymbolTable& symbols, const Type* expected);
 
   // Evaluates over `slots` (indexed as the SymbolTable said). Fails only on
-  // int() of a non-number, division by zero or overflow: an Error
-  // (kInvalidInput) at the expression's place saying which.
-  // Cost: one pass over the compiled nodes, no name lookups.
-  Expected<Value> Evaluate(const std::vector<Value>& slots) const;
+  // int() of a non-number, version() of a non-version, clamp() with lo > hi,
+  // division by zero, overflow, or a string longer than limits::kStringBytes:
+  // an Error (kInvalidInput) at the place of the operator or call that
+  // failed, saying which. A part of the expression that reads nothing and
+  // would fail this way is refused by Compile instead.
+  // Cost: one pass over the compiled nodes, no name lookups. With a
+  // budget, each node visited is spent from it (and a string copied or
+  // built, by its size); once it is spent the evaluation fails there.
+  Expected<Value> Evaluate(const std::vector<Value>& slots, EvaluationBudget* budget = nullptr) const;
+
+  // The names `text` refers to, functions left out, each once in order of
+  // first use; empty when it does not lex. For ordering what must compile
+  // first (a fact's type is its expression's).
+  static std::vector<std::string> NamesIn(std::string_view text);
 
   const std::string& text() const { return text_; }
   // Where the expression's first character stands in its file.
@@ -119,13 +130,18 @@ class Expression {
     int third = -1;  // kClamp's upper bound
     int slot = -1;   // kSlot
     Value literal;   // kLiteral
+    int column = -1;  // offset in the text of the operator, call or operand
   };
 
-  Expected<Value> EvaluateNode(int index, const std::vector<Value>& slots) const;
-  Unexpected<Error> Failure(std::string message) const;
+  Expected<Value> EvaluateNode(int index, const std::vector<Value>& slots, EvaluationBudget* budget) const;
+  // The failure of the first part that reads nothing and fails, if any.
+  std::optional<Error> FailingConstantPart() const;
+  // An evaluation failure at node `n`'s place.
+  Unexpected<Error> Failure(const Node& n, std::string message) const;
 
   std::string text_;
   SourceLocation place_;
+  TextLocations where_{SourceLocation{}};
   std::vector<Node> nodes_;
   int root_ = -1;
   Type type_;

@@ -1,6 +1,10 @@
 // JSON: a small writer for policyctl's machine-readable output and the
 // runtime's log line, and a reader for batch input lines. Only what those
-// need: no comments, no duplicate-key merging, numbers kept as their text.
+// need: no comments, numbers kept as their text. The reader refuses what
+// readers of JSON disagree on or what is not text: a key written twice in
+// one object, bytes that are not UTF-8, lone surrogates, \u0000. The writer
+// writes UTF-8 whatever its input, control, C1 and bidirectional characters
+// escaped (printable.h).
 //
 // Thread-safety: JsonWriter is a value owned by one thread; ParseJson is pure.
 #ifndef KPOLICY_JSON_H_
@@ -18,7 +22,8 @@
 
 namespace kpolicy {
 
-// `text` as a JSON string literal, quotes included.
+// `text` as a JSON string literal, quotes included; bytes of `text` that are
+// not UTF-8 become U+FFFD.
 std::string JsonQuote(std::string_view text);
 
 // Builds JSON text in order. With indent > 0, pretty-prints.

@@ -11,6 +11,7 @@
 #ifndef KPOLICY_POLICY_H_
 #define KPOLICY_POLICY_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,6 +109,9 @@ struct Policy {
 
   std::vector<SlotInfo> slots;
   std::vector<int> env_slots;  // declared environment variables, first use order
+  // A declared variable's name -> its index in env_slots: an evaluation
+  // looks up the variables it is given, not every one the policy declares.
+  std::map<std::string, int, std::less<>> env_index;
   std::vector<DerivedFact> facts;
   std::vector<Knob> knobs;     // declaration order: the order of every output
   std::vector<EvaluationStep> order;  // dependency order

@@ -85,9 +85,10 @@ struct CaseResult {
 
 // Evaluates `c` on `policy`. `records` (may be null) answers for rules asking
 // for evidence, except for the contracts the case assumes proven.
-// `decision` receives the evaluation for coverage, when it succeeds.
+// `decision` receives the evaluation for coverage, when it succeeds. With
+// a budget the evaluation spends from it (evaluator.h).
 CaseResult RunCase(const Policy& policy, const PolicyCase& c, const EvidenceOracle* records,
-                   std::optional<Decision>* decision = nullptr);
+                   std::optional<Decision>* decision = nullptr, EvaluationBudget* budget = nullptr);
 
 // Which rules, overrides and defaults of one policy the cases exercised
 // (decided a knob).

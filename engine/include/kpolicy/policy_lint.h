@@ -25,17 +25,22 @@
 // value and the catalog's devices alone. Each knob's rules, its overrides and
 // its values are enumerated over the dimensions they read and no others, so
 // the cost is the product of those dimensions' sizes; a knob whose space is
-// larger than LintOptions::max_points is not enumerated, and says so.
+// larger than LintOptions::max_points is not enumerated, and says so. All
+// analyses of one policy spend from one evaluation budget
+// (evaluation_budget.h); once it is spent, the analysis under way and those
+// after it make no finding but one saying that they did not finish.
 //
 // Thread-safety: pure function.
 #ifndef KPOLICY_POLICY_LINT_H_
 #define KPOLICY_POLICY_LINT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "kpolicy/contract.h"
+#include "kpolicy/limits.h"
 #include "kpolicy/error.h"
 #include "kpolicy/parity_record.h"
 #include "kpolicy/policy.h"
@@ -71,7 +76,15 @@ struct LintOptions {
   // --stats: 3,745 in 24-38 ms; several times that on a loaded machine), so
   // 100,000 bounds one analysis to about a second; default.yaml's largest
   // analysis has 1,536 points (--stats says).
-  size_t max_points = 100000;
+  size_t max_points = limits::kLintPoints;
+  // Expressions one analysis may evaluate: its points times the policy's
+  // expressions (and the rules or overrides it checks at each point). The
+  // point limit alone lets a policy of 4,000 rules cost minutes.
+  size_t max_expression_evaluations = limits::kLintExpressionEvaluations;
+  // The evaluation work of every analysis of one policy together
+  // (evaluation_budget.h): a policy of 80 knobs, each with an analysis
+  // within the limits above, would otherwise cost 80 of them.
+  uint64_t max_evaluation_units = limits::kEvaluationUnits;
 };
 
 struct LintReport {

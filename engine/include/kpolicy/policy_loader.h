@@ -1,9 +1,10 @@
 // Policy loading: YAML text -> checked, compiled Policy, or every problem the
 // loader could find, each as `FILE:LINE:COL: error: MESSAGE`. A file that
 // `extends:` a base is merged with it before compiling (see
-// policies/README.md for the overlay rules). Hostile input is bounded: file
-// size, nesting depth and alias expansion each have a limit and an error of
-// their own. Nothing is half-applied: either a whole Policy or none.
+// policies/README.md for the overlay rules). Hostile input is bounded: every
+// limit of limits.h that concerns a policy has an error of its own naming
+// it, and only regular files are read (input_file.h). Nothing is
+// half-applied: either a whole Policy or none.
 //
 // Thread-safety: pure functions of their inputs and the files they read.
 #ifndef KPOLICY_POLICY_LOADER_H_
@@ -14,20 +15,25 @@
 #include <string_view>
 
 #include "kpolicy/diagnostic.h"
+#include "kpolicy/limits.h"
 #include "kpolicy/policy.h"
 
 namespace kpolicy {
 
+// The bounds of reading one YAML file (limits.h says why each value); a
+// reader of larger documents (inventories) raises them.
 struct LoadLimits {
-  size_t max_file_bytes = 1 << 20;  // a policy is a few KiB; 1 MiB is generous
-  int max_depth = 16;               // the language nests 5 levels at most
-  size_t max_nodes = 100000;        // nodes visited, aliases expanded
-  int max_extends = 8;              // length of an extends: chain
-  int max_errors = 50;              // stop reporting after this many
+  size_t max_file_bytes = limits::kPolicyFileBytes;
+  size_t max_line_bytes = limits::kYamlLineBytes;
+  int max_depth = limits::kYamlDepth;
+  size_t max_nodes = limits::kYamlNodes;  // nodes visited, aliases expanded
+  int max_extends = limits::kExtendsChain;
+  int max_errors = limits::kReportedErrors;  // stop reporting after this many
 };
 
 // A failed load is an Error whose code says why: kUnreadable when the file
-// could not be read at all, kInvalidInput when it was read and found wrong
+// or a base it extends could not be read at all (missing, a directory, a
+// FIFO, a device), kInvalidInput when it was read and found wrong
 // (policyctl exits 2 for the first and 1 for the second). Its `findings`
 // hold every diagnostic, sorted by place; its place and message are the
 // first error's.

@@ -58,7 +58,7 @@ bool LooksLikeOff(const std::string& v) {
 class KnobEvaluator {
  public:
   KnobEvaluator(const Policy& p, Decision& d, const EvidenceOracle* evidence, EvaluationBudget* budget)
-      : p_(p), d_(d), evidence_(evidence), budget_(budget), set_(p.slots.size(), false) {
+      : d_(d), evidence_(evidence), budget_(budget), set_(p.slots.size(), false) {
     for (size_t i = 0; i < p.env_slots.size(); ++i) set_[p.env_slots[i]] = d.env_set[i];
   }
 
@@ -237,7 +237,6 @@ class KnobEvaluator {
     return true;
   }
 
-  const Policy& p_;
   Decision& d_;
   const EvidenceOracle* evidence_;
   EvaluationBudget* budget_;

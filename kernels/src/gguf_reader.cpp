@@ -81,7 +81,6 @@ class FileSource : public Source {
 };
 
 constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
-constexpr uint64_t kDefaultAlignment = 32;
 
 // The fewest bytes a value of this type can occupy: the bound that lets a
 // claimed count be checked against the bytes left before allocating.

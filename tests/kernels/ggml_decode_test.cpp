@@ -27,7 +27,7 @@ namespace kt = kpolicy::kernels::testing;
 namespace {
 
 // fp16 bits of the powers of two and small values the blocks use.
-constexpr uint16_t kHalfOne = 0x3C00, kHalfHalf = 0x3800, kHalfQuarter = 0x3400, kHalfEighth = 0x3000,
+constexpr uint16_t kHalfHalf = 0x3800, kHalfQuarter = 0x3400, kHalfEighth = 0x3000,
                    kHalfSixteenth = 0x2C00, kHalfMinusOne = 0xBC00, kHalfTwo = 0x4000;
 
 template <typename T>

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "kpolicy/input_file.h"
 #include "kpolicy/printable.h"
@@ -19,6 +22,42 @@
 namespace kpolicy {
 
 namespace {
+
+// Notes where a document's first node starts; ignores the rest.
+class FirstNodeMark : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> mark;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Note(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Note(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { Note(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Note(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Note(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Note(const YAML::Mark& m) {
+    if (!mark) mark = m;
+  }
+};
+
+// Where a second document of `text` starts (its first node: for an empty
+// one, the '---' or '...' line that opened it), if there is one. Parses at
+// most two documents, whatever follows.
+std::optional<YAML::Mark> SecondDocumentStart(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  FirstNodeMark first, second;
+  if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second)) return std::nullopt;
+  return second.mark.value_or(YAML::Mark());
+}
 
 // YAML 1.2's decimal number: [-+]? ( . digits | digits ( . digits? )? ) ( [eE] [-+]? digits )?
 bool IsDecimalNumber(std::string_view t) {
@@ -102,9 +141,16 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   source_ = text;
   if (!CheckText(text) || !CheckNestingBeforeParsing(text)) return std::nullopt;
-  std::vector<YAML::Node> documents;
+  // yaml-cpp's Load() reads the first document and ignores the rest, so a
+  // policy followed by '---' and more would lose the more in silence. Not
+  // LoadAll(): after a top-level flow node, a stray ',' or ']' ("[],")
+  // makes it return empty documents forever (gigabytes in seconds; found
+  // by fuzz_policy), so the parser is asked for a second document once.
+  YAML::Node root;
+  std::optional<YAML::Mark> second;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    root = YAML::Load(std::string(text));
+    second = SecondDocumentStart(text);
   } catch (const YAML::Exception& e) {
     Error(At(e.mark.line + 1, e.mark.column + 1), "YAML: " + e.msg);
     return std::nullopt;
@@ -112,34 +158,21 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
     Error(At(1, 1), std::string("YAML: ") + e.what());
     return std::nullopt;
   }
-  // yaml-cpp's Load() reads the first document and ignores the rest, so a
-  // policy followed by '---' and more would lose the more in silence.
-  if (documents.size() > 1) {
-    Error(SecondDocumentPlace(documents[1]),
-          "a second YAML document: a file holds one ('---' or '...' ends the first, and nothing may follow)");
+  if (second) {
+    const SourceLocation where = At(second->line + 1, second->column + 1);
+    const char c = second->pos >= 0 && static_cast<size_t>(second->pos) < text.size() ? text[second->pos] : '\0';
+    if (c == ',' || c == ']' || c == '}') {
+      Error(where, std::string("YAML: '") + c + "' after the end of the document's root node");
+    } else {
+      Error(where, "a second YAML document: a file holds one ('---' or '...' ends the first, and nothing may follow)");
+    }
     return std::nullopt;
   }
-  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   bool ok = true;
   std::map<int, size_t> sizes;
   SubtreeSize(root, 1, sizes, ok);
   if (!ok) return std::nullopt;
   return root;
-}
-
-// Where the second document starts: its content, or for an empty one the
-// last document marker ('---' or '...') at the start of a line.
-SourceLocation YamlDocument::SecondDocumentPlace(const YAML::Node& second) const {
-  if (!second.IsNull() && !second.Mark().is_null()) return Loc(second);
-  int line = 1, marker_line = 1;
-  for (size_t i = 0; i < source_.size(); ++i) {
-    if (i == 0 || source_[i - 1] == '\n') {
-      const std::string_view rest = source_.substr(i, 3);
-      if (rest == "---" || rest == "...") marker_line = line;
-    }
-    line += source_[i] == '\n';
-  }
-  return At(marker_line, 1);
 }
 
 // What YAML 1.2 calls printable, in UTF-8: no control character but tab

@@ -96,7 +96,6 @@ class YamlDocument {
   bool CheckText(std::string_view text);
   bool CheckNestingBeforeParsing(std::string_view text);
   bool CheckScalarValue(const YAML::Node& node);
-  SourceLocation SecondDocumentPlace(const YAML::Node& second) const;
   static std::string CodePointName(uint32_t cp);
   size_t SubtreeSize(const YAML::Node& node, int depth, std::map<int, size_t>& sizes, bool& ok);
 

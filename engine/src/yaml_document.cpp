@@ -48,6 +48,20 @@ class FirstNodeMark : public YAML::EventHandler {
   }
 };
 
+// The line of the last document marker ('---' or '...' at the start of a
+// line) in `text`; 1 if there is none.
+int LastDocumentMarkerLine(std::string_view text) {
+  int line = 1, marker_line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == 0 || text[i - 1] == '\n') {
+      const std::string_view start = text.substr(i, 3);
+      if (start == "---" || start == "...") marker_line = line;
+    }
+    line += text[i] == '\n';
+  }
+  return marker_line;
+}
+
 // Where a second document of `text` starts (its first node: for an empty
 // one, the '---' or '...' line that opened it), if there is one. Parses at
 // most two documents, whatever follows.
@@ -159,8 +173,12 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
     return std::nullopt;
   }
   if (second) {
-    const SourceLocation where = At(second->line + 1, second->column + 1);
-    const char c = second->pos >= 0 && static_cast<size_t>(second->pos) < text.size() ? text[second->pos] : '\0';
+    const size_t pos = static_cast<size_t>(std::max(second->pos, 0));
+    const char c = pos < text.size() ? text[pos] : '\0';
+    // An empty second document has no node to point at: its marker does.
+    const bool empty = c == '\0' || c == '\n' || c == '\r';
+    const SourceLocation where =
+        empty ? At(LastDocumentMarkerLine(text.substr(0, pos)), 1) : At(second->line + 1, second->column + 1);
     if (c == ',' || c == ']' || c == '}') {
       Error(where, std::string("YAML: '") + c + "' after the end of the document's root node");
     } else {

@@ -14,10 +14,11 @@
 # script exits 1: add the input to tests/fuzz/regressions/TARGET/ (a ctest
 # replays it) with the fix and a unit test of the behaviour.
 #
-# Each run is bounded: 30 s per input (-timeout: wall time, and the runs go at
-# nice 19 on shared cores, where an input can wait seconds for a CPU; the
-# hangs this is for took over 60 s, and the unit tests hold each limit to a
-# second), 2 GiB (-rss_limit_mb), and
+# Each run is bounded: 60 s per input (-timeout: wall time, and runs share
+# 2 cores with each other and with builds, where an input can wait many
+# seconds for a CPU: at 30 s two seed files that replay in 0.05-0.15 s were
+# reported as timeouts; the hangs this is for ran forever, and the unit
+# tests hold each limit to a second), 2 GiB (-rss_limit_mb), and
 # inputs of at most 64 KiB (-max_len; a policy is a few KiB, the GGUF seeds
 # under 16 KiB). Output keeps libFuzzer's periodic and final lines, not
 # every new corpus entry, so a 30-minute log stays small.
@@ -64,7 +65,7 @@ inputs=("$corpus")
 
 echo "fuzz.sh: $target for ${seconds}s, $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(clang++ --version | head -1)"
 set +e
-"$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=65536 \
+"$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -max_len=65536 \
   -print_final_stats=1 -artifact_prefix="$findings/" "$@" "${inputs[@]}" 2>&1 |
   grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE) |^[[:space:]]+NEW_FUNC'
 status=${PIPESTATUS[0]}

@@ -595,6 +595,10 @@ std::vector<HostileCase> Cases() {
                "bad.yaml:7:1: error: YAML"});
   c.push_back({"empty_document_after_dashes", ValidateText(kHeader + "knobs:\n  k: {type: int, default: 1}\n---\n"), 1,
                "bad.yaml:6:1: error: a second YAML document"});
+  // Found by fuzz_policy: yaml-cpp's LoadAll() made empty documents of the
+  // stray ',' forever (2 GiB in seconds, from three bytes).
+  c.push_back({"stray_comma_after_a_flow_root", ValidateText("[],"), 1,
+               "bad.yaml:1:3: error: YAML: ',' after the end of the document's root node"});
   c.push_back({"constant_division_by_zero", ValidateText(kHeader + "knobs:\n  k: {type: int, default: 1 / 0}\n"), 1,
                "bad.yaml:5:29: error: this always fails, whatever the device: division by zero"});
   c.push_back({"constant_integer_overflow",

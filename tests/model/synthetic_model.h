@@ -58,7 +58,8 @@ inline void AddRandom(Synthetic& s, std::mt19937_64& rng, const std::string& nam
 }
 
 inline Synthetic MakeModel(const Shape& shape, uint64_t seed) {
-  Synthetic s{shape, {}, {}};
+  Synthetic s;
+  s.shape = shape;
   std::mt19937_64 rng(seed);
   const bool gemma = shape.arch == "gemma3";
   const double in_scale = 1.0 / std::sqrt(double(shape.n_embd));

@@ -160,6 +160,9 @@ std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
   // LoadAll(): after a top-level flow node, a stray ',' or ']' ("[],")
   // makes it return empty documents forever (gigabytes in seconds; found
   // by fuzz_policy), so the parser is asked for a second document once.
+  // That parses the first document twice: yaml-cpp builds Nodes from its
+  // parser's events only in classes it does not install (NodeBuilder), and
+  // a policy is at most limits.h's file size, so the cost stays linear.
   YAML::Node root;
   std::optional<YAML::Mark> second;
   try {

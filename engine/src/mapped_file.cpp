@@ -29,8 +29,7 @@ Expected<MappedFile> MappedFile::Open(const std::string& path, size_t limit) {
   const auto size = static_cast<size_t>(st.st_size);
   if (size > limit) {
     ::close(fd);
-    return Fail(ErrorCode::kInvalidInput,
-                "file is " + std::to_string(size) + " bytes; the limit is " + std::to_string(limit));
+    return Fail(ErrorCode::kInvalidInput, FileTooLarge(size, limit));
   }
   if (size == 0) {
     ::close(fd);

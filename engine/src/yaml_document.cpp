@@ -146,8 +146,7 @@ void YamlDocument::Error(SourceLocation where, std::string message) {
 
 std::optional<YAML::Node> YamlDocument::Parse(std::string_view text) {
   if (text.size() > limits_.max_file_bytes) {
-    Error(At(1, 1), "file is " + std::to_string(text.size()) + " bytes; the limit is " +
-                        std::to_string(limits_.max_file_bytes));
+    Error(At(1, 1), FileTooLarge(text.size(), limits_.max_file_bytes));
     return std::nullopt;
   }
   // A byte order mark is no part of the text; yaml-cpp would count its

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -30,6 +31,12 @@ inline const char* FileKindName(mode_t mode) {
   if (S_ISBLK(mode)) return "a block device";
   if (S_ISSOCK(mode)) return "a socket";
   return "not a regular file";
+}
+
+// "file is N bytes; the limit is L": how every reader refuses a file over
+// its size limit.
+inline std::string FileTooLarge(uint64_t size, uint64_t limit) {
+  return "file is " + std::to_string(size) + " bytes; the limit is " + std::to_string(limit);
 }
 
 // Succeeds when `path` names a regular file (or a link to one); else an
@@ -65,8 +72,7 @@ inline Expected<std::string> ReadInputFile(const std::string& path, size_t limit
     return Fail(ErrorCode::kUnreadable, std::string("is ") + FileKindName(st.st_mode) + ", not a regular file");
   }
   if (static_cast<uint64_t>(st.st_size) > limit) {
-    return Fail(ErrorCode::kInvalidInput, "file is " + std::to_string(st.st_size) + " bytes; the limit is " +
-                                              std::to_string(limit));
+    return Fail(ErrorCode::kInvalidInput, FileTooLarge(static_cast<uint64_t>(st.st_size), limit));
   }
   // Read to the end, at most one byte past the limit: a file that grows
   // after fstat() is still bounded.
